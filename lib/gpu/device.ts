@@ -1,0 +1,120 @@
+/**
+ * WebGPU adapter and device acquisition.
+ *
+ * The device asks for the adapter's own maximum buffer limits, so a CPU fallback
+ * (Mesa llvmpipe) and a discrete GPU both get all the memory they can address.
+ * Pipelines and readbacks live on {@link Gpu}; everything else takes a `Gpu`.
+ */
+
+import { KernelCache } from "./kernel.ts";
+
+/** Raised when no usable WebGPU adapter exists; the CLI turns it into exit code 2. */
+export class NoAdapterError extends Error {
+  constructor() {
+    super(
+      "no WebGPU adapter found: install a Vulkan driver (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers`, " +
+        "which includes the lavapipe CPU fallback) or run on a machine with a GPU",
+    );
+  }
+}
+
+/** What `main.ts info` reports about the adapter. */
+export interface AdapterSummary {
+  description: string;
+  vendor: string;
+  architecture: string;
+  isFallbackAdapter: boolean;
+  features: string[];
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+  maxStorageBuffersPerShaderStage: number;
+  maxComputeWorkgroupsPerDimension: number;
+}
+
+/** A WebGPU device plus the kernel cache every layer shares. */
+export class Gpu {
+  readonly kernels: KernelCache;
+  /** Set when the device is lost; checked before each submit. */
+  lostReason: string | null = null;
+
+  constructor(readonly device: GPUDevice, readonly adapter: AdapterSummary) {
+    this.kernels = new KernelCache(device);
+    device.lost.then((info) => {
+      this.lostReason = `${info.reason}: ${info.message}`;
+      if (info.reason !== "destroyed") console.error(`error: WebGPU device lost (${this.lostReason})`);
+    });
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  /** Largest single storage binding in bytes; batches are sized against it. */
+  get maxBinding(): number {
+    return Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+  }
+
+  submit(encode: (encoder: GPUCommandEncoder) => void): void {
+    if (this.lostReason) throw new Error(`WebGPU device lost (${this.lostReason})`);
+    const encoder = this.device.createCommandEncoder();
+    encode(encoder);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Waits for all submitted work; costs one queue round trip (~11 ms on llvmpipe). */
+  async sync(): Promise<void> {
+    await this.device.queue.onSubmittedWorkDone();
+    if (this.lostReason) throw new Error(`WebGPU device lost (${this.lostReason})`);
+  }
+
+  destroy(): void {
+    this.device.destroy();
+  }
+}
+
+let shared: Promise<Gpu> | null = null;
+
+/** Returns the process-wide GPU, creating it on first use. */
+export function getGpu(): Promise<Gpu> {
+  shared ??= requestGpu();
+  return shared;
+}
+
+async function requestGpu(): Promise<Gpu> {
+  // Mesa's WSI probing prints a warning when XDG_RUNTIME_DIR is unset, although compute needs no display.
+  if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync());
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) throw new NoAdapterError();
+  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (!adapter) throw new NoAdapterError();
+  const l = adapter.limits;
+  const requiredFeatures: GPUFeatureName[] = [];
+  if (adapter.features.has("timestamp-query")) requiredFeatures.push("timestamp-query");
+  const device = await adapter.requestDevice({
+    requiredFeatures,
+    requiredLimits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    },
+  });
+  device.addEventListener("uncapturederror", (event) => {
+    console.error(`error: WebGPU: ${(event as GPUUncapturedErrorEvent).error.message}`);
+  });
+  const info = adapter.info;
+  return new Gpu(device, {
+    description: info.description || info.device || "unknown adapter",
+    vendor: info.vendor,
+    architecture: info.architecture,
+    isFallbackAdapter: info.isFallbackAdapter ?? false,
+    features: [...adapter.features].sort(),
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+  });
+}
