@@ -1,0 +1,19 @@
+/** The subcommands of main.ts, each in a module of its own. */
+
+export interface Command {
+  summary: string;
+  run(args: string[]): Promise<void>;
+}
+
+export const commands: Record<string, Command> = {};
+
+export function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  return [
+    "pixel-diffusion: a class-conditional DDPM for 16×16 pixel-art sprites on WebGPU",
+    "",
+    "usage: deno run -A main.ts <command> [options]   (each command takes --help)",
+    "",
+    ...lines,
+  ].join("\n");
+}

@@ -1,0 +1,32 @@
+/** PNG and GIF encoding/decoding through imagescript, on {@link RgbaImage}s. */
+
+import { Frame, GIF, Image } from "imagescript";
+import type { RgbaImage } from "./image.ts";
+
+export async function decodePng(bytes: Uint8Array, source: string): Promise<RgbaImage> {
+  const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e &&
+    bytes[3] === 0x47;
+  if (!isPng) throw new Error(`${source}: not a PNG file`);
+  let image: Image;
+  try {
+    image = await Image.decode(bytes) as Image;
+  } catch (err) {
+    throw new Error(`${source}: unreadable PNG (${err instanceof Error ? err.message : err})`);
+  }
+  return { width: image.width, height: image.height, data: new Uint8Array(image.bitmap) };
+}
+
+function toImage(img: RgbaImage): Image {
+  const image = new Image(img.width, img.height);
+  image.bitmap.set(img.data);
+  return image;
+}
+
+export function encodePng(img: RgbaImage): Promise<Uint8Array> {
+  return toImage(img).encode(1);
+}
+
+/** An animated GIF of equally sized frames, `delayMs` each, looping forever. */
+export function encodeGif(frames: readonly RgbaImage[], delayMs: number): Promise<Uint8Array> {
+  return new GIF(frames.map((f) => Frame.from(toImage(f), delayMs))).encode();
+}
