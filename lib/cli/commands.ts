@@ -1,11 +1,21 @@
 /** The subcommands of main.ts, each in a module of its own. */
 
+import { dataCommand } from "./data.ts";
+import { infoCommand } from "./info.ts";
+import { sampleCommand } from "./sample.ts";
+import { trainCommand } from "./train.ts";
+
 export interface Command {
   summary: string;
   run(args: string[]): Promise<void>;
 }
 
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = {
+  sample: sampleCommand,
+  train: trainCommand,
+  data: dataCommand,
+  info: infoCommand,
+};
 
 export function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);

@@ -41,7 +41,9 @@ export class Gpu {
     this.kernels = new KernelCache(device);
     device.lost.then((info) => {
       this.lostReason = `${info.reason}: ${info.message}`;
-      if (info.reason !== "destroyed") console.error(`error: WebGPU device lost (${this.lostReason})`);
+      if (info.reason !== "destroyed") {
+        console.error(`error: WebGPU device lost (${this.lostReason})`);
+      }
     });
   }
 
@@ -51,7 +53,10 @@ export class Gpu {
 
   /** Largest single storage binding in bytes; batches are sized against it. */
   get maxBinding(): number {
-    return Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+    return Math.min(
+      this.device.limits.maxStorageBufferBindingSize,
+      this.device.limits.maxBufferSize,
+    );
   }
 
   submit(encode: (encoder: GPUCommandEncoder) => void): void {

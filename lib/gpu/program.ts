@@ -58,7 +58,9 @@ export class Program {
       layout: pipeline.getBindGroupLayout(0),
       entries,
     });
-    const g: [number, number, number] = typeof groups === "number" ? grid1d(this.gpu, groups) : groups;
+    const g: [number, number, number] = typeof groups === "number"
+      ? grid1d(this.gpu, groups)
+      : groups;
     if (g.some((n) => n < 1 || !Number.isInteger(n))) {
       throw new RangeError(`${source.name}:${entry}: bad workgroup count ${g}`);
     }

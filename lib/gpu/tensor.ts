@@ -49,19 +49,18 @@ export function createTensor(gpu: Gpu, shape: readonly number[], label: string):
 
 /** A view of `t` with another shape of the same or fewer elements. */
 export function reshape(t: Tensor, shape: readonly number[]): Tensor {
-  if (numel(shape) > sizeOf(t)) throw new RangeError(`reshape of ${t.label} to [${shape}] is too large`);
+  if (numel(shape) > sizeOf(t)) {
+    throw new RangeError(`reshape of ${t.label} to [${shape}] is too large`);
+  }
   return { ...t, shape };
 }
 
-export function upload(
-  gpu: Gpu,
-  t: Tensor,
-  data: Float32Array<ArrayBuffer> | Int32Array<ArrayBuffer> | Uint32Array<ArrayBuffer>,
-): void {
+export function upload(gpu: Gpu, t: Tensor, data: Float32Array | Int32Array | Uint32Array): void {
   if (data.length !== sizeOf(t)) {
     throw new RangeError(`upload to ${t.label}: ${data.length} values for shape [${t.shape}]`);
   }
-  gpu.device.queue.writeBuffer(t.buffer, t.offset * 4, data.buffer, data.byteOffset, data.byteLength);
+  // Never a SharedArrayBuffer here; the cast only narrows the view's buffer type.
+  gpu.device.queue.writeBuffer(t.buffer, t.offset * 4, data as Float32Array<ArrayBuffer>);
 }
 
 /** Copies `t` back to the CPU. One queue round trip: never call inside a step. */

@@ -66,16 +66,30 @@ export class ParamStore {
   constructor(readonly gpu: Gpu, readonly layout: ParamLayout) {
     const bytes = layout.size * 4;
     if (bytes > gpu.maxBinding) {
-      throw new RangeError(`parameters need ${bytes} bytes, over maxStorageBufferBindingSize ${gpu.maxBinding}`);
+      throw new RangeError(
+        `parameters need ${bytes} bytes, over maxStorageBufferBindingSize ${gpu.maxBinding}`,
+      );
     }
-    const make = (role: ParamRole) => gpu.device.createBuffer({ label: role, size: bytes, usage: STORAGE });
-    this.buffers = { param: make("param"), grad: make("grad"), m: make("m"), v: make("v"), ema: make("ema") };
+    const make = (role: ParamRole) =>
+      gpu.device.createBuffer({ label: role, size: bytes, usage: STORAGE });
+    this.buffers = {
+      param: make("param"),
+      grad: make("grad"),
+      m: make("m"),
+      v: make("v"),
+      ema: make("ema"),
+    };
   }
 
   /** The view of parameter `name` in buffer `role`. */
   view(name: string, role: ParamRole = "param"): Tensor {
     const e = this.layout.get(name);
-    return { buffer: this.buffers[role], offset: e.offset, shape: e.shape, label: `${role}:${name}` };
+    return {
+      buffer: this.buffers[role],
+      offset: e.offset,
+      shape: e.shape,
+      label: `${role}:${name}`,
+    };
   }
 
   /** The whole flat buffer of `role` as one tensor. */

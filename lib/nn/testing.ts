@@ -19,12 +19,19 @@ export function randn(n: number, seed: number, scale = 1): Float64Array {
     return (s + 0.5) / 4294967296;
   };
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = scale * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  for (let i = 0; i < n; i++) {
+    out[i] = scale * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  }
   return out;
 }
 
 /** A GPU tensor holding `data` (converted to f32). */
-export function tensorFrom(gpu: Gpu, shape: readonly number[], data: ArrayLike<number>, label = "t"): Tensor {
+export function tensorFrom(
+  gpu: Gpu,
+  shape: readonly number[],
+  data: ArrayLike<number>,
+  label = "t",
+): Tensor {
   const t = createTensor(gpu, shape, label);
   upload(gpu, t, Float32Array.from(data));
   return t;

@@ -1,0 +1,53 @@
+/** Command-line parsing shared by the commands: node:util parseArgs, with one-line errors. */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UserError } from "./errors.ts";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+export function parseOptions<T extends Options>(
+  command: string,
+  args: string[],
+  options: T,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals });
+  } catch (err) {
+    throw new UserError(
+      `${command}: ${(err as Error).message.split("\n")[0]} (see '${command} --help')`,
+    );
+  }
+}
+
+/** A number option in [min, max] (integer if asked), or a one-line error naming it. */
+export function numberOption(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  { min = -Infinity, max = Infinity, integer = false } = {},
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  const kind = integer ? "an integer" : "a number";
+  if (text.trim() === "" || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new UserError(`--${name} must be ${kind}, not '${text}'`);
+  }
+  if (value < min || value > max) {
+    throw new UserError(`--${name} must be between ${min} and ${max}, not ${value}`);
+  }
+  return value;
+}
+
+export function choiceOption<T extends string>(
+  name: string,
+  text: string | undefined,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  if (text === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(text)) {
+    throw new UserError(`--${name} must be one of ${choices.join(", ")}, not '${text}'`);
+  }
+  return text as T;
+}

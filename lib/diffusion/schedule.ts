@@ -1,0 +1,95 @@
+/**
+ * The cosine noise schedule of the original (T = 1000, s = 0.008, β clamped to
+ * [1e-4, 0.999], everything else recomputed from the clamped β), in f64, and the
+ * per-step coefficients of the samplers over a (possibly respaced) subsequence
+ * of timesteps.
+ *
+ * Both samplers reduce to one update, x' = A·x0 + B·x + σ·z with x0 clamped to
+ * [−1, 1], so a single GPU kernel runs either; only A, B, σ differ.
+ */
+
+export interface Schedule {
+  T: number;
+  betas: Float64Array;
+  alphaBar: Float64Array;
+}
+
+export function cosineSchedule(T = 1000, s = 0.008): Schedule {
+  const f = (t: number) => Math.cos(((t / T + s) / (1 + s)) * Math.PI / 2) ** 2;
+  const f0 = f(0);
+  const betas = new Float64Array(T);
+  for (let t = 0; t < T; t++) {
+    const raw = 1 - (f(t + 1) / f0) / (f(t) / f0);
+    betas[t] = Math.min(0.999, Math.max(1e-4, raw));
+  }
+  const alphaBar = new Float64Array(T);
+  let prod = 1;
+  for (let t = 0; t < T; t++) {
+    prod *= 1 - betas[t];
+    alphaBar[t] = prod;
+  }
+  return { T, betas, alphaBar };
+}
+
+export type SamplerKind = "ddpm" | "ddim";
+
+/** One reverse step: the model sees timestep `t`; the update is x' = coefX0·x0 + coefX·x + sigma·z. */
+export interface SamplerStep {
+  t: number;
+  sqrtAlphaBar: number;
+  sqrtOneMinusAlphaBar: number;
+  coefX0: number;
+  coefX: number;
+  sigma: number;
+}
+
+/** `steps` timesteps evenly spread over [0, T−1], both ends included, ascending. */
+export function spacedTimesteps(T: number, steps: number): number[] {
+  if (!Number.isInteger(steps) || steps < 1 || steps > T) {
+    throw new RangeError(`steps must be 1…${T}`);
+  }
+  if (steps === 1) return [T - 1];
+  return Array.from({ length: steps }, (_, i) => Math.round((i * (T - 1)) / (steps - 1)));
+}
+
+/**
+ * The reverse steps in the order they run (high t first). DDPM over all T steps
+ * is exactly the original's ancestral sampler; over fewer steps it is the
+ * respaced DDPM (β' = 1 − ᾱ_t/ᾱ_prev). DDIM uses σ = eta·√((1−ᾱ_prev)/(1−ᾱ)·(1−ᾱ/ᾱ_prev))
+ * and recomputes ε from the clamped x0 (so its update is also linear in x0 and x).
+ */
+export function samplerSteps(
+  sched: Schedule,
+  opts: { sampler: SamplerKind; steps: number; eta?: number },
+): SamplerStep[] {
+  const ts = spacedTimesteps(sched.T, opts.steps);
+  const eta = opts.eta ?? 0;
+  const out: SamplerStep[] = [];
+  for (let i = ts.length - 1; i >= 0; i--) {
+    const t = ts[i];
+    const ab = sched.alphaBar[t];
+    const abPrev = i > 0 ? sched.alphaBar[ts[i - 1]] : 1;
+    const base = { t, sqrtAlphaBar: Math.sqrt(ab), sqrtOneMinusAlphaBar: Math.sqrt(1 - ab) };
+    if (opts.sampler === "ddpm") {
+      // At full spacing β' is the schedule's own β_t; respaced, it is implied by ᾱ.
+      const beta = ts.length === sched.T ? sched.betas[t] : 1 - ab / abPrev;
+      const variance = (beta * (1 - abPrev)) / (1 - ab);
+      out.push({
+        ...base,
+        coefX0: (beta * Math.sqrt(abPrev)) / (1 - ab),
+        coefX: ((1 - abPrev) * Math.sqrt(1 - beta)) / (1 - ab),
+        sigma: i > 0 ? Math.sqrt(variance) : 0,
+      });
+    } else {
+      const sigma = i > 0 ? eta * Math.sqrt(((1 - abPrev) / (1 - ab)) * (1 - ab / abPrev)) : 0;
+      const dir = Math.sqrt(Math.max(0, 1 - abPrev - sigma * sigma));
+      out.push({
+        ...base,
+        coefX0: Math.sqrt(abPrev) - (dir * Math.sqrt(ab)) / Math.sqrt(1 - ab),
+        coefX: dir / Math.sqrt(1 - ab),
+        sigma,
+      });
+    }
+  }
+  return out;
+}

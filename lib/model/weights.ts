@@ -1,0 +1,166 @@
+/**
+ * Model weights as safetensors with the reference tensor names.
+ *
+ * `__metadata__` carries `config` (the ModelConfig JSON), `class_names` (a JSON
+ * array) and `provenance` (JSON: dataset, steps, wall time, adapter …). A file
+ * without a config — a PyTorch state_dict saved with safetensors — still loads:
+ * the config is inferred from the tensor shapes.
+ */
+
+import type { Gpu } from "../gpu/device.ts";
+import { upload } from "../gpu/tensor.ts";
+import {
+  encodeSafetensors,
+  parseSafetensors,
+  type SafetensorsFile,
+  toFloat32,
+} from "../io/safetensors.ts";
+import { ParamLayout, type ParamRole, ParamStore } from "../nn/params.ts";
+import { type ModelConfig, paramSpecs, validateConfig } from "./config.ts";
+
+export interface Weights {
+  config: ModelConfig;
+  classNames: string[];
+  provenance: Record<string, unknown>;
+  /** One flat f32 array in {@link ParamLayout} order (padding zero). */
+  flat: Float32Array;
+  layout: ParamLayout;
+}
+
+/** A loaded weights file, or the reason it cannot be used. */
+export class WeightsError extends Error {}
+
+const defaultClassNames = (k: number) => Array.from({ length: k }, (_, i) => `class ${i}`);
+
+/** Reads the config a state_dict implies (for files written without metadata). */
+export function inferConfig(file: SafetensorsFile, prefix = ""): ModelConfig {
+  const shape = (name: string) => file.tensors.get(prefix + name)?.shape;
+  const init = shape("init_conv.weight");
+  const table = shape("label_emb.weight");
+  if (!init || !table) {
+    throw new WeightsError("not ContextUNet weights: init_conv.weight or label_emb.weight missing");
+  }
+  const base = init[0];
+  const mults: number[] = [];
+  const attention: boolean[] = [];
+  for (let i = 0; shape(`downs.${i}.blocks.0.conv1.weight`); i++) {
+    mults.push(shape(`downs.${i}.blocks.0.conv1.weight`)![0] / base);
+    attention.push(shape(`downs.${i}.attn.norm.weight`) !== undefined);
+  }
+  let blocks = 0;
+  while (shape(`downs.0.blocks.${blocks}.conv1.weight`)) blocks++;
+  return {
+    in_ch: init[1],
+    base_ch: base,
+    channel_mults: mults,
+    num_res_blocks: blocks,
+    use_attention: attention,
+    num_classes: table[0] - 1,
+  };
+}
+
+function parseJson<T>(text: string | undefined, what: string, source: string): T | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new WeightsError(`${source}: metadata ${what} is not valid JSON`);
+  }
+}
+
+/**
+ * Checks and flattens the tensors of a parsed file. `prefix` selects names
+ * like `param.…` in test fixtures that hold several sets.
+ */
+export function weightsFromFile(file: SafetensorsFile, source: string, prefix = ""): Weights {
+  const config = parseJson<ModelConfig>(file.metadata.config, "config", source) ??
+    inferConfig(file, prefix);
+  try {
+    validateConfig(config);
+  } catch (err) {
+    throw new WeightsError(`${source}: ${(err as Error).message}`);
+  }
+  const layout = new ParamLayout(paramSpecs(config));
+  const flat = new Float32Array(layout.size);
+  for (const e of layout.entries) {
+    const t = file.tensors.get(prefix + e.name);
+    if (!t) {
+      throw new WeightsError(
+        `${source}: tensor ${prefix + e.name} is missing (config ${JSON.stringify(config)})`,
+      );
+    }
+    if (t.shape.join("x") !== e.shape.join("x")) {
+      throw new WeightsError(
+        `${source}: ${e.name} has shape [${t.shape}], the config needs [${e.shape}]`,
+      );
+    }
+    if (t.dtype !== "F32" && t.dtype !== "F16" && t.dtype !== "BF16") {
+      throw new WeightsError(
+        `${source}: ${e.name} has dtype ${t.dtype}; weights must be F32, F16 or BF16`,
+      );
+    }
+    flat.set(toFloat32(t), e.offset);
+  }
+  if (!prefix) {
+    const extra = [...file.tensors.keys()].filter((k) => !layout.has(k));
+    if (extra.length) {
+      throw new WeightsError(`${source}: unexpected tensors ${extra.slice(0, 3).join(", ")}…`);
+    }
+  }
+  const classNames = parseJson<string[]>(file.metadata.class_names, "class_names", source) ??
+    defaultClassNames(config.num_classes);
+  if (classNames.length !== config.num_classes) {
+    throw new WeightsError(
+      `${source}: ${classNames.length} class names for ${config.num_classes} classes`,
+    );
+  }
+  const provenance =
+    parseJson<Record<string, unknown>>(file.metadata.provenance, "provenance", source) ?? {};
+  return { config, classNames, provenance, flat, layout };
+}
+
+export function parseWeights(bytes: Uint8Array, source: string, prefix = ""): Weights {
+  let file: SafetensorsFile;
+  try {
+    file = parseSafetensors(bytes, source);
+  } catch (err) {
+    throw new WeightsError((err as Error).message);
+  }
+  return weightsFromFile(file, source, prefix);
+}
+
+export async function readWeights(path: string): Promise<Weights> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (err) {
+    throw new WeightsError(`${path}: cannot read weights (${(err as Error).message})`);
+  }
+  return parseWeights(bytes, path);
+}
+
+/** Encodes flat parameters as safetensors (F32, or F16 to halve the size). */
+export function encodeWeights(
+  w: Omit<Weights, "layout"> & { layout: ParamLayout },
+  dtype: "F32" | "F16" = "F32",
+): Uint8Array {
+  const tensors = w.layout.entries.map((e) => ({
+    name: e.name,
+    dtype,
+    shape: [...e.shape],
+    data: w.flat.subarray(e.offset, e.offset + e.shape.reduce((a, b) => a * b, 1)),
+  }));
+  return encodeSafetensors(tensors, {
+    format: "pt",
+    config: JSON.stringify(w.config),
+    class_names: JSON.stringify(w.classNames),
+    provenance: JSON.stringify(w.provenance),
+  });
+}
+
+/** A store holding `w` in `role` (the parameter buffer unless told otherwise). */
+export function storeFromWeights(gpu: Gpu, w: Weights, role: ParamRole = "param"): ParamStore {
+  const store = new ParamStore(gpu, w.layout);
+  upload(gpu, store.flat(role), w.flat);
+  return store;
+}

@@ -1,0 +1,177 @@
+import { ok } from "node:assert/strict";
+import { getGpu } from "../gpu/device.ts";
+import { Program } from "../gpu/program.ts";
+import { createTensor } from "../gpu/tensor.ts";
+import { conv2dBackward, conv2dForward } from "./conv2d.ts";
+import { assertClose, finiteDiff, randn, read, tensorFrom } from "./testing.ts";
+
+interface Case {
+  n: number;
+  cin: number;
+  cout: number;
+  h: number;
+  w: number;
+  k: number;
+}
+
+const name = (c: Case) => `N${c.n} ${c.cin}→${c.cout} ${c.h}×${c.w} K${c.k}`;
+
+/** Plain f64 reference: y[n, o, i, j] = b[o] + Σ w[o, c, ky, kx] · x[n, c, i + ky − p, j + kx − p]. */
+function convRef(c: Case, x: Float64Array, w: Float64Array, b: Float64Array): Float64Array {
+  const p = (c.k - 1) / 2;
+  const y = new Float64Array(c.n * c.cout * c.h * c.w);
+  for (let n = 0; n < c.n; n++) {
+    for (let o = 0; o < c.cout; o++) {
+      for (let i = 0; i < c.h; i++) {
+        for (let j = 0; j < c.w; j++) {
+          let s = b[o];
+          for (let ci = 0; ci < c.cin; ci++) {
+            for (let ky = 0; ky < c.k; ky++) {
+              const iy = i + ky - p;
+              if (iy < 0 || iy >= c.h) continue;
+              for (let kx = 0; kx < c.k; kx++) {
+                const ix = j + kx - p;
+                if (ix < 0 || ix >= c.w) continue;
+                s += w[((o * c.cin + ci) * c.k + ky) * c.k + kx] *
+                  x[((n * c.cin + ci) * c.h + iy) * c.w + ix];
+              }
+            }
+          }
+          y[((n * c.cout + o) * c.h + i) * c.w + j] = s;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * b[i], 0);
+const add = (a: Float64Array, b: Float64Array) => a.map((v, i) => v + b[i]);
+
+/** At most `count` coordinates of an array of length n, spread over it (all when n ≤ count). */
+function sampleIndices(n: number, count: number): number[] {
+  if (n <= count) return [...Array(n).keys()];
+  return [...Array(count).keys()].map((i) => Math.floor((i * n) / count + (i % 7)) % n);
+}
+
+function data(c: Case, seed: number) {
+  return {
+    x: randn(c.n * c.cin * c.h * c.w, seed),
+    w: randn(c.cout * c.cin * c.k * c.k, seed + 1, 1 / Math.sqrt(c.cin * c.k * c.k)),
+    b: randn(c.cout, seed + 2),
+    residual: randn(c.n * c.cout * c.h * c.w, seed + 3),
+  };
+}
+
+async function checkForward(c: Case, withResidual: boolean, seed: number): Promise<void> {
+  const gpu = await getGpu();
+  const d = data(c, seed);
+  const x = tensorFrom(gpu, [c.n, c.cin, c.h, c.w], d.x, "x");
+  const w = tensorFrom(gpu, [c.cout, c.cin, c.k, c.k], d.w, "w");
+  const b = tensorFrom(gpu, [c.cout], d.b, "b");
+  const y = createTensor(gpu, [c.n, c.cout, c.h, c.w], "y");
+  const residual = withResidual ? tensorFrom(gpu, y.shape, d.residual, "residual") : undefined;
+  const prog = new Program(gpu, "conv2d forward test");
+  conv2dForward(prog, { x, w, b, y, residual });
+  prog.run();
+  let expected = convRef(c, d.x, d.w, d.b);
+  if (withResidual) expected = add(expected, d.residual);
+  assertClose(await read(gpu, y), expected, {
+    rtol: 1e-4,
+    atol: 1e-4,
+    label: `forward ${name(c)}`,
+  });
+}
+
+/**
+ * Backward against central differences of L = Σ y · r (so dy = r) through the f64
+ * reference; dx is checked overwritten and accumulated onto a prior value.
+ */
+async function checkBackward(c: Case, seed: number, maxCoords = 400): Promise<void> {
+  const gpu = await getGpu();
+  const d = data(c, seed);
+  const r = randn(c.n * c.cout * c.h * c.w, seed + 4);
+  const prior = randn(c.n * c.cin * c.h * c.w, seed + 5);
+  const x = tensorFrom(gpu, [c.n, c.cin, c.h, c.w], d.x, "x");
+  const w = tensorFrom(gpu, [c.cout, c.cin, c.k, c.k], d.w, "w");
+  const dy = tensorFrom(gpu, [c.n, c.cout, c.h, c.w], r, "dy");
+  const dx = createTensor(gpu, x.shape, "dx");
+  const dxAcc = tensorFrom(gpu, x.shape, prior, "dx accumulated");
+  // Stale values must be overwritten.
+  const dw = tensorFrom(gpu, w.shape, randn(d.w.length, seed + 6), "dw");
+  const db = tensorFrom(gpu, [c.cout], randn(c.cout, seed + 7), "db");
+  const prog = new Program(gpu, "conv2d backward test");
+  conv2dBackward(prog, { x, w, dy, dx, dw, db });
+  conv2dBackward(prog, { x, w, dy, dx: dxAcc, accumulateDx: true, dw, db });
+  prog.run();
+
+  const loss = (xs: Float64Array, ws: Float64Array, bs: Float64Array) =>
+    dot(convRef(c, xs, ws, bs), r);
+  const tol = { rtol: 1e-3, atol: 1e-3 };
+  const xi = sampleIndices(d.x.length, maxCoords);
+  const gx = finiteDiff((v) => loss(v, d.w, d.b), d.x, 1e-3, xi);
+  const gotDx = await read(gpu, dx);
+  const gotAcc = await read(gpu, dxAcc);
+  assertClose(xi.map((i) => gotDx[i]), xi.map((i) => gx[i]), { ...tol, label: `dx ${name(c)}` });
+  assertClose(xi.map((i) => gotAcc[i]), xi.map((i) => gx[i] + prior[i]), {
+    ...tol,
+    label: `dx accumulated ${name(c)}`,
+  });
+  const wi = sampleIndices(d.w.length, maxCoords);
+  const gw = finiteDiff((v) => loss(d.x, v, d.b), d.w, 1e-3, wi);
+  const gotDw = await read(gpu, dw);
+  assertClose(wi.map((i) => gotDw[i]), wi.map((i) => gw[i]), { ...tol, label: `dw ${name(c)}` });
+  const gb = finiteDiff((v) => loss(d.x, d.w, v), d.b, 1e-3);
+  assertClose(await read(gpu, db), gb, { ...tol, label: `db ${name(c)}` });
+}
+
+const forwardCases: Case[] = [
+  { n: 1, cin: 3, cout: 5, h: 4, w: 4, k: 3 },
+  { n: 2, cin: 5, cout: 3, h: 8, w: 8, k: 3 },
+  { n: 2, cin: 3, cout: 4, h: 16, w: 16, k: 3 },
+  { n: 3, cin: 7, cout: 12, h: 5, w: 16, k: 1 },
+  { n: 2, cin: 4, cout: 9, h: 1, w: 8, k: 1 },
+  // Rows wider than 16 pixels span several row segments (the halo crosses them).
+  { n: 2, cin: 3, cout: 4, h: 3, w: 20, k: 3 },
+  { n: 1, cin: 2, cout: 4, h: 2, w: 32, k: 3 },
+  // Many workgroups and every channel tile width (16 at 8×8, 8 at 16×16).
+  { n: 4, cin: 24, cout: 32, h: 8, w: 8, k: 3 },
+  { n: 9, cin: 16, cout: 40, h: 16, w: 16, k: 3 },
+];
+
+Deno.test("conv2d forward matches the f64 reference", async () => {
+  for (const [i, c] of forwardCases.entries()) await checkForward(c, false, 10 * i);
+});
+
+Deno.test("conv2d forward with fused residual", async () => {
+  await checkForward({ n: 2, cin: 3, cout: 5, h: 4, w: 8, k: 3 }, true, 100);
+  await checkForward({ n: 3, cin: 16, cout: 16, h: 4, w: 4, k: 1 }, true, 110);
+  await checkForward({ n: 5, cin: 8, cout: 24, h: 16, w: 16, k: 3 }, true, 120);
+});
+
+const backwardCases: Case[] = [
+  { n: 1, cin: 3, cout: 4, h: 4, w: 4, k: 3 },
+  { n: 2, cin: 4, cout: 3, h: 5, w: 8, k: 3 },
+  { n: 3, cin: 5, cout: 5, h: 4, w: 16, k: 3 },
+  { n: 2, cin: 6, cout: 5, h: 4, w: 4, k: 1 },
+  { n: 2, cin: 3, cout: 2, h: 2, w: 20, k: 3 },
+];
+
+Deno.test("conv2d backward matches finite differences", async () => {
+  for (const [i, c] of backwardCases.entries()) await checkBackward(c, 200 + 10 * i);
+  // Several batch splits (one per sample here) and workgroups; a sample of coordinates keeps it quick.
+  await checkBackward({ n: 12, cin: 9, cout: 12, h: 8, w: 8, k: 3 }, 300, 80);
+});
+
+Deno.test("conv2d rejects a width that is not a multiple of 4", async () => {
+  const gpu = await getGpu();
+  const x = createTensor(gpu, [1, 2, 4, 6], "x");
+  const w = createTensor(gpu, [2, 2, 3, 3], "w");
+  let threw = false;
+  try {
+    conv2dForward(new Program(gpu, "bad"), { x, w, b: createTensor(gpu, [2], "b"), y: x });
+  } catch (e) {
+    threw = e instanceof RangeError;
+  }
+  ok(threw);
+});

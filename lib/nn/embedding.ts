@@ -1,0 +1,72 @@
+/**
+ * The label embedding (nn.Embedding) fused with the add that follows it in the
+ * model: emb = time_mlp(t/T) + label_emb(c).
+ *
+ * Labels live in a tensor of shape [N] holding u32 bits (upload a Uint32Array),
+ * each below the table's row count. ∂y/∂base is the identity, so the caller
+ * reuses dy as the base's gradient; {@link embedBackward} gives the table's.
+ */
+
+import code from "../../kernels/embedding.wgsl" with { type: "text" };
+import type { KernelConsts, KernelSource } from "../gpu/kernel.ts";
+import type { Program } from "../gpu/program.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+
+const KERNEL: KernelSource = { name: "embedding", code };
+
+export interface EmbedAddArgs {
+  /** [N, E] */
+  base: Tensor;
+  /** [K + 1, E] */
+  table: Tensor;
+  /** [N], u32 bits */
+  labels: Tensor;
+  /** [N, E] */
+  y: Tensor;
+}
+
+export interface EmbedBackwardArgs {
+  /** [N, E], the gradient of y. */
+  dy: Tensor;
+  /** [N], u32 bits */
+  labels: Tensor;
+  /** [K + 1, E], overwritten. */
+  dtable: Tensor;
+}
+
+function sameShape(t: Tensor, shape: readonly number[]): boolean {
+  return t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
+}
+
+/** Checks [N, E] rows against a [ROWS, E] table and [N] labels; returns the kernel constants. */
+function constsFor(rows: Tensor, table: Tensor, labels: Tensor): KernelConsts {
+  const [n, e] = rows.shape;
+  const count = table.shape[0];
+  if (
+    rows.shape.length !== 2 || !sameShape(table, [count, e]) || !sameShape(labels, [n]) ||
+    e % 4 !== 0
+  ) {
+    throw new RangeError(
+      `embedding: rows [${rows.shape}], table [${table.shape}], labels [${labels.shape}]: ` +
+        "expected [N, E], [K + 1, E], [N] with E a multiple of 4",
+    );
+  }
+  return { N: n, E: e, ROWS: count };
+}
+
+/** y[n] = base[n] + table[labels[n]]. */
+export function embedAddForward(prog: Program, a: EmbedAddArgs): void {
+  const c = constsFor(a.base, a.table, a.labels);
+  if (!sameShape(a.y, a.base.shape)) {
+    throw new RangeError(`embedding: y [${a.y.shape}] differs from base [${a.base.shape}]`);
+  }
+  const vec4s = a.base.shape[0] * a.base.shape[1] / 4;
+  prog.add(KERNEL, "embed_add", c, [a.base, a.table, a.labels, a.y], Math.ceil(vec4s / 64));
+}
+
+/** dtable[k] = Σ_{n : labels[n] = k} dy[n], overwritten; deterministic (no atomics). */
+export function embedBackward(prog: Program, a: EmbedBackwardArgs): void {
+  const c = constsFor(a.dy, a.dtable, a.labels);
+  const vec4s = a.dtable.shape[0] * a.dtable.shape[1] / 4;
+  prog.add(KERNEL, "embed_grad", c, [a.dy, a.dtable, a.labels], Math.ceil(vec4s / 64));
+}
