@@ -12,12 +12,12 @@
 // means different things in different entry points; no entry point uses two variables of one slot.
 //   scores_softmax  0 lhs = q, 1 rhs = k, 2 p, 3 pt                  N · L/8 invocations
 //   grad_scores     0 lhs = dout, 1 rhs = v, 2 probs = p, 3 ds, 4 dst  N · L/8 invocations
-//   matmul          0 a [N,C,L], 1 m [N,L,L], 2 prod [N,C,L]           N · C/8 · L/8 invocations
+//   matmul          0 a [N,C,L], 1 m [N,L,L], 2 prod [N,C,L]          N · C/8 · L/8 invocations
 //     prod[c,j] = Σ_i a[c,i] m[i,j]:  o = v · pt,  dv = dout · p,  dq = k · dst,  dk = q · ds
 // An invocation of a row kernel owns 8 whole rows (queries) of its [L, L] outputs, so it does
 // the softmax (or its gradient) itself in a second pass over those rows; an invocation of
 // matmul owns an 8 × 8 output tile. Tiles live in named registers; 4 × 4 blocks are mat4x4f,
-// whose transposes are free. The 1-D invocation index is split over x and y of the grid.
+// transposed without memory traffic. The 1-D invocation index is split over x and y of the grid.
 
 @group(0) @binding(0) var<storage, read> lhs: array<vec4f>;
 @group(0) @binding(1) var<storage, read> rhs: array<vec4f>;

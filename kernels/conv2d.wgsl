@@ -418,7 +418,7 @@ fn store_pairs(a: Pairs, s: u32, co: u32, ci: u32, ky: u32) {
 
 /** grad_out row segment (n, co, h, seg), zero for co ≥ COUT. */
 fn dy_row(n: u32, co: u32, h: u32, seg: u32) -> Row {
-  if (co >= COUT) { return Row(); }
+  if (COUT % TCO != 0 && co >= COUT) { return Row(); }
   return grad_out_row(((n * COUT + co) * H + h) * VW, seg);
 }
 
@@ -435,7 +435,7 @@ fn dy_rows(n: u32, co: u32, h: u32, seg: u32) -> DyRows {
 
 /** src (x) row segment (n, ci, iy, seg) with its shifts, zero for ci ≥ CIN. */
 fn x_taps(n: u32, ci: u32, iy: u32, seg: u32) -> Taps {
-  if (ci >= CIN) { return Taps(); }
+  if (CIN % TCI != 0 && ci >= CIN) { return Taps(); }
   if (K == 1) { return Taps(Row(), src_row(((n * CIN + ci) * H + iy) * VW, seg), Row()); }
   return src_taps(((n * CIN + ci) * H + iy) * VW, seg);
 }
@@ -449,27 +449,29 @@ fn weight_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   let co = id / CI_TILES % CO_TILES * TCO;
   let ky = id / (CI_TILES * CO_TILES) % K;
   let s = id / (CI_TILES * CO_TILES * K);
+  // Split s sums row segment s % SEGS of the samples n ≡ s / SEGS (mod S / SEGS).
+  let seg = s % SEGS;
+  let first = s / SEGS;
   var a0 = Pairs();
   var a1 = Pairs();
   var a2 = Pairs();
   var a3 = Pairs();
   var dsum = Row(); // Σ dy per output channel, for db
-  // Split s sums the samples n ≡ s (mod S): every split gets work even when S does not divide N.
-  for (var n = s; n < N; n += S) {
-    for (var h = 0u; h < H; h++) {
-      let iy = h + ky - PAD; // wraps around below zero
-      if (iy >= H) { continue; }
-      for (var seg = 0u; seg < SEGS; seg++) {
-        let d = dy_rows(n, co, h, seg);
-        a0 = acc_pairs(a0, d, x_taps(n, ci, iy, seg));
-        if (TCI > 1) { a1 = acc_pairs(a1, d, x_taps(n, ci + 1u, iy, seg)); }
-        if (TCI > 2) {
-          a2 = acc_pairs(a2, d, x_taps(n, ci + 2u, iy, seg));
-          a3 = acc_pairs(a3, d, x_taps(n, ci + 3u, iy, seg));
-        }
-        // Only the centre row (iy = h, ky = PAD) visits every dy row: its sums give db.
-        dsum = add_rows(dsum, Row(row_sum(d.d0), row_sum(d.d1), row_sum(d.d2), row_sum(d.d3)));
+  // The dy rows h whose input row iy = h + ky − PAD exists.
+  let h0 = select(0u, PAD - ky, ky < PAD);
+  let h1 = select(H, H + PAD - ky, ky > PAD);
+  for (var n = first; n < N; n += S / SEGS) {
+    for (var h = h0; h < h1; h++) {
+      let iy = h + ky - PAD;
+      let d = dy_rows(n, co, h, seg);
+      a0 = acc_pairs(a0, d, x_taps(n, ci, iy, seg));
+      if (TCI > 1) { a1 = acc_pairs(a1, d, x_taps(n, ci + 1u, iy, seg)); }
+      if (TCI > 2) {
+        a2 = acc_pairs(a2, d, x_taps(n, ci + 2u, iy, seg));
+        a3 = acc_pairs(a3, d, x_taps(n, ci + 3u, iy, seg));
       }
+      // Only the centre row (ky = PAD) visits every dy row: its sums give db.
+      dsum = add_rows(dsum, Row(row_sum(d.d0), row_sum(d.d1), row_sum(d.d2), row_sum(d.d3)));
     }
   }
   store_pairs(a0, s, co, ci, ky);

@@ -18,7 +18,7 @@
 //   consts: N, CHW, W (row length, for the flip), T, NULL_CLASS, FLIP (bool)
 //
 // init_noise   (N·CHW threads) x[r] = z for rows r < N, copied into rows N…2N−1 when CFG
-//   @binding(0) uniform StepParams (seed used), @binding(1) x f32 [R, CHW]
+//   @binding(0) uniform StepParams (seed used), @binding(2) x f32 [R, CHW]
 //
 // sample_step  (N·CHW threads)
 //   @binding(0) uniform StepParams { seed, step, sqrt_ab, sqrt_1mab, coef_x0, coef_x, sigma, guidance }

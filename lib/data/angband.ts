@@ -316,21 +316,6 @@ contributors (GPL-2 or the Angband licence). Rebuild with \`deno run -A main.ts 
 `;
 }
 
-/** A PNG without its text chunks: the encoder stamps the creation time into one. */
-export function withoutTextChunks(png: Uint8Array): Uint8Array {
-  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
-  const kept: Uint8Array[] = [png.subarray(0, 8)];
-  for (let at = 8; at < png.length;) {
-    const end = at + 12 + view.getUint32(at);
-    const type = String.fromCharCode(...png.subarray(at + 4, at + 8));
-    if (!["tEXt", "zTXt", "iTXt", "tIME"].includes(type)) kept.push(png.subarray(at, end));
-    at = end;
-  }
-  const out = new Uint8Array(kept.reduce((n, c) => n + c.length, 0));
-  kept.reduce((offset, c) => (out.set(c, offset), offset + c.length), 0);
-  return out;
-}
-
 /** One line per key, arrays on one line: small diffs, same bytes every build. */
 function manifestJson(fields: Record<string, unknown>): string {
   const lines = Object.entries(fields).map(([k, v]) =>
@@ -393,7 +378,7 @@ export async function buildAngbandDataset(
     });
     // Everything is encoded before the first write, so the three files are
     // replaced (each atomically) within moments of each other.
-    const png = withoutTextChunks(await encodePng(atlas));
+    const png = await encodePng(atlas);
     await writeFileAtomic(`${out}/atlas.png`, png);
     await writeTextAtomic(`${out}/labels.json`, manifest);
     await writeTextAtomic(`${out}/LICENSE.md`, licenseText(license, versions));

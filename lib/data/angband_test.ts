@@ -1,12 +1,10 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { decodePng, encodePng } from "../io/png.ts";
 import {
   ANGBAND_CLASSES,
   type AngbandMappings,
   packAtlas,
   sliceAngbandSheet,
   tileVotes,
-  withoutTextChunks,
 } from "./angband.ts";
 import { classCounts, datasetHash, DEFAULT_DATASET, loadDataset } from "./dataset.ts";
 import manifest from "../../data/angband/labels.json" with { type: "json" };
@@ -105,15 +103,6 @@ Deno.test("slicing: blank tiles dropped, duplicates merged, votes decide, sorted
   deepStrictEqual([atlas.width, atlas.height], [6, 2]);
   deepStrictEqual(Array.from(atlas.data.subarray(0, 8)), [5, 5, 5, 255, 0, 0, 0, 0]);
   deepStrictEqual(Array.from(atlas.data.subarray(16, 24)), [0, 0, 0, 0, 0, 0, 0, 0]); // padding
-});
-
-Deno.test("atlas PNGs carry no timestamp: same pixels, same bytes", async () => {
-  const img = rgba(2, 1, [[1, 2, 3, 4], [5, 6, 7, 8]]);
-  const first = withoutTextChunks(await encodePng(img));
-  await new Promise((r) => setTimeout(r, 1100)); // the encoder's clock has 1 s resolution
-  deepStrictEqual(withoutTextChunks(await encodePng(img)), first);
-  ok(!new TextDecoder("latin1").decode(first).includes("tEXt"));
-  deepStrictEqual(await decodePng(first, "atlas"), img);
 });
 
 Deno.test("the committed default dataset: classes, counts, alpha, no duplicates", async () => {

@@ -19,6 +19,28 @@ import code from "../../kernels/diffusion.wgsl" with { type: "text" };
 
 export const DIFFUSION_KERNEL: KernelSource = { name: "diffusion", code };
 
+/** Every constant kernels/diffusion.wgsl uses; entry points ignore the ones they do not read. */
+export interface DiffusionConsts {
+  N: number;
+  CHW: number;
+  W: number;
+  T: number;
+  NULL_CLASS: number;
+  FLIP: boolean;
+  CFG: boolean;
+}
+
+export const diffusionConsts = (
+  c: Partial<DiffusionConsts> & Pick<DiffusionConsts, "N" | "CHW">,
+): DiffusionConsts => ({
+  W: 16,
+  T: 1000,
+  NULL_CLASS: 0,
+  FLIP: false,
+  CFG: false,
+  ...c,
+});
+
 export interface SampleOptions {
   /** The class of each sprite to draw (0…num_classes−1), or num_classes for unconditional. */
   classes: readonly number[];
@@ -69,10 +91,10 @@ export async function sample(
     size: 32,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
-  const consts = { N: n, CHW: chw, CFG: cfg };
+  const consts = diffusionConsts({ N: n, CHW: chw, CFG: cfg });
   const groups = Math.ceil((n * chw) / 64);
   const init = new Program(gpu, "sample.init");
-  init.add(DIFFUSION_KERNEL, "init_noise", consts, [params, model.x], groups);
+  init.add(DIFFUSION_KERNEL, "init_noise", consts, [params, undefined, model.x], groups);
   const update = new Program(gpu, "sample.update");
   update.add(DIFFUSION_KERNEL, "sample_step", consts, [params, model.eps, model.x, x0], groups);
 
@@ -105,6 +127,8 @@ export async function sample(
   }
   const all = await download(gpu, model.x);
   params.destroy();
+  x0.buffer.destroy();
+  model.destroy();
   return {
     images: all.slice(0, n * chw).map((v) => Math.min(1, Math.max(-1, v))),
     seconds: (performance.now() - started) / 1000,

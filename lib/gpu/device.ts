@@ -36,6 +36,8 @@ export class Gpu {
   readonly kernels: KernelCache;
   /** Set when the device is lost; checked before each submit. */
   lostReason: string | null = null;
+  /** The first uncaptured WebGPU error (an invalid kernel, a bad binding); {@link check} throws it. */
+  firstError: string | null = null;
 
   constructor(readonly device: GPUDevice, readonly adapter: AdapterSummary) {
     this.kernels = new KernelCache(device);
@@ -60,7 +62,7 @@ export class Gpu {
   }
 
   submit(encode: (encoder: GPUCommandEncoder) => void): void {
-    if (this.lostReason) throw new Error(`WebGPU device lost (${this.lostReason})`);
+    this.check();
     const encoder = this.device.createCommandEncoder();
     encode(encoder);
     this.device.queue.submit([encoder.finish()]);
@@ -69,7 +71,13 @@ export class Gpu {
   /** Waits for all submitted work; costs one queue round trip (~11 ms on llvmpipe). */
   async sync(): Promise<void> {
     await this.device.queue.onSubmittedWorkDone();
+    this.check();
+  }
+
+  /** Throws if the device was lost or WebGPU reported an error: results after either are garbage. */
+  check(): void {
     if (this.lostReason) throw new Error(`WebGPU device lost (${this.lostReason})`);
+    if (this.firstError) throw new Error(`WebGPU error: ${this.firstError}`);
   }
 
   destroy(): void {
@@ -88,9 +96,9 @@ export function getGpu(): Promise<Gpu> {
 async function requestGpu(): Promise<Gpu> {
   // Mesa's WSI probing prints a warning when XDG_RUNTIME_DIR is unset, although compute needs no display.
   if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync());
-  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
-  if (!gpu) throw new NoAdapterError();
-  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  const webgpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!webgpu) throw new NoAdapterError();
+  const adapter = await webgpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) throw new NoAdapterError();
   const l = adapter.limits;
   const requiredFeatures: GPUFeatureName[] = [];
@@ -107,11 +115,8 @@ async function requestGpu(): Promise<Gpu> {
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
     },
   });
-  device.addEventListener("uncapturederror", (event) => {
-    console.error(`error: WebGPU: ${(event as GPUUncapturedErrorEvent).error.message}`);
-  });
   const info = adapter.info;
-  return new Gpu(device, {
+  const gpu = new Gpu(device, {
     description: info.description || info.device || "unknown adapter",
     vendor: info.vendor,
     architecture: info.architecture,
@@ -122,4 +127,8 @@ async function requestGpu(): Promise<Gpu> {
     maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
     maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
   });
+  device.addEventListener("uncapturederror", (event) => {
+    gpu.firstError ??= (event as GPUUncapturedErrorEvent).error.message.trim();
+  });
+  return gpu;
 }

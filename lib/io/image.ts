@@ -18,7 +18,9 @@ export function imageFromTensor(
   width: number,
   offset = 0,
 ): RgbaImage {
-  if (channels !== 3 && channels !== 4) throw new RangeError(`images have 3 or 4 channels, not ${channels}`);
+  if (channels !== 3 && channels !== 4) {
+    throw new RangeError(`images have 3 or 4 channels, not ${channels}`);
+  }
   const plane = height * width;
   const data = new Uint8Array(plane * 4);
   for (let i = 0; i < plane; i++) {

@@ -22,8 +22,24 @@ function toImage(img: RgbaImage): Image {
   return image;
 }
 
-export function encodePng(img: RgbaImage): Promise<Uint8Array> {
-  return toImage(img).encode(1);
+/** PNG bytes that depend only on the pixels (no creation-time chunk), so outputs are reproducible. */
+export async function encodePng(img: RgbaImage): Promise<Uint8Array> {
+  return withoutTextChunks(await toImage(img).encode(1));
+}
+
+/** A PNG without its text chunks: the encoder stamps the creation time into one. */
+function withoutTextChunks(png: Uint8Array): Uint8Array {
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  const kept: Uint8Array[] = [png.subarray(0, 8)];
+  for (let at = 8; at < png.length;) {
+    const end = at + 12 + view.getUint32(at);
+    const type = String.fromCharCode(...png.subarray(at + 4, at + 8));
+    if (!["tEXt", "zTXt", "iTXt", "tIME"].includes(type)) kept.push(png.subarray(at, end));
+    at = end;
+  }
+  const out = new Uint8Array(kept.reduce((n, c) => n + c.length, 0));
+  kept.reduce((offset, c) => (out.set(c, offset), offset + c.length), 0);
+  return out;
 }
 
 /** An animated GIF of equally sized frames, `delayMs` each, looping forever. */

@@ -89,7 +89,8 @@ function shapeOf(x: Tensor, w: Tensor): Shape {
 /** Every constant the kernel file uses; the entry points read the ones they need. */
 export function constsFor(
   s: Shape,
-  o: { tn?: number; flip?: boolean; accum?: boolean; splits?: number; tco?: number; tci?: number } = {},
+  o: { tn?: number; flip?: boolean; accum?: boolean; splits?: number; tco?: number; tci?: number } =
+    {},
 ): KernelConsts {
   const tn = o.tn ?? 4;
   return {
@@ -192,7 +193,10 @@ export function conv2dBackward(prog: Program, a: Conv2dBackwardArgs): void {
 
 function recordWeightGrad(prog: Program, s: Shape, a: Conv2dBackwardArgs): void {
   const base = Math.ceil(s.cout / 4) * Math.ceil(s.cin / 4) * s.k;
-  const splits = Math.max(1, Math.min(s.n, MAX_SPLITS, Math.ceil(MIN_INVOCATIONS / base)));
+  const segments = Math.ceil(s.w / 16);
+  const batchSplits = Math.max(1, Math.min(s.n, MAX_SPLITS, Math.ceil(MIN_INVOCATIONS / base)));
+  // Every (batch split, row segment) pair gets its own partial sums.
+  const splits = batchSplits * segments;
   const consts = constsFor(s, { splits });
   const dwPadded = alignUp(s.cout * s.cin * s.k * s.k, 4);
   const dbPadded = alignUp(s.cout, 4);

@@ -59,33 +59,45 @@ export class ParamLayout {
 /** Which flat buffer of the store a view refers to. */
 export type ParamRole = "param" | "grad" | "m" | "v" | "ema";
 
-/** GPU buffers for one {@link ParamLayout}: parameters, gradients, AdamW moments, EMA. */
+/**
+ * GPU buffers for one {@link ParamLayout}: parameters, gradients, AdamW moments,
+ * EMA. Each is created on first use, so sampling allocates only the parameters.
+ */
 export class ParamStore {
-  readonly buffers: Record<ParamRole, GPUBuffer>;
+  readonly #buffers: Map<ParamRole, GPUBuffer>;
 
-  constructor(readonly gpu: Gpu, readonly layout: ParamLayout) {
+  constructor(readonly gpu: Gpu, readonly layout: ParamLayout, shared?: Map<ParamRole, GPUBuffer>) {
     const bytes = layout.size * 4;
     if (bytes > gpu.maxBinding) {
       throw new RangeError(
         `parameters need ${bytes} bytes, over maxStorageBufferBindingSize ${gpu.maxBinding}`,
       );
     }
-    const make = (role: ParamRole) =>
-      gpu.device.createBuffer({ label: role, size: bytes, usage: STORAGE });
-    this.buffers = {
-      param: make("param"),
-      grad: make("grad"),
-      m: make("m"),
-      v: make("v"),
-      ema: make("ema"),
-    };
+    this.#buffers = shared ?? new Map();
+  }
+
+  /** The flat buffer of `role`, zero-filled when first asked for. */
+  buffer(role: ParamRole): GPUBuffer {
+    let b = this.#buffers.get(role);
+    if (!b) {
+      b = this.gpu.device.createBuffer({ label: role, size: this.layout.size * 4, usage: STORAGE });
+      this.#buffers.set(role, b);
+    }
+    return b;
+  }
+
+  /** The same buffers with `role` serving as the parameters (e.g. to sample from the EMA). */
+  asParams(role: ParamRole): ParamStore {
+    const shared = new Map(this.#buffers);
+    shared.set("param", this.buffer(role));
+    return new ParamStore(this.gpu, this.layout, shared);
   }
 
   /** The view of parameter `name` in buffer `role`. */
   view(name: string, role: ParamRole = "param"): Tensor {
     const e = this.layout.get(name);
     return {
-      buffer: this.buffers[role],
+      buffer: this.buffer(role),
       offset: e.offset,
       shape: e.shape,
       label: `${role}:${name}`,
@@ -94,10 +106,11 @@ export class ParamStore {
 
   /** The whole flat buffer of `role` as one tensor. */
   flat(role: ParamRole): Tensor {
-    return { buffer: this.buffers[role], offset: 0, shape: [this.layout.size], label: role };
+    return { buffer: this.buffer(role), offset: 0, shape: [this.layout.size], label: role };
   }
 
   destroy(): void {
-    for (const b of Object.values(this.buffers)) b.destroy();
+    for (const b of this.#buffers.values()) b.destroy();
+    this.#buffers.clear();
   }
 }

@@ -9,15 +9,25 @@
  */
 
 import code from "../../kernels/resample.wgsl" with { type: "text" };
-import type { KernelConsts, KernelSource } from "../gpu/kernel.ts";
+import type { KernelSource } from "../gpu/kernel.ts";
 import type { Program } from "../gpu/program.ts";
 import { sizeOf, type Tensor } from "../gpu/tensor.ts";
 
 const KERNEL: KernelSource = { name: "resample", code };
 
-/** Every constant the module references, so each entry point compiles. */
-const DEFAULTS: KernelConsts = {
-  THREADS: 0,
+/** The constants of one dispatch (see the kernel's header); THREADS = invocations that do work. */
+interface ResampleConsts {
+  THREADS: number;
+  QUADS?: number;
+  SCALE?: number;
+  ACCUM?: boolean;
+  ACCUM_B?: boolean;
+  A_QUADS?: number;
+  B_QUADS?: number;
+}
+
+/** Every other constant the module references, so each entry point compiles. */
+const DEFAULTS: Required<Omit<ResampleConsts, "THREADS">> = {
   QUADS: 0,
   SCALE: 1,
   ACCUM: false,
@@ -29,11 +39,10 @@ const DEFAULTS: KernelConsts = {
 function dispatch(
   prog: Program,
   entry: string,
-  consts: KernelConsts,
+  consts: ResampleConsts,
   resources: (Tensor | undefined)[],
-) {
-  const threads = consts.THREADS as number;
-  prog.add(KERNEL, entry, { ...DEFAULTS, ...consts }, resources, Math.ceil(threads / 64));
+): void {
+  prog.add(KERNEL, entry, { ...DEFAULTS, ...consts }, resources, Math.ceil(consts.THREADS / 64));
 }
 
 function fail(what: string, ...tensors: Tensor[]): never {
@@ -46,7 +55,7 @@ function resampleConsts(
   small: Tensor,
   scale: number,
   accumulate: boolean,
-): KernelConsts {
+): ResampleConsts {
   const [n, c, h, w] = large.shape;
   const s = small.shape;
   if (
@@ -84,7 +93,7 @@ export function upsample2Backward(
 }
 
 /** Checks y = [a, b] along channels; returns the concat constants. */
-function concatConsts(a: Tensor, b: Tensor, y: Tensor): KernelConsts {
+function concatConsts(a: Tensor, b: Tensor, y: Tensor): ResampleConsts {
   const [n, ca, h, w] = a.shape;
   const s = b.shape;
   const t = y.shape;

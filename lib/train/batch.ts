@@ -11,7 +11,7 @@
 import type { Gpu } from "../gpu/device.ts";
 import { Program } from "../gpu/program.ts";
 import { createTensor, numel, type Tensor, upload } from "../gpu/tensor.ts";
-import { DIFFUSION_KERNEL } from "../diffusion/sampler.ts";
+import { DIFFUSION_KERNEL, diffusionConsts } from "../diffusion/sampler.ts";
 import type { Schedule } from "../diffusion/schedule.ts";
 
 /** The dataset fields the batch maker needs (see lib/data). */
@@ -98,14 +98,14 @@ export class BatchMaker {
     prog.add(
       DIFFUSION_KERNEL,
       "make_batch",
-      {
+      diffusionConsts({
         N: opts.batch,
         CHW: chw,
         W: data.size,
         T: schedule.T,
         NULL_CLASS: opts.nullClass,
         FLIP: opts.flip,
-      },
+      }),
       [
         this.#uniform,
         images,
