@@ -18,7 +18,9 @@ async function main(argv: string[]): Promise<number> {
     return name ? 0 : 1;
   }
   const command = commands[name];
-  if (!command) throw new UserError(`unknown command '${name}'; commands: ${Object.keys(commands).join(", ")}`);
+  if (!command) {
+    throw new UserError(`unknown command '${name}'; commands: ${Object.keys(commands).join(", ")}`);
+  }
   await command.run(rest);
   return 0;
 }

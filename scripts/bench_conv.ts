@@ -48,7 +48,8 @@ async function bench(gpu: Gpu, s: BenchShape, reps: number, backward: boolean): 
   const b = createTensor(gpu, [s.cout], "b");
   const y = createTensor(gpu, [s.n, s.cout, s.hw, s.hw], "y");
   const flop = 2 * s.n * s.cout * s.cin * s.k * s.k * s.hw * s.hw;
-  const rate = (t: number) => `${(flop / t / 1e9).toFixed(1).padStart(5)} GFLOP/s ${(t * 1e3).toFixed(2).padStart(7)} ms`;
+  const rate = (t: number) =>
+    `${(flop / t / 1e9).toFixed(1).padStart(5)} GFLOP/s ${(t * 1e3).toFixed(2).padStart(7)} ms`;
   const fwd = new Program(gpu, "forward");
   conv2dForward(fwd, { x, w, b, y });
   const tf = await seconds(gpu, fwd, reps);

@@ -264,6 +264,7 @@ async function trainLoop(
 
   const record = async (): Promise<void> => {
     const entries: LogEntry[] = await trainer.drainLog();
+    if (entries.length === 0) return;
     const ips = imagesPerSecond();
     for (const e of entries) {
       if (!Number.isFinite(e.loss)) {
