@@ -156,19 +156,44 @@ fn mac_quad(q: Quad, w: vec4f, x: Row) -> Quad {
   return Quad(mac(q.c0, w.x, x), mac(q.c1, w.y, x), mac(q.c2, w.z, x), mac(q.c3, w.w, x));
 }
 
-/** Adds one tap: x times the TN weights starting at packed vec4 wi. */
-fn mac_tile(t: Tile, wi: u32, x: Row) -> Tile {
-  var o = t;
-  o.q0 = mac_quad(t.q0, packed[wi], x);
-  if (TN > 4) { o.q1 = mac_quad(t.q1, packed[wi + 1u], x); }
+/** The TN weights of one tap (vec4s past TN / 4 stay unused). */
+struct TapWeights {
+  w0: vec4f,
+  w1: vec4f,
+  w2: vec4f,
+  w3: vec4f,
+}
+
+fn tap_weights(wi: u32) -> TapWeights {
+  var w = TapWeights();
+  w.w0 = packed[wi];
+  if (TN > 4) { w.w1 = packed[wi + 1u]; }
   if (TN > 8) {
-    o.q2 = mac_quad(t.q2, packed[wi + 2u], x);
-    o.q3 = mac_quad(t.q3, packed[wi + 3u], x);
+    w.w2 = packed[wi + 2u];
+    w.w3 = packed[wi + 3u];
+  }
+  return w;
+}
+
+/** Adds one tap: x times the tap's TN weights. */
+fn mac_tile(t: Tile, w: TapWeights, x: Row) -> Tile {
+  var o = t;
+  o.q0 = mac_quad(t.q0, w.w0, x);
+  if (TN > 4) { o.q1 = mac_quad(t.q1, w.w1, x); }
+  if (TN > 8) {
+    o.q2 = mac_quad(t.q2, w.w2, x);
+    o.q3 = mac_quad(t.q3, w.w3, x);
   }
   return o;
 }
 
-/** Where one invocation's output tile lies. */
+/** The accumulators of RH output rows. */
+struct Tiles {
+  r0: Tile,
+  r1: Tile,
+}
+
+/** Where one invocation's output tile lies: rows h … h + RH − 1. */
 struct Place {
   n: u32,
   tile: u32,
@@ -176,30 +201,58 @@ struct Place {
   seg: u32,
 }
 
+const ROW_BLOCKS = (H + RH - 1) / RH;
+
 // Invocations next to each other differ in h, then n: they share the tile's weights.
 fn place(id: u32) -> Place {
   let seg = id % SEGS;
-  let h = id / SEGS % H;
-  let n = id / (SEGS * H) % N;
-  return Place(n, id / (SEGS * H * N), h, seg);
+  let h = id / SEGS % ROW_BLOCKS * RH;
+  let n = id / (SEGS * ROW_BLOCKS) % N;
+  return Place(n, id / (SEGS * ROW_BLOCKS * N), h, seg);
 }
 
-fn conv_tile(p: Place) -> Tile {
-  var t = Tile();
+/** src row iy of the plane at vec4 base with its shifts; zero outside the image. */
+fn src_taps_at(base: u32, iy: u32, seg: u32) -> Taps {
+  if (iy >= H) { return Taps(); } // also below zero: iy wraps around
+  if (K == 1) { return Taps(Row(), src_row(base + iy * VW, seg), Row()); }
+  return src_taps(base + iy * VW, seg);
+}
+
+/** Adds kernel row ky (weights from packed vec4 wi): input row a to output row 0, b to row 1. */
+fn mac_kernel_row(t: Tiles, wi: u32, a: Taps, b: Taps) -> Tiles {
+  var o = t;
+  if (K == 3) {
+    let wl = tap_weights(wi);
+    let wc = tap_weights(wi + COUTP / 4);
+    let wr = tap_weights(wi + COUTP / 2);
+    o.r0 = mac_tile(mac_tile(mac_tile(o.r0, wl, a.l), wc, a.c), wr, a.r);
+    if (RH > 1) { o.r1 = mac_tile(mac_tile(mac_tile(o.r1, wl, b.l), wc, b.c), wr, b.r); }
+  } else {
+    let wc = tap_weights(wi);
+    o.r0 = mac_tile(o.r0, wc, a.c);
+    if (RH > 1) { o.r1 = mac_tile(o.r1, wc, b.c); }
+  }
+  return o;
+}
+
+fn conv_tiles(p: Place) -> Tiles {
+  var t = Tiles();
   for (var ci = 0u; ci < CIN; ci++) {
     let plane = (p.n * CIN + ci) * H * VW;
-    for (var ky = 0u; ky < K; ky++) {
-      let iy = p.h + ky - PAD; // wraps around below zero
-      if (iy >= H) { continue; }
-      let wi = ((ci * K + ky) * K * COUTP + p.tile * TN) / 4u;
-      if (K == 3) {
-        let x = src_taps(plane + iy * VW, p.seg);
-        t = mac_tile(t, wi, x.l);
-        t = mac_tile(t, wi + COUTP / 4, x.c);
-        t = mac_tile(t, wi + COUTP / 2, x.r);
-      } else {
-        t = mac_tile(t, wi, src_row(plane + iy * VW, p.seg));
-      }
+    let wi = (ci * KK * COUTP + p.tile * TN) / 4u;
+    // Input rows h − PAD … h + RH − 1 + PAD, each loaded once for every kernel row it meets.
+    let x0 = src_taps_at(plane, p.h - PAD, p.seg);
+    var x1 = Taps();
+    if (K == 3 || RH > 1) { x1 = src_taps_at(plane, p.h + 1u - PAD, p.seg); }
+    if (K == 1) {
+      t = mac_kernel_row(t, wi, x0, x1);
+    } else {
+      let x2 = src_taps_at(plane, p.h + 1u, p.seg);
+      var x3 = Taps();
+      if (RH > 1) { x3 = src_taps_at(plane, p.h + 2u, p.seg); }
+      t = mac_kernel_row(t, wi, x0, x1);
+      t = mac_kernel_row(t, wi + 3 * COUTP / 4, x1, x2);
+      t = mac_kernel_row(t, wi + 6 * COUTP / 4, x2, x3);
     }
   }
   return t;
@@ -227,9 +280,9 @@ fn tile_row(t: Tile, j: u32) -> Row {
   }
 }
 
-/** The dst vec4 index where output channel co of p's row segment starts. */
-fn dst_index(p: Place, co: u32) -> u32 {
-  return ((p.n * COUT + co) * H + p.h) * VW + p.seg * SV;
+/** The dst vec4 index where row p.h + r, output channel co of p's row segment starts. */
+fn dst_index(p: Place, r: u32, co: u32) -> u32 {
+  return ((p.n * COUT + co) * H + p.h + r) * VW + p.seg * SV;
 }
 
 fn add_rows(a: Row, b: Row) -> Row {
@@ -270,42 +323,61 @@ fn tile_channels(p: Place) -> u32 {
   return min(TN, COUT - p.tile * TN);
 }
 
+/** Output rows of p that exist (H need not be a multiple of RH). */
+fn tile_rows(p: Place) -> u32 {
+  return min(RH, H - p.h);
+}
+
+fn row_tile(t: Tiles, r: u32) -> Tile {
+  if (r == 0u) { return t.r0; }
+  return t.r1;
+}
+
+const INVOCATIONS = COUTP / TN * N * ROW_BLOCKS * SEGS;
+
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = linear_id(gid, nwg);
-  if (id >= COUTP / TN * N * H * SEGS) { return; }
+  if (id >= INVOCATIONS) { return; }
   let p = place(id);
-  let t = conv_tile(p);
-  for (var j = 0u; j < tile_channels(p); j++) {
-    let co = p.tile * TN + j;
-    store_row(dst_index(p, co), p.seg, add_scalar(tile_row(t, j), bias[co]));
+  let t = conv_tiles(p);
+  for (var r = 0u; r < tile_rows(p); r++) {
+    for (var j = 0u; j < tile_channels(p); j++) {
+      let co = p.tile * TN + j;
+      store_row(dst_index(p, r, co), p.seg, add_scalar(tile_row(row_tile(t, r), j), bias[co]));
+    }
   }
 }
 
 @compute @workgroup_size(64)
 fn forward_residual(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = linear_id(gid, nwg);
-  if (id >= COUTP / TN * N * H * SEGS) { return; }
+  if (id >= INVOCATIONS) { return; }
   let p = place(id);
-  let t = conv_tile(p);
-  for (var j = 0u; j < tile_channels(p); j++) {
-    let co = p.tile * TN + j;
-    let i = dst_index(p, co);
-    store_row(i, p.seg, add_rows(add_scalar(tile_row(t, j), bias[co]), residual_row(i, p.seg)));
+  let t = conv_tiles(p);
+  for (var r = 0u; r < tile_rows(p); r++) {
+    for (var j = 0u; j < tile_channels(p); j++) {
+      let co = p.tile * TN + j;
+      let i = dst_index(p, r, co);
+      let y = add_scalar(tile_row(row_tile(t, r), j), bias[co]);
+      store_row(i, p.seg, add_rows(y, residual_row(i, p.seg)));
+    }
   }
 }
 
 @compute @workgroup_size(64)
 fn input_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = linear_id(gid, nwg);
-  if (id >= COUTP / TN * N * H * SEGS) { return; }
+  if (id >= INVOCATIONS) { return; }
   let p = place(id);
-  let t = conv_tile(p);
-  for (var j = 0u; j < tile_channels(p); j++) {
-    let i = dst_index(p, p.tile * TN + j);
-    var r = tile_row(t, j);
-    if (ACCUM) { r = add_rows(r, dst_row(i, p.seg)); }
-    store_row(i, p.seg, r);
+  let t = conv_tiles(p);
+  for (var r = 0u; r < tile_rows(p); r++) {
+    for (var j = 0u; j < tile_channels(p); j++) {
+      let i = dst_index(p, r, p.tile * TN + j);
+      var y = tile_row(row_tile(t, r), j);
+      if (ACCUM) { y = add_rows(y, dst_row(i, p.seg)); }
+      store_row(i, p.seg, y);
+    }
   }
 }
 
@@ -501,5 +573,124 @@ fn weight_grad_reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
     var v = partial4[S * DWP / 4 + j];
     for (var s = 1u; s < S; s++) { v += partial4[(S * DWP + s * DBP) / 4 + j]; }
     db[j] = v;
+  }
+}
+
+// ---- experimental: weight_grad3 (K = 3), all 9 taps per pair as 3 vec3 over kx ----
+
+struct PairK {
+  k0: vec3f,
+  k1: vec3f,
+  k2: vec3f,
+}
+
+struct PairsK {
+  o0: PairK,
+  o1: PairK,
+  o2: PairK,
+  o3: PairK,
+}
+
+fn corr4(a: vec3f, d: vec4f, l: vec4f, c: vec4f, r: vec4f) -> vec3f {
+  var s = a;
+  s += d.x * vec3(l.x, c.x, r.x);
+  s += d.y * vec3(l.y, c.y, r.y);
+  s += d.z * vec3(l.z, c.z, r.z);
+  s += d.w * vec3(l.w, c.w, r.w);
+  return s;
+}
+
+/** a + Σ_w d[w] · (x[w − 1], x[w], x[w + 1]). */
+fn corr_row(a: vec3f, d: Row, x: Taps) -> vec3f {
+  var s = corr4(a, d.v0, x.l.v0, x.c.v0, x.r.v0);
+  if (SV > 1) { s = corr4(s, d.v1, x.l.v1, x.c.v1, x.r.v1); }
+  if (SV > 2) { s = corr4(s, d.v2, x.l.v2, x.c.v2, x.r.v2); }
+  if (SV > 3) { s = corr4(s, d.v3, x.l.v3, x.c.v3, x.r.v3); }
+  return s;
+}
+
+// x row iy meets dy rows iy + 1 (ky = 0), iy (ky = 1), iy − 1 (ky = 2).
+fn corr_pair(a: PairK, dn: Row, dc: Row, dp: Row, x: Taps) -> PairK {
+  return PairK(corr_row(a.k0, dn, x), corr_row(a.k1, dc, x), corr_row(a.k2, dp, x));
+}
+
+fn corr_pairs(a: PairsK, dn: DyRows, dc: DyRows, dp: DyRows, x: Taps) -> PairsK {
+  var o = a;
+  o.o0 = corr_pair(a.o0, dn.d0, dc.d0, dp.d0, x);
+  if (TCO > 1) { o.o1 = corr_pair(a.o1, dn.d1, dc.d1, dp.d1, x); }
+  if (TCO > 2) {
+    o.o2 = corr_pair(a.o2, dn.d2, dc.d2, dp.d2, x);
+    o.o3 = corr_pair(a.o3, dn.d3, dc.d3, dp.d3, x);
+  }
+  return o;
+}
+
+fn store_pair_k(a: PairK, s: u32, co: u32, ci: u32) {
+  if (co >= COUT || ci >= CIN) { return; }
+  let i = s * DWP + (co * CIN + ci) * 9u;
+  partial[i] = a.k0.x;
+  partial[i + 1u] = a.k0.y;
+  partial[i + 2u] = a.k0.z;
+  partial[i + 3u] = a.k1.x;
+  partial[i + 4u] = a.k1.y;
+  partial[i + 5u] = a.k1.z;
+  partial[i + 6u] = a.k2.x;
+  partial[i + 7u] = a.k2.y;
+  partial[i + 8u] = a.k2.z;
+}
+
+fn store_pairs_k(a: PairsK, s: u32, co: u32, ci: u32) {
+  store_pair_k(a.o0, s, co, ci);
+  if (TCO > 1) { store_pair_k(a.o1, s, co + 1u, ci); }
+  if (TCO > 2) {
+    store_pair_k(a.o2, s, co + 2u, ci);
+    store_pair_k(a.o3, s, co + 3u, ci);
+  }
+}
+
+@compute @workgroup_size(64)
+fn weight_grad3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = linear_id(gid, nwg);
+  if (id >= S * CO_TILES * CI_TILES) { return; }
+  let ci = id % CI_TILES * TCI;
+  let co = id / CI_TILES % CO_TILES * TCO;
+  let s = id / (CI_TILES * CO_TILES);
+  let seg = s % SEGS;
+  let first = s / SEGS;
+  var a0 = PairsK();
+  var a1 = PairsK();
+  var a2 = PairsK();
+  var a3 = PairsK();
+  var dsum = Row();
+  for (var n = first; n < N; n += S / SEGS) {
+    // Rolling window of dy rows: previous (iy − 1), current (iy), next (iy + 1).
+    var dp = DyRows();
+    var dc = dy_rows(n, co, 0u, seg);
+    for (var iy = 0u; iy < H; iy++) {
+      var dn = DyRows();
+      if (iy + 1u < H) { dn = dy_rows(n, co, iy + 1u, seg); }
+      a0 = corr_pairs(a0, dn, dc, dp, x_taps(n, ci, iy, seg));
+      if (TCI > 1) { a1 = corr_pairs(a1, dn, dc, dp, x_taps(n, ci + 1u, iy, seg)); }
+      if (TCI > 2) {
+        a2 = corr_pairs(a2, dn, dc, dp, x_taps(n, ci + 2u, iy, seg));
+        a3 = corr_pairs(a3, dn, dc, dp, x_taps(n, ci + 3u, iy, seg));
+      }
+      dsum = add_rows(dsum, Row(row_sum(dc.d0), row_sum(dc.d1), row_sum(dc.d2), row_sum(dc.d3)));
+      dp = dc;
+      dc = dn;
+    }
+  }
+  store_pairs_k(a0, s, co, ci);
+  if (TCI > 1) { store_pairs_k(a1, s, co, ci + 1u); }
+  if (TCI > 2) {
+    store_pairs_k(a2, s, co, ci + 2u);
+    store_pairs_k(a3, s, co, ci + 3u);
+  }
+  if (ci == 0u) {
+    let i = S * DWP + s * DBP + co;
+    partial[i] = hsum(dsum.v0);
+    if (TCO > 1 && co + 1u < COUT) { partial[i + 1u] = hsum(dsum.v1); }
+    if (TCO > 2 && co + 2u < COUT) { partial[i + 2u] = hsum(dsum.v2); }
+    if (TCO > 2 && co + 3u < COUT) { partial[i + 3u] = hsum(dsum.v3); }
   }
 }

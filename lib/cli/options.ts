@@ -5,6 +5,22 @@ import { UserError } from "./errors.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
+/**
+ * `--name -1` → `--name=-1` for string options: parseArgs refuses a separate value
+ * that starts with '-' ("argument is ambiguous"), so a negative number would get
+ * that confusing message instead of the option's own range error.
+ */
+function joinNegativeValues(args: string[], options: Options): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith("--") ? args[i].slice(2) : "";
+    const isString = Object.hasOwn(options, name) && options[name].type === "string";
+    if (isString && /^-[\d.]/.test(args[i + 1] ?? "")) joined.push(`${args[i]}=${args[++i]}`);
+    else joined.push(args[i]);
+  }
+  return joined;
+}
+
 export function parseOptions<T extends Options>(
   command: string,
   args: string[],
@@ -12,7 +28,12 @@ export function parseOptions<T extends Options>(
   allowPositionals = false,
 ) {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals });
+    return parseArgs({
+      args: joinNegativeValues(args, options),
+      options,
+      strict: true,
+      allowPositionals,
+    });
   } catch (err) {
     throw new UserError(
       `${command}: ${(err as Error).message.split("\n")[0]} (see '${command} --help')`,

@@ -142,12 +142,6 @@ export const sampleCommand: Command = {
     });
     const outDir = values.out ?? "out";
     const force = values.force ?? false;
-    try {
-      await ensureWritableDir(outDir);
-    } catch (err) {
-      throw new UserError(`cannot write to --out ${outDir}: ${(err as Error).message}`);
-    }
-
     const gpu = await getGpu();
     const rows = guidanceRows(n, guidance);
     const maxRows = maxSampleRows(weights.config, gpu.maxBinding);
@@ -157,6 +151,12 @@ export const sampleCommand: Command = {
         `--n ${n} needs ${rows} model rows per step, over this adapter's maxStorageBufferBindingSize ` +
           `(${gpu.maxBinding} bytes); use --n ${fit} or less`,
       );
+    }
+    // Only now, so a refused batch leaves no new folder behind.
+    try {
+      await ensureWritableDir(outDir);
+    } catch (err) {
+      throw new UserError(`cannot write to --out ${outDir}: ${(err as Error).message}`);
     }
     const classes = Array.from({ length: n }, (_, i) => fixedClass ?? i % k);
     const channels = weights.config.in_ch;

@@ -20,7 +20,7 @@ import code from "../../kernels/diffusion.wgsl" with { type: "text" };
 export const DIFFUSION_KERNEL: KernelSource = { name: "diffusion", code };
 
 /** Every constant kernels/diffusion.wgsl uses; entry points ignore the ones they do not read. */
-export interface DiffusionConsts {
+export type DiffusionConsts = {
   N: number;
   CHW: number;
   W: number;
@@ -28,7 +28,7 @@ export interface DiffusionConsts {
   NULL_CLASS: number;
   FLIP: boolean;
   CFG: boolean;
-}
+};
 
 export const diffusionConsts = (
   c: Partial<DiffusionConsts> & Pick<DiffusionConsts, "N" | "CHW">,

@@ -89,8 +89,15 @@ function shapeOf(x: Tensor, w: Tensor): Shape {
 /** Every constant the kernel file uses; the entry points read the ones they need. */
 export function constsFor(
   s: Shape,
-  o: { tn?: number; flip?: boolean; accum?: boolean; splits?: number; tco?: number; tci?: number } =
-    {},
+  o: {
+    tn?: number;
+    rh?: number;
+    flip?: boolean;
+    accum?: boolean;
+    splits?: number;
+    tco?: number;
+    tci?: number;
+  } = {},
 ): KernelConsts {
   const tn = o.tn ?? 4;
   return {
@@ -102,6 +109,7 @@ export function constsFor(
     COUT: s.cout,
     COUTP: alignUp(s.cout, tn),
     TN: tn,
+    RH: o.rh ?? 1,
     FLIP: o.flip ?? false,
     ACCUM: o.accum ?? false,
     S: o.splits ?? 1,
@@ -137,8 +145,9 @@ function recordConv(
   entry: "forward" | "forward_residual" | "input_grad",
   extra: { bias?: Tensor; residual?: Tensor; flip?: boolean; accum?: boolean },
 ): void {
-  const tn = channelTile(s);
-  const consts = constsFor(s, { tn, flip: extra.flip, accum: extra.accum });
+  const tn = Number(Deno.env.get("CONV_TN") ?? channelTile(s));
+  const rh = Number(Deno.env.get("CONV_RH") ?? 1);
+  const consts = constsFor(s, { tn, rh, flip: extra.flip, accum: extra.accum });
   const coutPadded = alignUp(s.cout, tn);
   const packed = createTensor(prog.gpu, [s.cin, s.k * s.k, coutPadded], `${weight.label}/packed`);
   const packBindings: (Resource | undefined)[] = [];
@@ -151,7 +160,8 @@ function recordConv(
     packBindings,
     Math.ceil(s.cin * s.k * s.k * coutPadded / WORKGROUP),
   );
-  const invocations = coutPadded / tn * s.n * s.h * Math.ceil(s.w / 4 / Math.min(s.w / 4, 4));
+  const invocations = coutPadded / tn * s.n * Math.ceil(s.h / rh) *
+    Math.ceil(s.w / 4 / Math.min(s.w / 4, 4));
   prog.add(
     KERNEL,
     entry,
@@ -192,7 +202,7 @@ export function conv2dBackward(prog: Program, a: Conv2dBackwardArgs): void {
 }
 
 function recordWeightGrad(prog: Program, s: Shape, a: Conv2dBackwardArgs): void {
-  const base = Math.ceil(s.cout / 4) * Math.ceil(s.cin / 4) * s.k;
+  const base = Math.ceil(s.cout / 4) * Math.ceil(s.cin / 4) * (s.k === 3 ? 1 : 1);
   const segments = Math.ceil(s.w / 16);
   const batchSplits = Math.max(1, Math.min(s.n, MAX_SPLITS, Math.ceil(MIN_INVOCATIONS / base)));
   // Every (batch split, row segment) pair gets its own partial sums.
@@ -204,7 +214,13 @@ function recordWeightGrad(prog: Program, s: Shape, a: Conv2dBackwardArgs): void 
   const sums: (Resource | undefined)[] = [a.x];
   sums[7] = a.dy;
   sums[8] = partial;
-  prog.add(KERNEL, "weight_grad", consts, sums, Math.ceil(splits * base / WORKGROUP));
+  prog.add(
+    KERNEL,
+    s.k === 3 ? "weight_grad3" : "weight_grad",
+    consts,
+    sums,
+    Math.ceil(splits * base / WORKGROUP),
+  );
   const reduce: (Resource | undefined)[] = [];
   reduce[9] = partial;
   reduce[10] = a.dw;

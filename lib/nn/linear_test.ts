@@ -1,6 +1,6 @@
 import { createTensor, getGpu, type Gpu, Program } from "../gpu/mod.ts";
 import { linearBackward, linearForward } from "./linear.ts";
-import { assertClose, finiteDiff, randn, read, tensorFrom } from "./testing.ts";
+import { assertNear, finiteDiff, pick, randn, read, spread, tensorFrom } from "./testing.ts";
 
 interface Shape {
   n: number;
@@ -22,21 +22,6 @@ function reference(x: Float64Array, w: Float64Array, b: Float64Array, s: Shape) 
     }
   }
   return { pre, y };
-}
-
-/** Element-wise check with the tolerance scaled to the largest expected value. */
-function assertNear(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string) {
-  let maxAbs = 0;
-  for (let i = 0; i < expected.length; i++) maxAbs = Math.max(maxAbs, Math.abs(expected[i]));
-  assertClose(actual, expected, { rtol: 1e-4, atol: 1e-4 * maxAbs, label });
-}
-
-const pick = (a: ArrayLike<number>, idx: readonly number[]) => idx.map((i) => a[i]);
-
-/** Up to `count` indices spread over [0, size) (all of them when size ≤ count). */
-function spread(size: number, count: number): number[] {
-  if (size <= count) return [...Array(size).keys()];
-  return Array.from({ length: count }, (_, i) => (i * 7919 + 13) % size);
 }
 
 /**

@@ -2,7 +2,7 @@ import { deepStrictEqual, ok, throws } from "node:assert/strict";
 import { getGpu, type Gpu, Program, upload } from "../gpu/mod.ts";
 import { type OptimConfig, Optimizer } from "./optim.ts";
 import { ParamLayout, type ParamRole, ParamStore } from "./params.ts";
-import { assertClose, randn, read, relError } from "./testing.ts";
+import { assertClose, assertNear, randn, read, relError } from "./testing.ts";
 
 const ROLES: readonly ParamRole[] = ["param", "grad", "m", "v", "ema"];
 
@@ -50,12 +50,6 @@ function isPadding(layout: ParamLayout): Uint8Array {
   return pad;
 }
 
-/** Element-wise check with the tolerance scaled to the array's largest value. */
-function assertNear(actual: Float32Array, expected: Float64Array, rtol: number, label: string) {
-  const maxAbs = expected.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
-  assertClose(actual, expected, { rtol, atol: rtol * maxAbs, label });
-}
-
 const BASE: OptimConfig = {
   beta1: 0.9,
   beta2: 0.999,
@@ -99,8 +93,8 @@ async function checkTwoSteps(gpu: Gpu, config: OptimConfig, gradScale: number, l
     ok(Math.abs(gpuNorm - norm) <= 1e-5 * norm, `${label} t=${t}: norm ${gpuNorm} vs ${norm}`);
   }
   const [p, g, m, v, e] = await Promise.all(ROLES.map((r) => read(gpu, store.flat(r))));
-  assertNear(m, ref.m, 1e-5, `${label}: m`);
-  assertNear(v, ref.v, 1e-5, `${label}: v`);
+  assertNear(m, ref.m, `${label}: m`, 1e-5);
+  assertNear(v, ref.v, `${label}: v`, 1e-5);
   assertClose(p, ref.p, { rtol: 2e-6, atol: 1e-7, label: `${label}: param` });
   // The update itself is ~lr, small next to the parameters: check it on its own.
   const delta = p.map((x, i) => x - p0[i]);

@@ -105,3 +105,25 @@ export function finiteDiff(
   }
   return g;
 }
+
+/** {@link assertClose} with the absolute tolerance scaled to the largest expected value. */
+export function assertNear(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  label: string,
+  rtol = 1e-4,
+): void {
+  let maxAbs = 0;
+  for (let i = 0; i < expected.length; i++) maxAbs = Math.max(maxAbs, Math.abs(expected[i]));
+  assertClose(actual, expected, { rtol, atol: rtol * maxAbs, label });
+}
+
+/** The elements of `a` at `indices`. */
+export const pick = (a: ArrayLike<number>, indices: readonly number[]): number[] =>
+  indices.map((i) => a[i]);
+
+/** Up to `count` indices spread over [0, size) (all of them when size ≤ count). */
+export function spread(size: number, count: number): number[] {
+  if (size <= count) return [...Array(size).keys()];
+  return Array.from({ length: count }, (_, i) => (i * 7919 + 13) % size);
+}

@@ -1,0 +1,134 @@
+/**
+ * Helpers for the end-to-end CLI tests: spawning `main.ts` as a user runs it,
+ * checking one-line errors, tiny weights and a tiny `.npy` dataset. Test-only.
+ */
+
+import { deepStrictEqual, ok } from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { npyBytes } from "../lib/data/testing.ts";
+import type { ModelConfig } from "../lib/model/config.ts";
+import { paramSpecs } from "../lib/model/config.ts";
+import { initParams } from "../lib/model/init.ts";
+import { encodeWeights } from "../lib/model/weights.ts";
+import { ParamLayout } from "../lib/nn/params.ts";
+
+export const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const decoder = new TextDecoder();
+
+/** The `deno run -A main.ts …` command, piped, without colour (as a script or CI runs it). */
+export function mainCommand(args: string[], env: Record<string, string> = {}): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...env },
+  });
+}
+
+/** Runs `main.ts` with `args` to completion. */
+export async function runMain(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  const out = await mainCommand(args, env).output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Exit code 0, or a failure showing what the command printed. */
+export function succeeded(r: RunResult): void {
+  deepStrictEqual(r.code, 0, `exit code ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+}
+
+/** Exit code ≠ 0, nothing on stdout, and exactly one stderr line: `error: …` matching `pattern`. */
+export function failsWith(r: RunResult, pattern: RegExp): void {
+  ok(r.code !== 0, `exit code 0; stdout:\n${r.stdout}`);
+  const lines = r.stderr.trimEnd().split("\n");
+  deepStrictEqual(lines.length, 1, `expected one line on stderr, got:\n${r.stderr}`);
+  ok(lines[0].startsWith("error: "), lines[0]);
+  ok(pattern.test(lines[0]), `'${lines[0]}' does not match ${pattern}`);
+  deepStrictEqual(r.stdout, "", "stdout of a failed run");
+}
+
+/** Names in `dir` (sorted), or [] when it does not exist. */
+export function listDir(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
+}
+
+/** A temporary folder for one test, removed after `body` (also when it fails). */
+export async function withTempDir(
+  prefix: string,
+  body: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** An RGBA model small enough to compile and run in seconds on the CPU fallback. */
+export const TINY_CONFIG: ModelConfig = {
+  in_ch: 4,
+  base_ch: 8,
+  channel_mults: [1, 2, 2],
+  num_res_blocks: 1,
+  use_attention: [false, true, true],
+  num_classes: 3,
+};
+
+export const TINY_CLASSES = ["slime", "sword", "potion"];
+
+/** Seeded untrained weights for {@link TINY_CONFIG}, as `train` writes them. */
+export async function writeTinyWeights(path: string, seed = 1): Promise<void> {
+  const layout = new ParamLayout(paramSpecs(TINY_CONFIG));
+  const bytes = encodeWeights({
+    config: TINY_CONFIG,
+    classNames: TINY_CLASSES,
+    provenance: { note: "untrained test weights" },
+    layout,
+    flat: initParams(layout, seed),
+  });
+  await Deno.writeFile(path, bytes);
+}
+
+/**
+ * `count` RGBA sprites of two classes with fixed shapes, as `sprites.npy` and
+ * `sprites_labels.npy` in `dir` (the original's layout; returns the images'
+ * path): class 0 a red square on transparency, class 1 an opaque blue/white
+ * striped tile. A diffusion model learns such sets quickly, so the loss falls.
+ */
+export async function writeTinyDataset(dir: string, count = 64): Promise<string> {
+  const pixels = new Uint8Array(count * 16 * 16 * 4);
+  const labels = new BigInt64Array(count);
+  for (let n = 0; n < count; n++) {
+    const label = n % 2;
+    labels[n] = BigInt(label);
+    const shift = n % 4; // a little variety inside each class
+    for (let y = 0; y < 16; y++) {
+      for (let x = 0; x < 16; x++) {
+        const at = ((n * 16 + y) * 16 + x) * 4;
+        if (label === 0) {
+          const inside = x >= 3 + shift && x < 11 + shift && y >= 4 && y < 12;
+          pixels.set(inside ? [220, 40, 40, 255] : [0, 0, 0, 0], at);
+        } else {
+          pixels.set((y + shift) % 4 < 2 ? [30, 60, 200, 255] : [240, 240, 240, 255], at);
+        }
+      }
+    }
+  }
+  const path = `${dir}/sprites.npy`;
+  await Deno.writeFile(path, npyBytes("|u1", [count, 16, 16, 4], pixels));
+  await Deno.writeFile(`${dir}/sprites_labels.npy`, npyBytes("<i8", [count], labels));
+  return path;
+}
