@@ -5,17 +5,7 @@
  */
 
 import type { ParamLayout } from "../nn/params.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../util/rng.ts";
 
 export function initParams(layout: ParamLayout, seed: number): Float32Array {
   const rand = mulberry32(seed ^ 0x5eed);

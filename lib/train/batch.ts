@@ -13,6 +13,7 @@ import { Program } from "../gpu/program.ts";
 import { createTensor, numel, type Tensor, upload } from "../gpu/tensor.ts";
 import { DIFFUSION_KERNEL, diffusionConsts } from "../diffusion/sampler.ts";
 import type { Schedule } from "../diffusion/schedule.ts";
+import { mulberry32 } from "../util/rng.ts";
 
 /** The dataset fields the batch maker needs (see lib/data). */
 export interface BatchSource {
@@ -21,18 +22,6 @@ export interface BatchSource {
   count: number;
   channels: number;
   size: number;
-}
-
-/** xorshift-style 32-bit generator for permutations (CPU side). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The dataset rows of epoch `epoch`, a Fisher–Yates shuffle seeded by (seed, epoch). */

@@ -1,0 +1,17 @@
+/**
+ * mulberry32: a tiny seeded 32-bit generator for CPU-side randomness
+ * (initialisation, epoch shuffles). GPU-side noise uses the counter-based hash
+ * in kernels/diffusion.wgsl instead.
+ */
+
+/** A function returning uniforms in [0, 1), reproducible from `seed`. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
