@@ -10,11 +10,11 @@
 import type { Gpu } from "../gpu/device.ts";
 import type { KernelSource } from "../gpu/kernel.ts";
 import { Program } from "../gpu/program.ts";
-import { createTensor, download, numel, upload } from "../gpu/tensor.ts";
+import { createTensor, download, numel, type Tensor, upload } from "../gpu/tensor.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { ContextUNet } from "../model/unet.ts";
 import type { ParamStore } from "../nn/params.ts";
-import { cosineSchedule, type SamplerKind, samplerSteps } from "./schedule.ts";
+import { cosineSchedule, type SamplerKind, type SamplerStep, samplerSteps } from "./schedule.ts";
 import code from "../../kernels/diffusion.wgsl" with { type: "text" };
 
 export const DIFFUSION_KERNEL: KernelSource = { name: "diffusion", code };
@@ -66,6 +66,61 @@ export const guidanceRows = (
   guidance: number,
 ): number => (guidance === 0 || guidance === 1 ? n : 2 * n);
 
+/**
+ * The update kernels of guided sampling, recorded once over the model's input
+ * `x` (2N rows with CFG) and output `eps`: `init` draws x_T, `update` mixes the
+ * guided ε and takes one step, writing the clamped x0 preview. `setStep` writes
+ * the 32-byte uniform of the next step.
+ */
+export class GuidedUpdate {
+  readonly init: Program;
+  readonly update: Program;
+  readonly x0: Tensor;
+  readonly #uniform: GPUBuffer;
+  readonly #data = new ArrayBuffer(32);
+
+  constructor(
+    readonly gpu: Gpu,
+    a: { x: Tensor; eps: Tensor; n: number; cfg: boolean; seed: number },
+  ) {
+    const chw = numel(a.x.shape.slice(1));
+    this.x0 = createTensor(gpu, [a.n, ...a.x.shape.slice(1)], "x0");
+    this.#uniform = gpu.device.createBuffer({
+      size: 32,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    const consts = diffusionConsts({ N: a.n, CHW: chw, CFG: a.cfg });
+    const groups = Math.ceil((a.n * chw) / 64);
+    this.init = new Program(gpu, "sample.init");
+    this.init.add(DIFFUSION_KERNEL, "init_noise", consts, [this.#uniform, undefined, a.x], groups);
+    this.update = new Program(gpu, "sample.update");
+    this.update.add(
+      DIFFUSION_KERNEL,
+      "sample_step",
+      consts,
+      [this.#uniform, a.eps, a.x, this.x0],
+      groups,
+    );
+    new Uint32Array(this.#data)[0] = a.seed >>> 0;
+    gpu.device.queue.writeBuffer(this.#uniform, 0, this.#data);
+  }
+
+  /** Step `index` (0-based, the noise stream) with coefficients `s` and guidance `w`. */
+  setStep(index: number, s: SamplerStep, guidance: number): void {
+    new Uint32Array(this.#data)[1] = index;
+    new Float32Array(this.#data).set(
+      [s.sqrtAlphaBar, s.sqrtOneMinusAlphaBar, s.coefX0, s.coefX, s.sigma, guidance],
+      2,
+    );
+    this.gpu.device.queue.writeBuffer(this.#uniform, 0, this.#data);
+  }
+
+  destroy(): void {
+    this.#uniform.destroy();
+    this.x0.buffer.destroy();
+  }
+}
+
 export async function sample(
   gpu: Gpu,
   config: ModelConfig,
@@ -86,48 +141,29 @@ export async function sample(
     r >= n || opts.guidance === 0 ? config.num_classes : opts.classes[r]
   );
   upload(gpu, model.labels, labels);
-  const x0 = createTensor(gpu, [n, ...model.x.shape.slice(1)], "x0");
-  const params = gpu.device.createBuffer({
-    size: 32,
-    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-  });
-  const consts = diffusionConsts({ N: n, CHW: chw, CFG: cfg });
-  const groups = Math.ceil((n * chw) / 64);
-  const init = new Program(gpu, "sample.init");
-  init.add(DIFFUSION_KERNEL, "init_noise", consts, [params, undefined, model.x], groups);
-  const update = new Program(gpu, "sample.update");
-  update.add(DIFFUSION_KERNEL, "sample_step", consts, [params, model.eps, model.x, x0], groups);
-
-  const uniform = new ArrayBuffer(32);
-  const u32 = new Uint32Array(uniform);
-  const f32 = new Float32Array(uniform);
-  u32[0] = opts.seed >>> 0;
-  gpu.device.queue.writeBuffer(params, 0, uniform);
-  init.run();
+  const guided = new GuidedUpdate(gpu, { x: model.x, eps: model.eps, n, cfg, seed: opts.seed });
+  guided.init.run();
 
   const tfrac = new Float32Array(rows);
   const every = opts.previewEvery ?? 0;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i];
-    u32[1] = i;
-    f32.set([s.sqrtAlphaBar, s.sqrtOneMinusAlphaBar, s.coefX0, s.coefX, s.sigma, opts.guidance], 2);
-    gpu.device.queue.writeBuffer(params, 0, uniform);
+    guided.setStep(i, s, opts.guidance);
     tfrac.fill(s.t / sched.T);
     upload(gpu, model.tfrac, tfrac);
     gpu.submit((encoder) => {
       const pass = encoder.beginComputePass({ label: "sample.step" });
       model.forward.encode(pass);
-      update.encode(pass);
+      guided.update.encode(pass);
       pass.end();
     });
     const last = i === steps.length - 1;
     if (opts.onPreview && (last || (every > 0 && (i + 1) % every === 0))) {
-      opts.onPreview(await download(gpu, x0), i + 1, steps.length);
+      opts.onPreview(await download(gpu, guided.x0), i + 1, steps.length);
     }
   }
   const all = await download(gpu, model.x);
-  params.destroy();
-  x0.buffer.destroy();
+  guided.destroy();
   model.destroy();
   return {
     images: all.slice(0, n * chw).map((v) => Math.min(1, Math.max(-1, v))),

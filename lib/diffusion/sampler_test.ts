@@ -1,0 +1,98 @@
+import { deepStrictEqual, ok } from "node:assert/strict";
+import { getGpu } from "../gpu/device.ts";
+import { download, upload } from "../gpu/tensor.ts";
+import { assertClose, randn, tensorFrom } from "../nn/testing.ts";
+import { guidanceRows, GuidedUpdate } from "./sampler.ts";
+import { cosineSchedule, samplerSteps } from "./schedule.ts";
+
+const n = 3;
+const chw = 4 * 256;
+
+/** One step on the CPU, in f64: guided ε, clamped x0, x' = A·x0 + B·x (σ = 0). */
+function cpuStep(
+  x: Float64Array,
+  eps: Float64Array,
+  w: number,
+  s: ReturnType<typeof samplerSteps>[number],
+) {
+  const next = new Float64Array(n * chw);
+  const x0 = new Float64Array(n * chw);
+  for (let i = 0; i < n * chw; i++) {
+    const e = eps[n * chw + i] + w * (eps[i] - eps[n * chw + i]);
+    x0[i] = Math.min(1, Math.max(-1, (x[i] - s.sqrtOneMinusAlphaBar * e) / s.sqrtAlphaBar));
+    next[i] = s.coefX0 * x0[i] + s.coefX * x[i];
+  }
+  return { next, x0 };
+}
+
+Deno.test("sampler: the update kernel equals the CPU step; w = 0 is unconditional, w = 1 conditional", async () => {
+  const gpu = await getGpu();
+  const sched = cosineSchedule();
+  const ddim = samplerSteps(sched, { sampler: "ddim", steps: 10 });
+  const xData = randn(2 * n * chw, 1);
+  xData.copyWithin(n * chw, 0, n * chw); // both halves of a guided batch hold the same x
+  const epsData = randn(2 * n * chw, 2);
+  const x = tensorFrom(gpu, [2 * n, 4, 16, 16], xData, "x");
+  const eps = tensorFrom(gpu, [2 * n, 4, 16, 16], epsData, "eps");
+  const guided = new GuidedUpdate(gpu, { x, eps, n, cfg: true, seed: 1 });
+  for (const [w, step] of [[0, ddim[3]], [1, ddim[5]], [7.5, ddim[9]]] as const) {
+    upload(gpu, x, Float32Array.from(xData));
+    guided.setStep(0, step, w);
+    guided.update.run();
+    const got = await download(gpu, x);
+    const want = cpuStep(xData, epsData, w, step);
+    assertClose(got.subarray(0, n * chw), want.next, {
+      rtol: 1e-4,
+      atol: 1e-5,
+      label: `x' at w=${w}`,
+    });
+    assertClose(await download(gpu, guided.x0), want.x0, {
+      rtol: 1e-4,
+      atol: 1e-5,
+      label: `x0 at w=${w}`,
+    });
+    deepStrictEqual(got.subarray(n * chw), got.subarray(0, n * chw)); // the unconditional half follows
+  }
+  // w = 0 and w = 1 use one half only: the mix must equal that half's ε exactly.
+  const only = (w: number, half: number) => {
+    const e = Float64Array.from(epsData);
+    const src = e.slice(half * n * chw, (half + 1) * n * chw);
+    e.set(src, 0);
+    e.set(src, n * chw);
+    return cpuStep(xData, e, w, ddim[3]).next;
+  };
+  assertClose(cpuStep(xData, epsData, 0, ddim[3]).next, only(0, 1), {
+    rtol: 0,
+    atol: 0,
+    label: "w=0",
+  });
+  assertClose(cpuStep(xData, epsData, 1, ddim[3]).next, only(1, 0), {
+    rtol: 0,
+    atol: 0,
+    label: "w=1",
+  });
+  deepStrictEqual([guidanceRows(4, 0), guidanceRows(4, 1), guidanceRows(4, 7.5)], [4, 4, 8]);
+  guided.destroy();
+});
+
+Deno.test("sampler: DDPM noise has the posterior's σ and depends on seed and step", async () => {
+  const gpu = await getGpu();
+  const step = samplerSteps(cosineSchedule(), { sampler: "ddpm", steps: 1000 })[500];
+  const zeros = new Float32Array(n * chw);
+  const x = tensorFrom(gpu, [n, 4, 16, 16], zeros, "x");
+  const eps = tensorFrom(gpu, [n, 4, 16, 16], zeros, "eps");
+  const draw = async (seed: number, index: number) => {
+    const guided = new GuidedUpdate(gpu, { x, eps, n, cfg: false, seed });
+    upload(gpu, x, zeros);
+    guided.setStep(index, step, 1);
+    guided.update.run();
+    guided.destroy();
+    return await download(gpu, x); // x = ε = 0 ⇒ x' = σ z
+  };
+  const a = await draw(1, 0);
+  const sd = Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);
+  ok(Math.abs(sd / step.sigma - 1) < 0.05, `noise sd ${sd} vs σ ${step.sigma}`);
+  deepStrictEqual(await draw(1, 0), a);
+  ok((await draw(2, 0)).some((v, i) => v !== a[i]));
+  ok((await draw(1, 1)).some((v, i) => v !== a[i]));
+});
