@@ -1,32 +1,36 @@
 // 2-D convolution, stride 1, zero padding (K − 1) / 2, NCHW f32 (see lib/nn/conv2d.ts).
 //
 // Bindings (group 0; each entry point uses a subset, the others are left unbound):
-//   0 src       [N, CIN, H, W] vec4  read        the convolved input: x, or dy for input_grad
-//   1 packed    [CIN, K·K, COUTP] vec4 read      weights repacked by pack_weights
-//   2 dst       [N, COUT, H, W] vec4 read_write  the output: y, or dx for input_grad
-//   3 bias      [COUT] f32           read
-//   4 residual  [N, COUT, H, W] vec4 read        added to y by forward_residual
-//   5 pack_out  [CIN, K·K, COUTP] f32 read_write the buffer of `packed`, written by pack_weights
-//   6 weight    [COUT, CIN, K, K] f32 read       the layer's weight, or [CIN, COUT, K, K] when FLIP
-//   7 grad_out  [N, COUT, H, W] vec4 read        dy for weight_grad (src is x there)
-//   8 partial   [S, DWP] + [S, DBP] f32 read_write  per-split sums of weight_grad (scratch)
-//   9 partial4  the same buffer as partial, as vec4, read by weight_grad_reduce
-//  10 dw        [DWP] vec4 read_write   [COUT, CIN, K, K] plus zero padding to a vec4
-//  11 db        [DBP] vec4 read_write   [COUT] plus zero padding to a vec4
-// Constants: N, H, W (a multiple of 4), K (1 or 3), CIN, COUT (channels of src and dst),
-//   COUTP (COUT rounded up to a multiple of TN), TN (output channels per invocation: 4, 8 or 16),
-//   FLIP (pack the transposed, spatially flipped weight: the input gradient is a convolution of dy),
-//   ACCUM (input_grad adds to dst), S (batch splits of weight_grad).
+//   0 src       [N, CIN, H, W] vec4   read        the convolved input: x, or dy for dx
+//   1 packed    [CIN, K·K, COUTP] vec4 read       the weights as written by pack_weights
+//   2 dst       [N, COUT, H, W] vec4  read_write  the output: y, or dx
+//   3 bias      [COUT] f32            read        added when BIAS
+//   4 residual  [N, COUT, H, W] vec4  read        added when RESIDUAL
+//   (conv reads slots 3 and 4 only when BIAS / RESIDUAL, but binds them always: the host fills
+//   unused ones with any read-only buffer)
+//   5 pack_out  [CIN, K·K, COUTP] vec4 read_write the buffer of `packed`, for pack_weights
+//   6 weight    [COUT, CIN, K, K] f32 read        the layer's weight ([CIN, COUT, K, K] when FLIP)
+//   7 grad_out  [N, COUT, H, W] vec4  read        dy, for weight_grad (src is x there)
+//   8 partial   [S, DWP] then [S, DBP] f32 read_write  weight_grad's partial sums (scratch)
+//   9 partial4  the buffer of `partial` as vec4, read by weight_grad_reduce
+//  10 dw        [DWP] vec4            read_write  [COUT, CIN, K, K], zero-padded to a vec4
+//  11 db        [DBP] vec4            read_write  [COUT], zero-padded to a vec4
+// Constants: N, H, W (a multiple of 4), K (1 or 3), CIN and COUT (channels of src and dst;
+//   for the weight gradient those of x and dy), TN (output channels per invocation: 4, 8 or 16),
+//   COUTP (COUT rounded up to a multiple of TN), RH (output rows per invocation: 1, 2 or 4),
+//   FLIP (pack the weight transposed and flipped: the input gradient is a convolution of dy),
+//   BIAS, RESIDUAL, ACCUM (conv adds bias, residual, the old dst), S (weight_grad's partial
+//   sums: batch splits × SEGS).
 // Entry points:
-//   pack_weights        ceil(CIN·K·K·COUTP / 64) workgroups
-//   forward, forward_residual, input_grad
-//                       ceil(COUTP / TN · N · H · SEGS / 64) workgroups; each invocation computes
-//                       TN output channels × one row segment of up to 16 pixels, so every loaded
-//                       vec4 of src feeds 4·TN FMAs and the kx = 0, 2 taps are swizzles of it
-//   weight_grad         ceil(S · ceil(COUT / 4) · ceil(CIN / 4) · K / 64) workgroups; each
-//                       invocation sums 4 × 4 channel pairs × K taps of one kernel row ky
-//                       over its share of the batch
-//   weight_grad_reduce  ceil((DWP + DBP) / 4 / 64) workgroups: sums the S splits into dw and db
+//   pack_weights        ceil(CIN·K·K·COUTP / 4 / 64) workgroups
+//   conv                ceil(INVOCATIONS / 64) workgroups. An invocation holds TN output
+//                       channels × RH rows × one row segment of up to 16 pixels in registers:
+//                       each loaded vec4 of src feeds up to 4·TN·K FMAs (the kx = 0, 2 taps are
+//                       swizzles of the loaded row) and each vec4 of weights 4·RH·SV.
+//   weight_grad         ceil(S · CO_QUADS · CI_QUADS / 64) workgroups. An invocation sums all
+//                       taps of 4 × 4 channel pairs over its share of the batch: each loaded
+//                       x row meets the three dy rows it touches, which roll through registers.
+//   weight_grad_reduce  ceil((DWP + DBP) / 4 / 64) workgroups: sums the S splits into dw and db.
 // Workgroup counts over the per-dimension limit are split over x and y (see grid1d).
 
 const KK = K * K;
@@ -37,17 +41,19 @@ const VW = W / 4;
 const SV = min(VW, 4);
 /** Row segments per row (1 for W ≤ 16). */
 const SEGS = (VW + SV - 1) / SV;
+const ROW_BLOCKS = (H + RH - 1) / RH;
+const INVOCATIONS = COUTP / TN * N * ROW_BLOCKS * SEGS;
+const CI_QUADS = (CIN + 3) / 4;
+const CO_QUADS = (COUT + 3) / 4;
 const DWP = (COUT * CIN * KK + 3) / 4 * 4;
 const DBP = (COUT + 3) / 4 * 4;
-const CI_TILES = (CIN + TCI - 1) / TCI;
-const CO_TILES = (COUT + TCO - 1) / TCO;
 
 @group(0) @binding(0) var<storage, read> src: array<vec4f>;
 @group(0) @binding(1) var<storage, read> packed: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4f>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> residual: array<vec4f>;
-@group(0) @binding(5) var<storage, read_write> pack_out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> pack_out: array<vec4f>;
 @group(0) @binding(6) var<storage, read> weight: array<f32>;
 @group(0) @binding(7) var<storage, read> grad_out: array<vec4f>;
 @group(0) @binding(8) var<storage, read_write> partial: array<f32>;
@@ -140,7 +146,7 @@ fn src_taps(base: u32, seg: u32) -> Taps {
   return Taps(l, c, r);
 }
 
-// ---- forward, forward_residual, input_grad ----
+// ---- conv: forward and input gradient ----
 
 /** a + w · x over the vec4s a row segment holds. */
 fn mac(a: Row, w: f32, x: Row) -> Row {
@@ -187,12 +193,6 @@ fn mac_tile(t: Tile, w: TapWeights, x: Row) -> Tile {
   return o;
 }
 
-/** The accumulators of RH output rows. */
-struct Tiles {
-  r0: Tile,
-  r1: Tile,
-}
-
 /** Where one invocation's output tile lies: rows h … h + RH − 1. */
 struct Place {
   n: u32,
@@ -200,8 +200,6 @@ struct Place {
   h: u32,
   seg: u32,
 }
-
-const ROW_BLOCKS = (H + RH - 1) / RH;
 
 // Invocations next to each other differ in h, then n: they share the tile's weights.
 fn place(id: u32) -> Place {
@@ -218,66 +216,29 @@ fn src_taps_at(base: u32, iy: u32, seg: u32) -> Taps {
   return src_taps(base + iy * VW, seg);
 }
 
-/** Adds kernel row ky (weights from packed vec4 wi): input row a to output row 0, b to row 1. */
-fn mac_kernel_row(t: Tiles, wi: u32, a: Taps, b: Taps) -> Tiles {
-  var o = t;
+/** The weights of one kernel row: taps kx = 0, 1, 2 (only c when K = 1). */
+struct KernelRow {
+  l: TapWeights,
+  c: TapWeights,
+  r: TapWeights,
+}
+
+/** Kernel row ky of input channel ci for tile `tile`. */
+fn kernel_row(ci: u32, ky: u32, tile: u32) -> KernelRow {
+  let wi = ((ci * K + ky) * K * COUTP + tile * TN) / 4u;
+  var w = KernelRow();
+  w.c = tap_weights(wi + PAD * COUTP / 4);
   if (K == 3) {
-    let wl = tap_weights(wi);
-    let wc = tap_weights(wi + COUTP / 4);
-    let wr = tap_weights(wi + COUTP / 2);
-    o.r0 = mac_tile(mac_tile(mac_tile(o.r0, wl, a.l), wc, a.c), wr, a.r);
-    if (RH > 1) { o.r1 = mac_tile(mac_tile(mac_tile(o.r1, wl, b.l), wc, b.c), wr, b.r); }
-  } else {
-    let wc = tap_weights(wi);
-    o.r0 = mac_tile(o.r0, wc, a.c);
-    if (RH > 1) { o.r1 = mac_tile(o.r1, wc, b.c); }
+    w.l = tap_weights(wi);
+    w.r = tap_weights(wi + COUTP / 2);
   }
-  return o;
+  return w;
 }
 
-fn conv_tiles(p: Place) -> Tiles {
-  var t = Tiles();
-  for (var ci = 0u; ci < CIN; ci++) {
-    let plane = (p.n * CIN + ci) * H * VW;
-    let wi = (ci * KK * COUTP + p.tile * TN) / 4u;
-    // Input rows h − PAD … h + RH − 1 + PAD, each loaded once for every kernel row it meets.
-    let x0 = src_taps_at(plane, p.h - PAD, p.seg);
-    var x1 = Taps();
-    if (K == 3 || RH > 1) { x1 = src_taps_at(plane, p.h + 1u - PAD, p.seg); }
-    if (K == 1) {
-      t = mac_kernel_row(t, wi, x0, x1);
-    } else {
-      let x2 = src_taps_at(plane, p.h + 1u, p.seg);
-      var x3 = Taps();
-      if (RH > 1) { x3 = src_taps_at(plane, p.h + 2u, p.seg); }
-      t = mac_kernel_row(t, wi, x0, x1);
-      t = mac_kernel_row(t, wi + 3 * COUTP / 4, x1, x2);
-      t = mac_kernel_row(t, wi + 6 * COUTP / 4, x2, x3);
-    }
-  }
-  return t;
-}
-
-/** Accumulator row j (output channel tile · TN + j) of a tile. */
-fn tile_row(t: Tile, j: u32) -> Row {
-  switch j {
-    case 0u: { return t.q0.c0; }
-    case 1u: { return t.q0.c1; }
-    case 2u: { return t.q0.c2; }
-    case 3u: { return t.q0.c3; }
-    case 4u: { return t.q1.c0; }
-    case 5u: { return t.q1.c1; }
-    case 6u: { return t.q1.c2; }
-    case 7u: { return t.q1.c3; }
-    case 8u: { return t.q2.c0; }
-    case 9u: { return t.q2.c1; }
-    case 10u: { return t.q2.c2; }
-    case 11u: { return t.q2.c3; }
-    case 12u: { return t.q3.c0; }
-    case 13u: { return t.q3.c1; }
-    case 14u: { return t.q3.c2; }
-    default: { return t.q3.c3; }
-  }
+/** Adds one kernel row applied to input row x. */
+fn mac_row(t: Tile, w: KernelRow, x: Taps) -> Tile {
+  if (K == 1) { return mac_tile(t, w.c, x.c); }
+  return mac_tile(mac_tile(mac_tile(t, w.l, x.l), w.c, x.c), w.r, x.r);
 }
 
 /** The dst vec4 index where row p.h + r, output channel co of p's row segment starts. */
@@ -318,98 +279,183 @@ fn store_row(i: u32, seg: u32, r: Row) {
   if (in_row(seg, 3u)) { dst[i + 3u] = r.v3; }
 }
 
-/** Output channels of tile p.tile that exist (the packed weights are zero-padded to COUTP). */
-fn tile_channels(p: Place) -> u32 {
-  return min(TN, COUT - p.tile * TN);
+/** Writes accumulator row acc of output channel p.tile · TN + j, row p.h + r, with the epilogue. */
+fn store_channel(p: Place, r: u32, j: u32, acc: Row) {
+  let co = p.tile * TN + j;
+  if (COUT % TN != 0 && co >= COUT) { return; }
+  let i = dst_index(p, r, co);
+  var y = acc;
+  if (BIAS) { y = add_scalar(y, bias[co]); }
+  if (RESIDUAL) { y = add_rows(y, residual_row(i, p.seg)); }
+  if (ACCUM) { y = add_rows(y, dst_row(i, p.seg)); }
+  store_row(i, p.seg, y);
 }
 
-/** Output rows of p that exist (H need not be a multiple of RH). */
-fn tile_rows(p: Place) -> u32 {
-  return min(RH, H - p.h);
+fn store_quad(p: Place, r: u32, j: u32, q: Quad) {
+  store_channel(p, r, j, q.c0);
+  store_channel(p, r, j + 1u, q.c1);
+  store_channel(p, r, j + 2u, q.c2);
+  store_channel(p, r, j + 3u, q.c3);
 }
 
-fn row_tile(t: Tiles, r: u32) -> Tile {
-  if (r == 0u) { return t.r0; }
-  return t.r1;
-}
-
-const INVOCATIONS = COUTP / TN * N * ROW_BLOCKS * SEGS;
-
-@compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = linear_id(gid, nwg);
-  if (id >= INVOCATIONS) { return; }
-  let p = place(id);
-  let t = conv_tiles(p);
-  for (var r = 0u; r < tile_rows(p); r++) {
-    for (var j = 0u; j < tile_channels(p); j++) {
-      let co = p.tile * TN + j;
-      store_row(dst_index(p, r, co), p.seg, add_scalar(tile_row(row_tile(t, r), j), bias[co]));
-    }
+// Straight-line code with constant indices: extracting tile rows in a loop would index the
+// accumulators dynamically.
+fn store_tile(p: Place, r: u32, t: Tile) {
+  if (p.h + r >= H) { return; }
+  store_quad(p, r, 0u, t.q0);
+  if (TN > 4) { store_quad(p, r, 4u, t.q1); }
+  if (TN > 8) {
+    store_quad(p, r, 8u, t.q2);
+    store_quad(p, r, 12u, t.q3);
   }
 }
 
 @compute @workgroup_size(64)
-fn forward_residual(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = linear_id(gid, nwg);
   if (id >= INVOCATIONS) { return; }
   let p = place(id);
-  let t = conv_tiles(p);
-  for (var r = 0u; r < tile_rows(p); r++) {
-    for (var j = 0u; j < tile_channels(p); j++) {
-      let co = p.tile * TN + j;
-      let i = dst_index(p, r, co);
-      let y = add_scalar(tile_row(row_tile(t, r), j), bias[co]);
-      store_row(i, p.seg, add_rows(y, residual_row(i, p.seg)));
+  // Accumulators of output rows h … h + 3 (those past RH stay unused).
+  var t0 = Tile();
+  var t1 = Tile();
+  var t2 = Tile();
+  var t3 = Tile();
+  for (var ci = 0u; ci < CIN; ci++) {
+    // Input rows h − PAD … h + RH − 1 + PAD, each loaded once for every kernel row it meets.
+    let plane = (p.n * CIN + ci) * H * VW;
+    let top = p.h - PAD; // wraps around below zero
+    let x0 = src_taps_at(plane, top, p.seg);
+    var x1 = Taps();
+    var x2 = Taps();
+    var x3 = Taps();
+    var x4 = Taps();
+    var x5 = Taps();
+    if (RH + K - 1 > 1) { x1 = src_taps_at(plane, top + 1u, p.seg); }
+    if (RH + K - 1 > 2) { x2 = src_taps_at(plane, top + 2u, p.seg); }
+    if (RH + K - 1 > 3) { x3 = src_taps_at(plane, top + 3u, p.seg); }
+    if (RH + K - 1 > 4) { x4 = src_taps_at(plane, top + 4u, p.seg); }
+    if (RH + K - 1 > 5) { x5 = src_taps_at(plane, top + 5u, p.seg); }
+    let w0 = kernel_row(ci, 0u, p.tile);
+    t0 = mac_row(t0, w0, x0);
+    if (RH > 1) { t1 = mac_row(t1, w0, x1); }
+    if (RH > 2) {
+      t2 = mac_row(t2, w0, x2);
+      t3 = mac_row(t3, w0, x3);
     }
+    if (K == 3) {
+      let w1 = kernel_row(ci, 1u, p.tile);
+      t0 = mac_row(t0, w1, x1);
+      if (RH > 1) { t1 = mac_row(t1, w1, x2); }
+      if (RH > 2) {
+        t2 = mac_row(t2, w1, x3);
+        t3 = mac_row(t3, w1, x4);
+      }
+      let w2 = kernel_row(ci, 2u, p.tile);
+      t0 = mac_row(t0, w2, x2);
+      if (RH > 1) { t1 = mac_row(t1, w2, x3); }
+      if (RH > 2) {
+        t2 = mac_row(t2, w2, x4);
+        t3 = mac_row(t3, w2, x5);
+      }
+    }
+  }
+  store_tile(p, 0u, t0);
+  if (RH > 1) { store_tile(p, 1u, t1); }
+  if (RH > 2) {
+    store_tile(p, 2u, t2);
+    store_tile(p, 3u, t3);
   }
 }
 
-@compute @workgroup_size(64)
-fn input_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = linear_id(gid, nwg);
-  if (id >= INVOCATIONS) { return; }
-  let p = place(id);
-  let t = conv_tiles(p);
-  for (var r = 0u; r < tile_rows(p); r++) {
-    for (var j = 0u; j < tile_channels(p); j++) {
-      let i = dst_index(p, r, p.tile * TN + j);
-      var y = tile_row(row_tile(t, r), j);
-      if (ACCUM) { y = add_rows(y, dst_row(i, p.seg)); }
-      store_row(i, p.seg, y);
-    }
-  }
+/** Weight (co, ci, tap) of the packed layout: weight[co][ci][tap], or when FLIP weight[ci][co][KK − 1 − tap]. */
+fn unpacked_weight(co: u32, ci: u32, tap: u32) -> f32 {
+  if (co >= COUT) { return 0.0; }
+  if (FLIP) { return weight[(ci * COUT + co) * KK + KK - 1u - tap]; }
+  return weight[(co * CIN + ci) * KK + tap];
 }
 
-// pack_out[ci][tap][co] = weight[co][ci][tap], or weight[ci][co][K·K − 1 − tap] when FLIP
-// (then CIN is the layer's output and COUT its input channel count); zero for co ≥ COUT.
+// pack_out[ci][tap][co … co + 3] for one vec4 of the packed layout; zero for co ≥ COUT.
+// When FLIP, CIN is the layer's output and COUT its input channel count.
 @compute @workgroup_size(64)
 fn pack_weights(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = linear_id(gid, nwg);
-  if (id >= CIN * KK * COUTP) { return; }
-  let co = id % COUTP;
-  let tap = id / COUTP % KK;
-  let ci = id / (COUTP * KK);
-  var v = 0.0;
-  if (co < COUT) {
-    if (FLIP) {
-      v = weight[(ci * COUT + co) * KK + KK - 1u - tap];
-    } else {
-      v = weight[(co * CIN + ci) * KK + tap];
-    }
-  }
-  pack_out[id] = v;
+  if (id >= CIN * KK * COUTP / 4) { return; }
+  let co = id % (COUTP / 4) * 4u;
+  let tap = id / (COUTP / 4) % KK;
+  let ci = id / (COUTP / 4 * KK);
+  pack_out[id] = vec4(
+    unpacked_weight(co, ci, tap),
+    unpacked_weight(co + 1u, ci, tap),
+    unpacked_weight(co + 2u, ci, tap),
+    unpacked_weight(co + 3u, ci, tap),
+  );
 }
 
 // ---- weight_grad, weight_grad_reduce ----
 
-/** Σ over the row segment of d · x, still as 4 lanes. */
-fn dot_row(d: Row, x: Row) -> vec4f {
-  var s = d.v0 * x.v0;
-  if (SV > 1) { s += d.v1 * x.v1; }
-  if (SV > 2) { s += d.v2 * x.v2; }
-  if (SV > 3) { s += d.v3 * x.v3; }
+/**
+ * Sums of one (output, input) channel pair: kernel rows ky = 0, 1, 2 as vec3s over kx.
+ * With K = 1 only k1.y is used.
+ */
+struct Pair {
+  k0: vec3f,
+  k1: vec3f,
+  k2: vec3f,
+}
+
+/** The pairs of one input channel with the 4 output channels of a tile. */
+struct Pairs {
+  o0: Pair,
+  o1: Pair,
+  o2: Pair,
+  o3: Pair,
+}
+
+/** The grad_out rows of the 4 output channels of a tile. */
+struct DyRows {
+  d0: Row,
+  d1: Row,
+  d2: Row,
+  d3: Row,
+}
+
+/** a + Σ over 4 pixels of d · (x shifted right, x, x shifted left). */
+fn corr4(a: vec3f, d: vec4f, l: vec4f, c: vec4f, r: vec4f) -> vec3f {
+  var s = a;
+  if (K == 1) {
+    s.y += dot(d, c);
+    return s;
+  }
+  s += d.x * vec3(l.x, c.x, r.x);
+  s += d.y * vec3(l.y, c.y, r.y);
+  s += d.z * vec3(l.z, c.z, r.z);
+  s += d.w * vec3(l.w, c.w, r.w);
   return s;
+}
+
+/** a + Σ_w d[w] · (x[w − 1], x[w], x[w + 1]) over the row segment. */
+fn corr_row(a: vec3f, d: Row, x: Taps) -> vec3f {
+  var s = corr4(a, d.v0, x.l.v0, x.c.v0, x.r.v0);
+  if (SV > 1) { s = corr4(s, d.v1, x.l.v1, x.c.v1, x.r.v1); }
+  if (SV > 2) { s = corr4(s, d.v2, x.l.v2, x.c.v2, x.r.v2); }
+  if (SV > 3) { s = corr4(s, d.v3, x.l.v3, x.c.v3, x.r.v3); }
+  return s;
+}
+
+// Input row iy meets the dy rows iy + 1 (ky = 0), iy (ky = 1) and iy − 1 (ky = 2).
+fn corr_pair(a: Pair, dn: Row, dc: Row, dp: Row, x: Taps) -> Pair {
+  if (K == 1) { return Pair(a.k0, corr_row(a.k1, dc, x), a.k2); }
+  return Pair(corr_row(a.k0, dn, x), corr_row(a.k1, dc, x), corr_row(a.k2, dp, x));
+}
+
+// One x row meets every dy row of the tile right after it is loaded.
+fn corr_pairs(a: Pairs, dn: DyRows, dc: DyRows, dp: DyRows, x: Taps) -> Pairs {
+  return Pairs(
+    corr_pair(a.o0, dn.d0, dc.d0, dp.d0, x),
+    corr_pair(a.o1, dn.d1, dc.d1, dp.d1, x),
+    corr_pair(a.o2, dn.d2, dc.d2, dp.d2, x),
+    corr_pair(a.o3, dn.d3, dc.d3, dp.d3, x),
+  );
 }
 
 fn row_sum(d: Row) -> vec4f {
@@ -420,144 +466,104 @@ fn row_sum(d: Row) -> vec4f {
   return s;
 }
 
-/** Partial sums of one (output, input) channel pair for the taps kx = 0, 1, 2 of one row ky. */
-struct Pair {
-  l: vec4f,
-  c: vec4f,
-  r: vec4f,
-}
-
-/** The pairs of one input channel with the TCO output channels of a tile. */
-struct Pairs {
-  o0: Pair,
-  o1: Pair,
-  o2: Pair,
-  o3: Pair,
-}
-
-/** The grad_out rows of the TCO output channels of a tile. */
-struct DyRows {
-  d0: Row,
-  d1: Row,
-  d2: Row,
-  d3: Row,
-}
-
-fn acc_pair(a: Pair, d: Row, x: Taps) -> Pair {
-  if (K == 3) {
-    return Pair(a.l + dot_row(d, x.l), a.c + dot_row(d, x.c), a.r + dot_row(d, x.r));
-  }
-  return Pair(a.l, a.c + dot_row(d, x.c), a.r);
-}
-
-// One x row (all its taps) meets every dy row of the tile right after it is loaded.
-fn acc_pairs(a: Pairs, d: DyRows, x: Taps) -> Pairs {
-  var o = a;
-  o.o0 = acc_pair(a.o0, d.d0, x);
-  if (TCO > 1) { o.o1 = acc_pair(a.o1, d.d1, x); }
-  if (TCO > 2) {
-    o.o2 = acc_pair(a.o2, d.d2, x);
-    o.o3 = acc_pair(a.o3, d.d3, x);
-  }
-  return o;
-}
-
 fn hsum(v: vec4f) -> f32 {
   return (v.x + v.y) + (v.z + v.w);
 }
 
-/** Writes split s's sums of pair (co, ci), kernel row ky, if the pair exists. */
-fn store_pair(a: Pair, s: u32, co: u32, ci: u32, ky: u32) {
+/** Writes split s's sums of pair (co, ci), if the pair exists. */
+fn store_pair(a: Pair, s: u32, co: u32, ci: u32) {
   if (co >= COUT || ci >= CIN) { return; }
-  let i = s * DWP + ((co * CIN + ci) * K + ky) * K;
-  if (K == 3) {
-    partial[i] = hsum(a.l);
-    partial[i + 1u] = hsum(a.c);
-    partial[i + 2u] = hsum(a.r);
-  } else {
-    partial[i] = hsum(a.c);
+  let i = s * DWP + (co * CIN + ci) * KK;
+  if (K == 1) {
+    partial[i] = a.k1.y;
+    return;
   }
+  partial[i] = a.k0.x;
+  partial[i + 1u] = a.k0.y;
+  partial[i + 2u] = a.k0.z;
+  partial[i + 3u] = a.k1.x;
+  partial[i + 4u] = a.k1.y;
+  partial[i + 5u] = a.k1.z;
+  partial[i + 6u] = a.k2.x;
+  partial[i + 7u] = a.k2.y;
+  partial[i + 8u] = a.k2.z;
 }
 
-fn store_pairs(a: Pairs, s: u32, co: u32, ci: u32, ky: u32) {
-  store_pair(a.o0, s, co, ci, ky);
-  if (TCO > 1) { store_pair(a.o1, s, co + 1u, ci, ky); }
-  if (TCO > 2) {
-    store_pair(a.o2, s, co + 2u, ci, ky);
-    store_pair(a.o3, s, co + 3u, ci, ky);
-  }
+fn store_pairs(a: Pairs, s: u32, co: u32, ci: u32) {
+  store_pair(a.o0, s, co, ci);
+  store_pair(a.o1, s, co + 1u, ci);
+  store_pair(a.o2, s, co + 2u, ci);
+  store_pair(a.o3, s, co + 3u, ci);
 }
 
 /** grad_out row segment (n, co, h, seg), zero for co ≥ COUT. */
 fn dy_row(n: u32, co: u32, h: u32, seg: u32) -> Row {
-  if (COUT % TCO != 0 && co >= COUT) { return Row(); }
+  if (COUT % 4 != 0 && co >= COUT) { return Row(); }
   return grad_out_row(((n * COUT + co) * H + h) * VW, seg);
 }
 
 fn dy_rows(n: u32, co: u32, h: u32, seg: u32) -> DyRows {
-  var d = DyRows();
-  d.d0 = dy_row(n, co, h, seg);
-  if (TCO > 1) { d.d1 = dy_row(n, co + 1u, h, seg); }
-  if (TCO > 2) {
-    d.d2 = dy_row(n, co + 2u, h, seg);
-    d.d3 = dy_row(n, co + 3u, h, seg);
-  }
-  return d;
+  return DyRows(
+    dy_row(n, co, h, seg),
+    dy_row(n, co + 1u, h, seg),
+    dy_row(n, co + 2u, h, seg),
+    dy_row(n, co + 3u, h, seg),
+  );
 }
 
 /** src (x) row segment (n, ci, iy, seg) with its shifts, zero for ci ≥ CIN. */
 fn x_taps(n: u32, ci: u32, iy: u32, seg: u32) -> Taps {
-  if (CIN % TCI != 0 && ci >= CIN) { return Taps(); }
-  if (K == 1) { return Taps(Row(), src_row(((n * CIN + ci) * H + iy) * VW, seg), Row()); }
-  return src_taps(((n * CIN + ci) * H + iy) * VW, seg);
+  if (CIN % 4 != 0 && ci >= CIN) { return Taps(); }
+  return src_taps_at((n * CIN + ci) * H * VW, iy, seg);
 }
 
-// Invocation (s, ky, co tile, ci tile): the ci tile varies fastest, so neighbours share dy rows.
+// Invocation (s, co quad, ci quad) sums all K·K taps of 4 × 4 channel pairs over
+// row segment s % SEGS of the samples n ≡ s / SEGS (mod S / SEGS). Each x row is loaded
+// once; the dy rows it meets (iy − 1, iy, iy + 1) roll through registers.
 @compute @workgroup_size(64)
 fn weight_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = linear_id(gid, nwg);
-  if (id >= S * K * CO_TILES * CI_TILES) { return; }
-  let ci = id % CI_TILES * TCI;
-  let co = id / CI_TILES % CO_TILES * TCO;
-  let ky = id / (CI_TILES * CO_TILES) % K;
-  let s = id / (CI_TILES * CO_TILES * K);
-  // Split s sums row segment s % SEGS of the samples n ≡ s / SEGS (mod S / SEGS).
+  if (id >= S * CO_QUADS * CI_QUADS) { return; }
+  let ci = id % CI_QUADS * 4u;
+  let co = id / CI_QUADS % CO_QUADS * 4u;
+  let s = id / (CI_QUADS * CO_QUADS);
   let seg = s % SEGS;
-  let first = s / SEGS;
   var a0 = Pairs();
   var a1 = Pairs();
   var a2 = Pairs();
   var a3 = Pairs();
-  var dsum = Row(); // Σ dy per output channel, for db
-  // The dy rows h whose input row iy = h + ky − PAD exists.
-  let h0 = select(0u, PAD - ky, ky < PAD);
-  let h1 = select(H, H + PAD - ky, ky > PAD);
-  for (var n = first; n < N; n += S / SEGS) {
-    for (var h = h0; h < h1; h++) {
-      let iy = h + ky - PAD;
-      let d = dy_rows(n, co, h, seg);
-      a0 = acc_pairs(a0, d, x_taps(n, ci, iy, seg));
-      if (TCI > 1) { a1 = acc_pairs(a1, d, x_taps(n, ci + 1u, iy, seg)); }
-      if (TCI > 2) {
-        a2 = acc_pairs(a2, d, x_taps(n, ci + 2u, iy, seg));
-        a3 = acc_pairs(a3, d, x_taps(n, ci + 3u, iy, seg));
+  var dsum = Row(); // Σ dy of each output channel (as 4 lanes), for db
+  for (var n = s / SEGS; n < N; n += S / SEGS) {
+    var dp = DyRows();
+    var dc = DyRows();
+    var dn = DyRows();
+    if (K == 3) { dn = dy_rows(n, co, 0u, seg); }
+    for (var iy = 0u; iy < H; iy++) {
+      if (K == 3) {
+        dp = dc;
+        dc = dn;
+        dn = DyRows();
+        if (iy + 1u < H) { dn = dy_rows(n, co, iy + 1u, seg); }
+      } else {
+        dc = dy_rows(n, co, iy, seg);
       }
-      // Only the centre row (ky = PAD) visits every dy row: its sums give db.
-      dsum = add_rows(dsum, Row(row_sum(d.d0), row_sum(d.d1), row_sum(d.d2), row_sum(d.d3)));
+      a0 = corr_pairs(a0, dn, dc, dp, x_taps(n, ci, iy, seg));
+      a1 = corr_pairs(a1, dn, dc, dp, x_taps(n, ci + 1u, iy, seg));
+      a2 = corr_pairs(a2, dn, dc, dp, x_taps(n, ci + 2u, iy, seg));
+      a3 = corr_pairs(a3, dn, dc, dp, x_taps(n, ci + 3u, iy, seg));
+      dsum = add_rows(dsum, Row(row_sum(dc.d0), row_sum(dc.d1), row_sum(dc.d2), row_sum(dc.d3)));
     }
   }
-  store_pairs(a0, s, co, ci, ky);
-  if (TCI > 1) { store_pairs(a1, s, co, ci + 1u, ky); }
-  if (TCI > 2) {
-    store_pairs(a2, s, co, ci + 2u, ky);
-    store_pairs(a3, s, co, ci + 3u, ky);
-  }
-  if (ky == PAD && ci == 0u) {
+  store_pairs(a0, s, co, ci);
+  store_pairs(a1, s, co, ci + 1u);
+  store_pairs(a2, s, co, ci + 2u);
+  store_pairs(a3, s, co, ci + 3u);
+  if (ci == 0u) {
     let i = S * DWP + s * DBP + co;
     partial[i] = hsum(dsum.v0);
-    if (TCO > 1 && co + 1u < COUT) { partial[i + 1u] = hsum(dsum.v1); }
-    if (TCO > 2 && co + 2u < COUT) { partial[i + 2u] = hsum(dsum.v2); }
-    if (TCO > 2 && co + 3u < COUT) { partial[i + 3u] = hsum(dsum.v3); }
+    if (co + 1u < COUT) { partial[i + 1u] = hsum(dsum.v1); }
+    if (co + 2u < COUT) { partial[i + 2u] = hsum(dsum.v2); }
+    if (co + 3u < COUT) { partial[i + 3u] = hsum(dsum.v3); }
   }
 }
 
@@ -573,124 +579,5 @@ fn weight_grad_reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
     var v = partial4[S * DWP / 4 + j];
     for (var s = 1u; s < S; s++) { v += partial4[(S * DWP + s * DBP) / 4 + j]; }
     db[j] = v;
-  }
-}
-
-// ---- experimental: weight_grad3 (K = 3), all 9 taps per pair as 3 vec3 over kx ----
-
-struct PairK {
-  k0: vec3f,
-  k1: vec3f,
-  k2: vec3f,
-}
-
-struct PairsK {
-  o0: PairK,
-  o1: PairK,
-  o2: PairK,
-  o3: PairK,
-}
-
-fn corr4(a: vec3f, d: vec4f, l: vec4f, c: vec4f, r: vec4f) -> vec3f {
-  var s = a;
-  s += d.x * vec3(l.x, c.x, r.x);
-  s += d.y * vec3(l.y, c.y, r.y);
-  s += d.z * vec3(l.z, c.z, r.z);
-  s += d.w * vec3(l.w, c.w, r.w);
-  return s;
-}
-
-/** a + Σ_w d[w] · (x[w − 1], x[w], x[w + 1]). */
-fn corr_row(a: vec3f, d: Row, x: Taps) -> vec3f {
-  var s = corr4(a, d.v0, x.l.v0, x.c.v0, x.r.v0);
-  if (SV > 1) { s = corr4(s, d.v1, x.l.v1, x.c.v1, x.r.v1); }
-  if (SV > 2) { s = corr4(s, d.v2, x.l.v2, x.c.v2, x.r.v2); }
-  if (SV > 3) { s = corr4(s, d.v3, x.l.v3, x.c.v3, x.r.v3); }
-  return s;
-}
-
-// x row iy meets dy rows iy + 1 (ky = 0), iy (ky = 1), iy − 1 (ky = 2).
-fn corr_pair(a: PairK, dn: Row, dc: Row, dp: Row, x: Taps) -> PairK {
-  return PairK(corr_row(a.k0, dn, x), corr_row(a.k1, dc, x), corr_row(a.k2, dp, x));
-}
-
-fn corr_pairs(a: PairsK, dn: DyRows, dc: DyRows, dp: DyRows, x: Taps) -> PairsK {
-  var o = a;
-  o.o0 = corr_pair(a.o0, dn.d0, dc.d0, dp.d0, x);
-  if (TCO > 1) { o.o1 = corr_pair(a.o1, dn.d1, dc.d1, dp.d1, x); }
-  if (TCO > 2) {
-    o.o2 = corr_pair(a.o2, dn.d2, dc.d2, dp.d2, x);
-    o.o3 = corr_pair(a.o3, dn.d3, dc.d3, dp.d3, x);
-  }
-  return o;
-}
-
-fn store_pair_k(a: PairK, s: u32, co: u32, ci: u32) {
-  if (co >= COUT || ci >= CIN) { return; }
-  let i = s * DWP + (co * CIN + ci) * 9u;
-  partial[i] = a.k0.x;
-  partial[i + 1u] = a.k0.y;
-  partial[i + 2u] = a.k0.z;
-  partial[i + 3u] = a.k1.x;
-  partial[i + 4u] = a.k1.y;
-  partial[i + 5u] = a.k1.z;
-  partial[i + 6u] = a.k2.x;
-  partial[i + 7u] = a.k2.y;
-  partial[i + 8u] = a.k2.z;
-}
-
-fn store_pairs_k(a: PairsK, s: u32, co: u32, ci: u32) {
-  store_pair_k(a.o0, s, co, ci);
-  if (TCO > 1) { store_pair_k(a.o1, s, co + 1u, ci); }
-  if (TCO > 2) {
-    store_pair_k(a.o2, s, co + 2u, ci);
-    store_pair_k(a.o3, s, co + 3u, ci);
-  }
-}
-
-@compute @workgroup_size(64)
-fn weight_grad3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = linear_id(gid, nwg);
-  if (id >= S * CO_TILES * CI_TILES) { return; }
-  let ci = id % CI_TILES * TCI;
-  let co = id / CI_TILES % CO_TILES * TCO;
-  let s = id / (CI_TILES * CO_TILES);
-  let seg = s % SEGS;
-  let first = s / SEGS;
-  var a0 = PairsK();
-  var a1 = PairsK();
-  var a2 = PairsK();
-  var a3 = PairsK();
-  var dsum = Row();
-  for (var n = first; n < N; n += S / SEGS) {
-    // Rolling window of dy rows: previous (iy − 1), current (iy), next (iy + 1).
-    var dp = DyRows();
-    var dc = dy_rows(n, co, 0u, seg);
-    for (var iy = 0u; iy < H; iy++) {
-      var dn = DyRows();
-      if (iy + 1u < H) { dn = dy_rows(n, co, iy + 1u, seg); }
-      a0 = corr_pairs(a0, dn, dc, dp, x_taps(n, ci, iy, seg));
-      if (TCI > 1) { a1 = corr_pairs(a1, dn, dc, dp, x_taps(n, ci + 1u, iy, seg)); }
-      if (TCI > 2) {
-        a2 = corr_pairs(a2, dn, dc, dp, x_taps(n, ci + 2u, iy, seg));
-        a3 = corr_pairs(a3, dn, dc, dp, x_taps(n, ci + 3u, iy, seg));
-      }
-      dsum = add_rows(dsum, Row(row_sum(dc.d0), row_sum(dc.d1), row_sum(dc.d2), row_sum(dc.d3)));
-      dp = dc;
-      dc = dn;
-    }
-  }
-  store_pairs_k(a0, s, co, ci);
-  if (TCI > 1) { store_pairs_k(a1, s, co, ci + 1u); }
-  if (TCI > 2) {
-    store_pairs_k(a2, s, co, ci + 2u);
-    store_pairs_k(a3, s, co, ci + 3u);
-  }
-  if (ci == 0u) {
-    let i = S * DWP + s * DBP + co;
-    partial[i] = hsum(dsum.v0);
-    if (TCO > 1 && co + 1u < COUT) { partial[i + 1u] = hsum(dsum.v1); }
-    if (TCO > 2 && co + 2u < COUT) { partial[i + 2u] = hsum(dsum.v2); }
-    if (TCO > 2 && co + 3u < COUT) { partial[i + 3u] = hsum(dsum.v3); }
   }
 }

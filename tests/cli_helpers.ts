@@ -34,7 +34,10 @@ export function mainCommand(args: string[], env: Record<string, string> = {}): D
 }
 
 /** Runs `main.ts` with `args` to completion. */
-export async function runMain(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+export async function runMain(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<RunResult> {
   const out = await mainCommand(args, env).output();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }

@@ -50,7 +50,8 @@ original's recipe; every option below defaults to it.
   --sample-every N       EMA sample grid every N steps, 0 = off (default 1000)
   --keep K               checkpoints kept (default 3)
   --resume FILE          continue a run from its checkpoint, exactly
-  --force                resume even if the dataset or config differ`;
+  --force                resume even if the dataset or config differ; start a new run in a
+                         folder that holds one (its log and checkpoints are deleted)`;
 
 interface RunOptions {
   hyper: TrainHyper;
@@ -71,6 +72,18 @@ function checkBatchFits(gpu: Gpu, config: ModelConfig, batch: number): void {
       } bytes in one buffer, over this adapter's maxStorageBufferBindingSize ` +
         `(${gpu.maxBinding}); use --batch ${Math.floor(gpu.maxBinding / perRow)} or less`,
     );
+  }
+}
+
+const CHECKPOINT_NAME = /^ckpt-\d+\.safetensors$/;
+
+/** The log and checkpoints of an earlier run in `dir`; none when `dir` cannot be listed. */
+function earlierRun(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name)
+      .filter((name) => name === "train.jsonl" || CHECKPOINT_NAME.test(name)).sort();
+  } catch {
+    return []; // no folder yet, or not a folder: ensureWritableDir says which
   }
 }
 
@@ -212,14 +225,16 @@ export const trainCommand: Command = {
     }
     const outDir = values.out ??
       (values.resume ? join(values.resume, "..") : join("runs", presetName));
-    try {
-      await ensureWritableDir(outDir);
-    } catch (err) {
-      throw new UserError(`cannot write to --out ${outDir}: ${(err as Error).message}`);
+    // A new run appending to another's log, and pruning its checkpoints by name, would mix them up.
+    const earlier = resume ? [] : earlierRun(outDir);
+    if (earlier.length && !values.force) {
+      const latest = earlier.filter((name) => CHECKPOINT_NAME.test(name)).at(-1);
+      const resumeHint = latest ? `continue it with --resume ${join(outDir, latest)}, ` : "";
+      throw new UserError(
+        `${outDir} holds an earlier run; ${resumeHint}choose another --out, or pass --force to replace it`,
+      );
     }
-    const gpu = await getGpu();
-    checkBatchFits(gpu, config, batch);
-    await trainLoop(gpu, data, hash, resume, {
+    const run: RunOptions = {
       hyper,
       config,
       outDir,
@@ -227,7 +242,17 @@ export const trainCommand: Command = {
       checkpointEvery: num("checkpoint-every", 500, { min: 1, integer: true }),
       sampleEvery: num("sample-every", 1000, { min: 0, integer: true }),
       keep: num("keep", 3, { min: 1, integer: true }),
-    });
+    };
+    const gpu = await getGpu();
+    checkBatchFits(gpu, config, batch);
+    // Only now, so a refused run leaves no new folder behind.
+    try {
+      await ensureWritableDir(outDir);
+    } catch (err) {
+      throw new UserError(`cannot write to --out ${outDir}: ${(err as Error).message}`);
+    }
+    for (const name of earlier) await Deno.remove(join(outDir, name));
+    await trainLoop(gpu, data, hash, resume, run);
   },
 };
 
@@ -317,7 +342,7 @@ async function trainLoop(
       v: await trainer.read("v"),
     });
     const old = [...Deno.readDirSync(o.outDir)].map((e) => e.name).filter((n) =>
-      /^ckpt-\d+\.safetensors$/.test(n)
+      CHECKPOINT_NAME.test(n)
     ).sort();
     for (const name of old.slice(0, Math.max(0, old.length - o.keep))) {
       await Deno.remove(join(o.outDir, name));
@@ -372,11 +397,11 @@ async function trainLoop(
     if (stopSignal) {
       const path = await checkpoint();
       live.done();
-      console.error(
+      // An error, so main.ts exits with 130 (it sets the exit code of a command that returns to 0).
+      throw new UserError(
         `stopped by ${stopSignal} at step ${trainer.step}; resume with --resume ${path}`,
+        130,
       );
-      Deno.exitCode = 130;
-      return;
     }
     live.done();
     const weightsPath = join(o.outDir, "ema.safetensors");

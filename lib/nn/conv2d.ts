@@ -1,16 +1,17 @@
 /**
  * 2-D convolution (stride 1, zero padding (K − 1) / 2, K = 1 or 3) on NCHW tensors.
  *
- * Forward: each invocation holds TN output channels × one row of up to 16 pixels
- * in registers, so one vec4 load of the input feeds 4·TN FMAs and the kx = ±1 taps
- * are swizzles of the loaded row (the fastest form measured on llvmpipe). The
- * weights are first repacked to [Cin, K·K, Cout] so each tap's TN weights are
- * vec4 loads; they change every optimiser step, so the repack is recorded with
- * the convolution and replays every time.
+ * Forward: each invocation holds TN output channels × RH rows × up to 16 pixels of
+ * accumulators, so one vec4 load of the input feeds up to 4·TN·K FMAs (the kx = ±1
+ * taps are swizzles of the loaded row) and one vec4 of weights 4·RH·4. The weights
+ * are first repacked to [Cin, K·K, Cout] so each tap's TN weights are vec4 loads.
  *
  * Backward: the input gradient is the same kernel run on dy with the weights
- * transposed and flipped; the weight and bias gradients are split over the batch
- * (S partial sums) and summed by a small reduce pass.
+ * transposed and flipped. The weight and bias gradients are summed per 4 × 4
+ * channel pairs, split over the batch (S partial sums), then reduced by a small pass.
+ *
+ * The shapes are baked into the kernels (see ../gpu/kernel.ts); tile sizes were
+ * chosen by measurement on llvmpipe (scripts/bench_conv.ts).
  */
 
 import code from "../../kernels/conv2d.wgsl" with { type: "text" };
@@ -18,7 +19,7 @@ import type { KernelConsts, KernelSource } from "../gpu/kernel.ts";
 import type { Program, Resource } from "../gpu/program.ts";
 import { alignUp, createTensor, type Tensor } from "../gpu/tensor.ts";
 
-export const KERNEL: KernelSource = { name: "conv2d", code };
+const KERNEL: KernelSource = { name: "conv2d", code };
 
 export interface Conv2dForwardArgs {
   /** [N, Cin, H, W], W a multiple of 4. */
@@ -31,6 +32,12 @@ export interface Conv2dForwardArgs {
   y: Tensor;
   /** [N, Cout, H, W]; when given, y = conv(x) + b + residual. */
   residual?: Tensor;
+  /**
+   * Where to record the weight repack (default: the forward program itself, so it
+   * follows every weight update). A program replayed only when the weights change,
+   * such as once per sampling run, saves one dispatch per layer and step.
+   */
+  prepare?: Program;
 }
 
 export interface Conv2dBackwardArgs {
@@ -49,13 +56,14 @@ export interface Conv2dBackwardArgs {
 }
 
 const WORKGROUP = 64;
-/**
- * Fewer invocations than this leave cores (or GPU lanes) idle, so smaller problems
- * (sampling batches) take narrower channel tiles and more splits of the batch.
- */
-const MIN_INVOCATIONS = 2048;
+/** Forward invocations below this (two workgroups) take narrower channel tiles. */
+const MIN_CONV_INVOCATIONS = 2 * WORKGROUP;
+/** Weight-gradient invocations to aim for by splitting the batch. */
+const MIN_GRAD_INVOCATIONS = 2048;
 /** More batch splits than this cost more in the reduce pass than they gain. */
 const MAX_SPLITS = 16;
+/** Pixels of a row one invocation holds. */
+const SEGMENT = 16;
 
 interface Shape {
   n: number;
@@ -66,13 +74,13 @@ interface Shape {
   k: number;
 }
 
-function sameShape(t: Tensor, shape: readonly number[], what: string): void {
+function checkShape(t: Tensor, shape: readonly number[], what: string): void {
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
     throw new RangeError(`conv2d: ${what} ${t.label} is [${t.shape}], expected [${shape}]`);
   }
 }
 
-/** Checks the operands against x and w and returns the problem shape. */
+/** Checks x against w and returns the problem shape. */
 function shapeOf(x: Tensor, w: Tensor): Shape {
   if (x.shape.length !== 4 || w.shape.length !== 4) {
     throw new RangeError(`conv2d: x [${x.shape}] and w [${w.shape}] must both be 4-D`);
@@ -86,20 +94,42 @@ function shapeOf(x: Tensor, w: Tensor): Shape {
   return { n, cin, cout, h, w: width, k };
 }
 
-/** Every constant the kernel file uses; the entry points read the ones they need. */
-export function constsFor(
-  s: Shape,
-  o: {
-    tn?: number;
-    rh?: number;
-    flip?: boolean;
-    accum?: boolean;
-    splits?: number;
-    tco?: number;
-    tci?: number;
-  } = {},
-): KernelConsts {
-  const tn = o.tn ?? 4;
+const segments = (s: Shape) => Math.ceil(s.w / SEGMENT);
+
+/** Tile of one convolution dispatch: TN output channels × RH rows per invocation. */
+interface ConvTile {
+  tn: number;
+  rh: number;
+  invocations: number;
+}
+
+/**
+ * TN 8 (K = 3) or 16 (K = 1) and RH 4 measured fastest at every model shape;
+ * TN shrinks when it would pad Cout or leave fewer than two workgroups.
+ */
+function convTile(s: Shape): ConvTile {
+  const rh = s.h >= 4 ? 4 : s.h >= 2 ? 2 : 1;
+  const invocations = (tn: number) =>
+    alignUp(s.cout, tn) / tn * s.n * Math.ceil(s.h / rh) * segments(s);
+  let tn = s.k === 3 ? 8 : 16;
+  while (tn > 4 && (alignUp(s.cout, 4) % tn !== 0 || invocations(tn) < MIN_CONV_INVOCATIONS)) {
+    tn /= 2;
+  }
+  return { tn, rh, invocations: invocations(tn) };
+}
+
+interface ConstOptions {
+  tile?: ConvTile;
+  flip?: boolean;
+  bias?: boolean;
+  residual?: boolean;
+  accum?: boolean;
+  splits?: number;
+}
+
+/** Every constant the kernel file uses; those an entry point does not read keep defaults. */
+function constsFor(s: Shape, o: ConstOptions): KernelConsts {
+  const tn = o.tile?.tn ?? 4;
   return {
     N: s.n,
     H: s.h,
@@ -107,77 +137,62 @@ export function constsFor(
     K: s.k,
     CIN: s.cin,
     COUT: s.cout,
-    COUTP: alignUp(s.cout, tn),
     TN: tn,
-    RH: o.rh ?? 1,
+    COUTP: alignUp(s.cout, tn),
+    RH: o.tile?.rh ?? 1,
     FLIP: o.flip ?? false,
+    BIAS: o.bias ?? false,
+    RESIDUAL: o.residual ?? false,
     ACCUM: o.accum ?? false,
     S: o.splits ?? 1,
-    TCO: o.tco ?? 4,
-    TCI: o.tci ?? 4,
   };
 }
 
-/**
- * Output channels per invocation: 8 with 16-pixel rows, 16 with shorter ones (about
- * 32 vec4 accumulators either way), fewer when Cout is small or the problem would
- * not fill MIN_INVOCATIONS.
- */
-function channelTile(s: Shape): number {
-  const rowVec4s = Math.min(s.w / 4, 4);
-  const invocations = (tn: number) =>
-    alignUp(s.cout, tn) / tn * s.n * s.h * Math.ceil(s.w / 4 / rowVec4s);
-  let tn = rowVec4s >= 4 ? 8 : 16;
-  while (tn > 4 && (alignUp(s.cout, 4) % tn !== 0 || invocations(tn) < MIN_INVOCATIONS)) tn /= 2;
-  return tn;
+interface ConvCall {
+  /** src has s.cin channels, dst s.cout. */
+  s: Shape;
+  weight: Tensor;
+  src: Tensor;
+  dst: Tensor;
+  bias?: Tensor;
+  residual?: Tensor;
+  flip?: boolean;
+  accum?: boolean;
 }
 
-/**
- * Records the weight repack and the convolution of `src` into `dst` (shape s: src has
- * s.cin channels, dst s.cout). `epilogue` picks the entry point and its extra bindings.
- */
-function recordConv(
-  prog: Program,
-  s: Shape,
-  weight: Tensor,
-  src: Tensor,
-  dst: Tensor,
-  entry: "forward" | "forward_residual" | "input_grad",
-  extra: { bias?: Tensor; residual?: Tensor; flip?: boolean; accum?: boolean },
-): void {
-  const tn = Number(Deno.env.get("CONV_TN") ?? channelTile(s));
-  const rh = Number(Deno.env.get("CONV_RH") ?? 1);
-  const consts = constsFor(s, { tn, rh, flip: extra.flip, accum: extra.accum });
-  const coutPadded = alignUp(s.cout, tn);
-  const packed = createTensor(prog.gpu, [s.cin, s.k * s.k, coutPadded], `${weight.label}/packed`);
-  const packBindings: (Resource | undefined)[] = [];
-  packBindings[5] = packed;
-  packBindings[6] = weight;
-  prog.add(
-    KERNEL,
-    "pack_weights",
-    consts,
-    packBindings,
-    Math.ceil(s.cin * s.k * s.k * coutPadded / WORKGROUP),
-  );
-  const invocations = coutPadded / tn * s.n * Math.ceil(s.h / rh) *
-    Math.ceil(s.w / 4 / Math.min(s.w / 4, 4));
-  prog.add(
-    KERNEL,
-    entry,
-    consts,
-    [src, packed, dst, extra.bias, extra.residual],
-    Math.ceil(invocations / WORKGROUP),
-  );
+/** Records the weight repack (into `prepare`) and the convolution (into `prog`). */
+function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
+  const tile = convTile(c.s);
+  const consts = constsFor(c.s, {
+    tile,
+    flip: c.flip,
+    bias: c.bias !== undefined,
+    residual: c.residual !== undefined,
+    accum: c.accum,
+  });
+  const kk = c.s.k * c.s.k;
+  const packedSize = c.s.cin * kk * alignUp(c.s.cout, tile.tn);
+  const packed = createTensor(prog.gpu, [packedSize], `${c.weight.label}/packed`);
+  const pack: (Resource | undefined)[] = [];
+  pack[5] = packed;
+  pack[6] = c.weight;
+  prepare.add(KERNEL, "pack_weights", consts, pack, Math.ceil(packedSize / 4 / WORKGROUP));
+  // The kernel binds bias and residual even where it does not read them: src stands in.
+  const bindings = [c.src, packed, c.dst, c.bias ?? c.src, c.residual ?? c.src];
+  prog.add(KERNEL, "conv", consts, bindings, Math.ceil(tile.invocations / WORKGROUP));
 }
 
 /** Records y = conv(x, w) + b (+ residual). */
 export function conv2dForward(prog: Program, a: Conv2dForwardArgs): void {
   const s = shapeOf(a.x, a.w);
-  sameShape(a.b, [s.cout], "bias");
-  sameShape(a.y, [s.n, s.cout, s.h, s.w], "output");
-  if (a.residual) sameShape(a.residual, [s.n, s.cout, s.h, s.w], "residual");
-  recordConv(prog, s, a.w, a.x, a.y, a.residual ? "forward_residual" : "forward", {
+  checkShape(a.b, [s.cout], "bias");
+  checkShape(a.y, [s.n, s.cout, s.h, s.w], "output");
+  if (a.residual) checkShape(a.residual, a.y.shape, "residual");
+  recordConv(prog, a.prepare ?? prog, {
+    s,
+    weight: a.w,
+    src: a.x,
+    dst: a.y,
     bias: a.b,
     residual: a.residual,
   });
@@ -186,14 +201,17 @@ export function conv2dForward(prog: Program, a: Conv2dForwardArgs): void {
 /** Records dw, db (overwritten) and, when asked, dx (overwritten or accumulated). */
 export function conv2dBackward(prog: Program, a: Conv2dBackwardArgs): void {
   const s = shapeOf(a.x, a.w);
-  sameShape(a.dy, [s.n, s.cout, s.h, s.w], "output gradient");
-  sameShape(a.dw, [s.cout, s.cin, s.k, s.k], "weight gradient");
-  sameShape(a.db, [s.cout], "bias gradient");
+  checkShape(a.dy, [s.n, s.cout, s.h, s.w], "output gradient");
+  checkShape(a.dw, a.w.shape, "weight gradient");
+  checkShape(a.db, [s.cout], "bias gradient");
   if (a.dx) {
-    sameShape(a.dx, [s.n, s.cin, s.h, s.w], "input gradient");
+    checkShape(a.dx, a.x.shape, "input gradient");
     // dx = conv(dy, w transposed and flipped): a convolution from Cout to Cin channels.
-    const t: Shape = { ...s, cin: s.cout, cout: s.cin };
-    recordConv(prog, t, a.w, a.dy, a.dx, "input_grad", {
+    recordConv(prog, prog, {
+      s: { ...s, cin: s.cout, cout: s.cin },
+      weight: a.w,
+      src: a.dy,
+      dst: a.dx,
       flip: true,
       accum: a.accumulateDx ?? false,
     });
@@ -202,11 +220,13 @@ export function conv2dBackward(prog: Program, a: Conv2dBackwardArgs): void {
 }
 
 function recordWeightGrad(prog: Program, s: Shape, a: Conv2dBackwardArgs): void {
-  const base = Math.ceil(s.cout / 4) * Math.ceil(s.cin / 4) * (s.k === 3 ? 1 : 1);
-  const segments = Math.ceil(s.w / 16);
-  const batchSplits = Math.max(1, Math.min(s.n, MAX_SPLITS, Math.ceil(MIN_INVOCATIONS / base)));
-  // Every (batch split, row segment) pair gets its own partial sums.
-  const splits = batchSplits * segments;
+  const quads = Math.ceil(s.cout / 4) * Math.ceil(s.cin / 4);
+  const batchSplits = Math.max(
+    1,
+    Math.min(s.n, MAX_SPLITS, Math.ceil(MIN_GRAD_INVOCATIONS / quads)),
+  );
+  // Every (batch split, row segment) pair sums into partials of its own.
+  const splits = batchSplits * segments(s);
   const consts = constsFor(s, { splits });
   const dwPadded = alignUp(s.cout * s.cin * s.k * s.k, 4);
   const dbPadded = alignUp(s.cout, 4);
@@ -214,13 +234,7 @@ function recordWeightGrad(prog: Program, s: Shape, a: Conv2dBackwardArgs): void 
   const sums: (Resource | undefined)[] = [a.x];
   sums[7] = a.dy;
   sums[8] = partial;
-  prog.add(
-    KERNEL,
-    s.k === 3 ? "weight_grad3" : "weight_grad",
-    consts,
-    sums,
-    Math.ceil(splits * base / WORKGROUP),
-  );
+  prog.add(KERNEL, "weight_grad", consts, sums, Math.ceil(splits * quads / WORKGROUP));
   const reduce: (Resource | undefined)[] = [];
   reduce[9] = partial;
   reduce[10] = a.dw;

@@ -7,7 +7,8 @@
 
 import { writeFileAtomic } from "../io/atomic.ts";
 import { encodeSafetensors, parseSafetensors, toFloat32 } from "../io/safetensors.ts";
-import type { ModelConfig } from "../model/config.ts";
+import { type ModelConfig, paramSpecs } from "../model/config.ts";
+import { ParamLayout } from "../nn/params.ts";
 
 export const CHECKPOINT_FORMAT = "pixel-diffusion-checkpoint/1";
 
@@ -70,8 +71,9 @@ export async function readCheckpoint(path: string): Promise<CheckpointState> {
     if (!t) throw new Error(`${path}: checkpoint lacks the ${name} array`);
     return [name, toFloat32(t)];
   })) as Record<(typeof ARRAYS)[number], Float32Array>;
+  let state: CheckpointState;
   try {
-    return {
+    state = {
       config: JSON.parse(meta.config),
       classNames: JSON.parse(meta.class_names),
       step: Number(meta.step),
@@ -85,4 +87,26 @@ export async function readCheckpoint(path: string): Promise<CheckpointState> {
   } catch {
     throw new Error(`${path}: checkpoint metadata is corrupt`);
   }
+  if (![state.step, state.seed].every((n) => Number.isSafeInteger(n) && n >= 0)) {
+    throw new Error(
+      `${path}: checkpoint metadata is corrupt (step ${meta.step}, seed ${meta.seed})`,
+    );
+  }
+  // Refuse here, before any work, a config the model cannot be built from or arrays that do not fit it.
+  let size: number;
+  try {
+    size = new ParamLayout(paramSpecs(state.config)).size;
+  } catch (err) {
+    throw new Error(`${path}: checkpoint config is unusable (${(err as Error).message})`);
+  }
+  for (const name of ARRAYS) {
+    if (state[name].length !== size) {
+      throw new Error(
+        `${path}: checkpoint array ${name} has ${
+          state[name].length
+        } values, its config needs ${size}`,
+      );
+    }
+  }
+  return state;
 }
