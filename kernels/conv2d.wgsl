@@ -101,6 +101,8 @@ fn in_row(seg: u32, j: u32) -> bool {
   return j < SV && seg * SV + j < VW;
 }
 
+// One row loader per buffer: WGSL functions cannot take pointers to storage buffers.
+
 /** Row segment seg of the src row starting at vec4 index base. */
 fn src_row(base: u32, seg: u32) -> Row {
   let i = base + seg * SV;
@@ -181,16 +183,17 @@ fn tap_weights(wi: u32) -> TapWeights {
   return w;
 }
 
+// Accumulators go by pointer: copying whole tiles, unused quads included, makes llvmpipe's
+// shader compiler several times slower.
+
 /** Adds one tap: x times the tap's TN weights. */
-fn mac_tile(t: Tile, w: TapWeights, x: Row) -> Tile {
-  var o = t;
-  o.q0 = mac_quad(t.q0, w.w0, x);
-  if (TN > 4) { o.q1 = mac_quad(t.q1, w.w1, x); }
+fn mac_tile(t: ptr<function, Tile>, w: TapWeights, x: Row) {
+  (*t).q0 = mac_quad((*t).q0, w.w0, x);
+  if (TN > 4) { (*t).q1 = mac_quad((*t).q1, w.w1, x); }
   if (TN > 8) {
-    o.q2 = mac_quad(t.q2, w.w2, x);
-    o.q3 = mac_quad(t.q3, w.w3, x);
+    (*t).q2 = mac_quad((*t).q2, w.w2, x);
+    (*t).q3 = mac_quad((*t).q3, w.w3, x);
   }
-  return o;
 }
 
 /** Where one invocation's output tile lies: rows h … h + RH − 1. */
@@ -236,9 +239,10 @@ fn kernel_row(ci: u32, ky: u32, tile: u32) -> KernelRow {
 }
 
 /** Adds one kernel row applied to input row x. */
-fn mac_row(t: Tile, w: KernelRow, x: Taps) -> Tile {
-  if (K == 1) { return mac_tile(t, w.c, x.c); }
-  return mac_tile(mac_tile(mac_tile(t, w.l, x.l), w.c, x.c), w.r, x.r);
+fn mac_row(t: ptr<function, Tile>, w: KernelRow, x: Taps) {
+  if (K == 3) { mac_tile(t, w.l, x.l); }
+  mac_tile(t, w.c, x.c);
+  if (K == 3) { mac_tile(t, w.r, x.r); }
 }
 
 /** The dst vec4 index where row p.h + r, output channel co of p's row segment starts. */
@@ -300,13 +304,13 @@ fn store_quad(p: Place, r: u32, j: u32, q: Quad) {
 
 // Straight-line code with constant indices: extracting tile rows in a loop would index the
 // accumulators dynamically.
-fn store_tile(p: Place, r: u32, t: Tile) {
+fn store_tile(p: Place, r: u32, t: ptr<function, Tile>) {
   if (p.h + r >= H) { return; }
-  store_quad(p, r, 0u, t.q0);
-  if (TN > 4) { store_quad(p, r, 4u, t.q1); }
+  store_quad(p, r, 0u, (*t).q0);
+  if (TN > 4) { store_quad(p, r, 4u, (*t).q1); }
   if (TN > 8) {
-    store_quad(p, r, 8u, t.q2);
-    store_quad(p, r, 12u, t.q3);
+    store_quad(p, r, 8u, (*t).q2);
+    store_quad(p, r, 12u, (*t).q3);
   }
 }
 
@@ -336,38 +340,38 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     if (RH + K - 1 > 4) { x4 = src_taps_at(plane, top + 4u, p.seg); }
     if (RH + K - 1 > 5) { x5 = src_taps_at(plane, top + 5u, p.seg); }
     let w0 = kernel_row(ci, 0u, p.tile);
-    t0 = mac_row(t0, w0, x0);
-    if (RH > 1) { t1 = mac_row(t1, w0, x1); }
+    mac_row(&t0, w0, x0);
+    if (RH > 1) { mac_row(&t1, w0, x1); }
     if (RH > 2) {
-      t2 = mac_row(t2, w0, x2);
-      t3 = mac_row(t3, w0, x3);
+      mac_row(&t2, w0, x2);
+      mac_row(&t3, w0, x3);
     }
     if (K == 3) {
       let w1 = kernel_row(ci, 1u, p.tile);
-      t0 = mac_row(t0, w1, x1);
-      if (RH > 1) { t1 = mac_row(t1, w1, x2); }
+      mac_row(&t0, w1, x1);
+      if (RH > 1) { mac_row(&t1, w1, x2); }
       if (RH > 2) {
-        t2 = mac_row(t2, w1, x3);
-        t3 = mac_row(t3, w1, x4);
+        mac_row(&t2, w1, x3);
+        mac_row(&t3, w1, x4);
       }
       let w2 = kernel_row(ci, 2u, p.tile);
-      t0 = mac_row(t0, w2, x2);
-      if (RH > 1) { t1 = mac_row(t1, w2, x3); }
+      mac_row(&t0, w2, x2);
+      if (RH > 1) { mac_row(&t1, w2, x3); }
       if (RH > 2) {
-        t2 = mac_row(t2, w2, x4);
-        t3 = mac_row(t3, w2, x5);
+        mac_row(&t2, w2, x4);
+        mac_row(&t3, w2, x5);
       }
     }
   }
-  store_tile(p, 0u, t0);
-  if (RH > 1) { store_tile(p, 1u, t1); }
+  store_tile(p, 0u, &t0);
+  if (RH > 1) { store_tile(p, 1u, &t1); }
   if (RH > 2) {
-    store_tile(p, 2u, t2);
-    store_tile(p, 3u, t3);
+    store_tile(p, 2u, &t2);
+    store_tile(p, 3u, &t3);
   }
 }
 
-/** Weight (co, ci, tap) of the packed layout: weight[co][ci][tap], or when FLIP weight[ci][co][KK − 1 − tap]. */
+/** Packed weight (co, ci, tap): weight[co][ci][tap], or weight[ci][co][KK − 1 − tap] when FLIP. */
 fn unpacked_weight(co: u32, ci: u32, tap: u32) -> f32 {
   if (co >= COUT) { return 0.0; }
   if (FLIP) { return weight[(ci * COUT + co) * KK + KK - 1u - tap]; }
@@ -568,7 +572,10 @@ fn weight_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
 }
 
 @compute @workgroup_size(64)
-fn weight_grad_reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn weight_grad_reduce(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+) {
   let id = linear_id(gid, nwg);
   if (id < DWP / 4) {
     var v = partial4[id];

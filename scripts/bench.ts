@@ -80,7 +80,8 @@ async function benchForward(
   reps: number,
 ) {
   const store = paramsFor(gpu, config);
-  const model = new ContextUNet(gpu, config, store, batch);
+  const model = new ContextUNet(gpu, config, store, batch, { staticWeights: true });
+  model.prepare.run();
   const k = batch <= 4 ? 20 : 4;
   const all = new Program(gpu, "bench.forward");
   for (let i = 0; i < k; i++) all.append(model.forward);

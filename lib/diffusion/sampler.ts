@@ -131,7 +131,8 @@ export async function sample(
   const n = opts.classes.length;
   const cfg = guidanceRows(n, opts.guidance) === 2 * n;
   const rows = cfg ? 2 * n : n;
-  const model = new ContextUNet(gpu, config, store, rows);
+  const model = new ContextUNet(gpu, config, store, rows, { staticWeights: true });
+  model.prepare.run();
   const chw = numel(model.x.shape.slice(1));
   const sched = cosineSchedule();
   const steps = samplerSteps(sched, { sampler: opts.sampler, steps: opts.steps, eta: opts.eta });

@@ -115,12 +115,21 @@ export class ContextUNet {
   readonly #outNorm: { x: Tensor; stats: Tensor; y: Tensor };
   #backward: { program: Program; deps: Tensor } | null = null;
   readonly #owned: Tensor[] = [];
+  readonly #repack: Program;
+
+  /**
+   * Work that depends only on the weights (the convolutions' weight repacks).
+   * Empty unless built with `staticWeights`; then it must run once after the
+   * weights are loaded, and `forward` skips it. Training leaves it in `forward`.
+   */
+  readonly prepare: Program;
 
   constructor(
     readonly gpu: Gpu,
     readonly config: ModelConfig,
     readonly store: ParamStore,
     readonly batch: number,
+    { staticWeights = false } = {},
   ) {
     const n = batch;
     const s = IMAGE_SIZE;
@@ -128,6 +137,8 @@ export class ContextUNet {
     const t = (shape: number[], label: string) => this.#tensor(shape, label);
     const fwd = new Program(gpu, "unet.forward");
     this.forward = fwd;
+    this.prepare = new Program(gpu, "unet.prepare");
+    this.#repack = staticWeights ? this.prepare : fwd;
     this.x = t([n, config.in_ch, s, s], "x");
     this.tfrac = t([n, 1], "tfrac");
     this.labels = t([n], "labels");
@@ -156,7 +167,7 @@ export class ContextUNet {
 
     const plan = unetPlan(config);
     this.#init = t([n, plan.downs[0].blocks[0].inCh, s, s], "init");
-    conv2dForward(fwd, { ...this.#conv("init_conv"), x: this.x, y: this.#init });
+    conv2dForward(fwd, { ...this.#convIn("init_conv"), x: this.x, y: this.#init });
 
     let h = this.#init;
     let size = s;
@@ -206,7 +217,7 @@ export class ContextUNet {
       silu: true,
     });
     this.eps = t([n, config.in_ch, s, s], "eps");
-    conv2dForward(fwd, { ...this.#conv("out_conv.2"), x: this.#outNorm.y, y: this.eps });
+    conv2dForward(fwd, { ...this.#convIn("out_conv.2"), x: this.#outNorm.y, y: this.eps });
   }
 
   /** The recorded backward program and its input ∂loss/∂eps; built on first use (training only). */
@@ -246,6 +257,11 @@ export class ContextUNet {
       w: w.shape.length === 3 ? reshape(w, [...w.shape, 1]) : w,
       b: this.#p(`${prefix}.bias`),
     };
+  }
+
+  /** {@link #conv} for a forward call: its weight repack goes where `staticWeights` says. */
+  #convIn(prefix: string) {
+    return { ...this.#conv(prefix), prepare: this.#repack };
   }
 
   #convGrads(prefix: string) {
@@ -288,7 +304,7 @@ export class ContextUNet {
       silu: true,
       preact: a.tembPre,
     });
-    conv2dForward(fwd, { ...this.#conv(`${p}.conv1`), x, y: a.y1 });
+    conv2dForward(fwd, { ...this.#convIn(`${p}.conv1`), x, y: a.y1 });
     groupNormForward(fwd, {
       ...this.#norm(`${p}.norm1`),
       x: a.y1,
@@ -298,8 +314,8 @@ export class ContextUNet {
       silu: true,
       emb: a.temb,
     });
-    conv2dForward(fwd, { ...this.#conv(`${p}.conv2`), x: a.h, y: a.y2 });
-    if (a.skip) conv2dForward(fwd, { ...this.#conv(`${p}.skip`), x, y: a.skip });
+    conv2dForward(fwd, { ...this.#convIn(`${p}.conv2`), x: a.h, y: a.y2 });
+    if (a.skip) conv2dForward(fwd, { ...this.#convIn(`${p}.skip`), x, y: a.skip });
     groupNormForward(fwd, {
       ...this.#norm(`${p}.norm2`),
       x: a.y2,
@@ -337,12 +353,12 @@ export class ContextUNet {
       groups: GROUPS,
       silu: false,
     });
-    conv2dForward(fwd, { ...this.#conv(`${p}.q`), x: a.normed, y: a.q });
-    conv2dForward(fwd, { ...this.#conv(`${p}.k`), x: a.normed, y: a.k });
-    conv2dForward(fwd, { ...this.#conv(`${p}.v`), x: a.normed, y: a.v });
+    conv2dForward(fwd, { ...this.#convIn(`${p}.q`), x: a.normed, y: a.q });
+    conv2dForward(fwd, { ...this.#convIn(`${p}.k`), x: a.normed, y: a.k });
+    conv2dForward(fwd, { ...this.#convIn(`${p}.v`), x: a.normed, y: a.v });
     const seq = (u: Tensor) => reshape(u, [n, c, l]);
     attentionForward(fwd, { q: seq(a.q), k: seq(a.k), v: seq(a.v), o: seq(a.o), p: a.p });
-    conv2dForward(fwd, { ...this.#conv(`${p}.proj_out`), x: a.o, y: a.out, residual: x });
+    conv2dForward(fwd, { ...this.#convIn(`${p}.proj_out`), x: a.o, y: a.out, residual: x });
     this.#layers.push({ kind: "attn", acts: a });
     return a.out;
   }

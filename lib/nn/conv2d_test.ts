@@ -1,3 +1,8 @@
+/**
+ * conv2d kernels on the real adapter against a plain f64 reference: the forward
+ * directly, the backward (dx, dw, db) against central differences of it.
+ */
+
 import { ok } from "node:assert/strict";
 import { getGpu } from "../gpu/device.ts";
 import { Program } from "../gpu/program.ts";
@@ -16,7 +21,7 @@ interface Case {
 
 const name = (c: Case) => `N${c.n} ${c.cin}→${c.cout} ${c.h}×${c.w} K${c.k}`;
 
-/** Plain f64 reference: y[n, o, i, j] = b[o] + Σ w[o, c, ky, kx] · x[n, c, i + ky − p, j + kx − p]. */
+/** f64 reference: y[n, o, i, j] = b[o] + Σ w[o, c, ky, kx] · x[n, c, i + ky − p, j + kx − p]. */
 function convRef(c: Case, x: Float64Array, w: Float64Array, b: Float64Array): Float64Array {
   const p = (c.k - 1) / 2;
   const y = new Float64Array(c.n * c.cout * c.h * c.w);
