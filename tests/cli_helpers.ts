@@ -93,14 +93,14 @@ export const TINY_CONFIG: ModelConfig = {
 export const TINY_CLASSES = ["slime", "sword", "potion"];
 
 /** Seeded untrained weights for {@link TINY_CONFIG}, as `train` writes them. */
-export async function writeTinyWeights(path: string, seed = 1): Promise<void> {
+export async function writeTinyWeights(path: string): Promise<void> {
   const layout = new ParamLayout(paramSpecs(TINY_CONFIG));
   const bytes = encodeWeights({
     config: TINY_CONFIG,
     classNames: TINY_CLASSES,
     provenance: { note: "untrained test weights" },
     layout,
-    flat: initParams(layout, seed),
+    flat: initParams(layout, 1),
   });
   await Deno.writeFile(path, bytes);
 }
