@@ -1,6 +1,7 @@
 /** The subcommands of main.ts, each in a module of its own. */
 
 import { dataCommand } from "./data.ts";
+import { evalCommand } from "./eval.ts";
 import { infoCommand } from "./info.ts";
 import { sampleCommand } from "./sample.ts";
 import { trainCommand } from "./train.ts";
@@ -14,6 +15,7 @@ export const commands: Record<string, Command> = {
   sample: sampleCommand,
   train: trainCommand,
   data: dataCommand,
+  eval: evalCommand,
   info: infoCommand,
 };
 

@@ -162,7 +162,7 @@ export const sampleCommand: Command = {
     const channels = weights.config.in_ch;
     const color = values["no-preview"] ? "none" : colorModeFor(Deno.stdout);
     const live = new LiveView(Deno.stdout, color);
-    const columns = Deno.stdout.isTerminal() ? Deno.consoleSize().columns : 80;
+    const columns = (Deno.stdout.isTerminal() && Deno.consoleSize().columns) || 80;
     const shown = Math.max(1, Math.min(n, Math.floor((columns + 1) / (IMAGE_SIZE + 1))));
     const frames: RgbaImage[] = [];
     const toImages = (x: Float32Array) =>

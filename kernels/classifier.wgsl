@@ -1,0 +1,45 @@
+// Softmax cross-entropy of the sprite classifier, loss and gradient in one pass (see
+// lib/eval/xent.ts):
+//   losses[n]     = logsumexp(logits[n, 0..K)) − logits[n, labels[n]]
+//   dlogits[n, k] = (softmax(logits[n])[k] − [k == labels[n]]) / N   (∂ mean loss / ∂ logits)
+//
+// Bindings (group 0):
+//   0 logits   [N, KP] f32  read        class scores in the first K columns of each row
+//   1 labels   [N] u32      read        the true class of each row (< K)
+//   2 dlogits  [N, KP] f32  read_write  overwritten; the padding columns K..KP get 0
+//   3 losses   [N] f32      read_write  overwritten; the mean is summed on the CPU when logged
+// Constants: N (rows), K (classes), KP (row stride ≥ K: the classifier's head pads its outputs
+//   to a multiple of 4 for the linear kernel).
+// Entry point: softmax_xent, one invocation per row (the index may be split over x and y).
+// A row is K scalars (8 for the default dataset), so plain scalar loops cost next to nothing
+// beside the classifier's convolutions.
+
+@group(0) @binding(0) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> labels: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dlogits: array<f32>;
+@group(0) @binding(3) var<storage, read_write> losses: array<f32>;
+
+@compute @workgroup_size(64)
+fn softmax_xent(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let n = id.x + id.y * nwg.x * 64u;
+  if (n >= N) { return; }
+  let row = n * KP;
+  // Subtracting the row maximum keeps exp() in range whatever the logits' scale.
+  var top = logits[row];
+  for (var k = 1u; k < K; k++) {
+    top = max(top, logits[row + k]);
+  }
+  var total = 0.0;
+  for (var k = 0u; k < K; k++) {
+    total += exp(logits[row + k] - top);
+  }
+  let label = labels[n];
+  losses[n] = top + log(total) - logits[row + label];
+  for (var k = 0u; k < KP; k++) {
+    var g = 0.0;
+    if (k < K) {
+      g = exp(logits[row + k] - top) / total - select(0.0, 1.0, k == label);
+    }
+    dlogits[row + k] = g / f32(N);
+  }
+}

@@ -1,0 +1,322 @@
+/**
+ * Measured sample quality: N sprites per class are drawn at each guidance value and judged
+ *
+ * - by the sprite classifier: class-consistency accuracy (it names the conditioning class);
+ * - in the classifier's features: a sprite FID against half B of the real sprites of the class
+ *   (all classes: every class weighted equally), beside its floor, the FID that the same number
+ *   of real sprites from the other half A reach against the same half B;
+ * - in pixel space: memorisation (the share within {@link MEMORISATION_THRESHOLD} of a sprite
+ *   of the diffusion model's training set, mirror images included) and diversity (mean pairwise
+ *   distance among a class's samples, beside the same for its real sprites).
+ *
+ * The real-side numbers do not depend on the samples and are computed once per run.
+ */
+
+import { UserError } from "../cli/errors.ts";
+import type { SpriteDataset } from "../data/dataset.ts";
+import { guidanceRows, sample } from "../diffusion/sampler.ts";
+import type { SamplerKind } from "../diffusion/schedule.ts";
+import type { Gpu } from "../gpu/device.ts";
+import { upload } from "../gpu/tensor.ts";
+import { maxSampleRows } from "../model/memory.ts";
+import { storeFromWeights, type Weights } from "../model/weights.ts";
+import { ParamStore } from "../nn/params.ts";
+import { epochPermutation } from "../train/batch.ts";
+import { classify, predictions, SpriteClassifier } from "./classifier.ts";
+import type { ClassifierWeights } from "./classifier_io.ts";
+import { gatherSprites, stratifiedSplit } from "./classifier_train.ts";
+import {
+  meanPairwiseDistance,
+  MEMORISATION_THRESHOLD,
+  type Nearest,
+  nearestSprites,
+} from "./distance.ts";
+import { frechetDistance, type Moments, moments } from "./fid.ts";
+
+export interface EvalOptions {
+  /** Samples per class at each guidance value. */
+  n: number;
+  guidances: readonly number[];
+  steps: number;
+  sampler: SamplerKind;
+  eta: number;
+  seed: number;
+  /** Most sprites per sampling batch; all batches get one size, so the model compiles once. */
+  batch: number;
+}
+
+export interface SampleMetrics {
+  /** Share of samples the classifier assigns to their conditioning class. */
+  accuracy: number;
+  /** Fréchet distance to half B of the real sprites, in the classifier's features. */
+  fid: number;
+  /** Share of samples within MEMORISATION_THRESHOLD of a training sprite. */
+  memorised: number;
+  /** Median distance to the nearest training sprite. */
+  nearestMedian: number;
+  /** Mean pairwise distance among the samples. */
+  diversity: number;
+}
+
+export interface RealMetrics {
+  /** Real sprites (labelled). */
+  count: number;
+  /** FID of min(n, |A|) sprites of half A against half B: what real sprites score. */
+  fidFloor: number;
+  /** Mean pairwise distance among all real sprites. */
+  diversity: number;
+  /** Share of real sprites with another dataset sprite within MEMORISATION_THRESHOLD. */
+  nearDuplicates: number;
+  /** Median distance to the nearest other dataset sprite. */
+  nearestMedian: number;
+}
+
+export interface GuidanceReport {
+  guidance: number;
+  /** Sampling and measuring this guidance value. */
+  seconds: number;
+  perClass: SampleMetrics[];
+  /** All classes: FID against every class weighted equally; the rest are means or shares. */
+  overall: SampleMetrics;
+}
+
+export interface EvalReport {
+  classNames: string[];
+  threshold: number;
+  real: { perClass: RealMetrics[]; overall: RealMetrics };
+  guidance: GuidanceReport[];
+}
+
+/** The samples of one guidance value, for pictures. */
+export interface GuidanceSamples {
+  guidance: number;
+  /** [K·n, C, 16, 16], class-major (n of class 0, then class 1 …). */
+  images: Float32Array;
+  predicted: Int32Array;
+  /** Nearest sprites in the dataset the CLI was given (indices into it). */
+  nearest: Nearest;
+}
+
+export interface EvalHooks {
+  /** Denoising steps done of all steps in the run, and the guidance value being sampled. */
+  onProgress?: (done: number, total: number, guidance: number) => void;
+  onGuidance?: (report: GuidanceReport, samples: GuidanceSamples) => void | Promise<void>;
+}
+
+/** Fixed: the halves, and so the floors, stay the same whatever --seed samples with. */
+const HALVES_SEED = 0x4a1f;
+/** The classifier's batch size (any; one size compiles once). */
+const CLASSIFIER_BATCH = 64;
+
+const median = (values: ArrayLike<number>): number => {
+  const sorted = Float64Array.from(values).sort();
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+const share = (values: ArrayLike<number>, within: number): number =>
+  Array.prototype.filter.call(values, (d: number) => d <= within).length / values.length;
+
+const mean = (values: readonly number[]): number =>
+  values.reduce((a, b) => a + b, 0) / values.length;
+
+/** Rows of `features` ([*, F]) at `rows`, packed. */
+function pickRows(features: Float32Array, rows: readonly number[], f: number): Float32Array {
+  const out = new Float32Array(rows.length * f);
+  rows.forEach((r, i) => out.set(features.subarray(r * f, (r + 1) * f), i * f));
+  return out;
+}
+
+/** Moments of `rows` of `features`, or null when there are fewer than 2 (no covariance). */
+function momentsOf(features: Float32Array, rows: readonly number[], f: number): Moments | null {
+  return rows.length >= 2 ? moments(pickRows(features, rows, f), rows.length, f) : null;
+}
+
+/** Moments of the rows in `groups` (one list per class), every class weighted equally. */
+function balancedMoments(features: Float32Array, groups: number[][], f: number): Moments | null {
+  const rows = groups.flat();
+  const weights = groups.flatMap((g) => g.map(() => 1 / g.length));
+  return rows.length >= 2 ? moments(pickRows(features, rows, f), rows.length, f, weights) : null;
+}
+
+const fidOf = (a: Moments | null, b: Moments | null): number =>
+  a && b ? frechetDistance(a, b) : NaN;
+
+/** Checks that the model, the classifier and the data agree on channels and classes. */
+function checkCompatible(
+  weights: Weights,
+  classifier: ClassifierWeights,
+  data: SpriteDataset,
+): void {
+  const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const names = (list: string[]) => JSON.stringify(list);
+  if (!same(weights.classNames, classifier.classNames)) {
+    throw new UserError(
+      `the classifier knows classes ${names(classifier.classNames)}, the weights ` +
+        `${names(weights.classNames)}; train one for this data with ` +
+        "scripts/train_classifier.ts and pass it as --classifier",
+    );
+  }
+  if (!same(weights.classNames, data.classNames)) {
+    throw new UserError(
+      `the dataset ${data.source} has classes ${names(data.classNames)}, the weights ` +
+        `${names(weights.classNames)}; pass the --data the model was trained on`,
+    );
+  }
+  if (classifier.config.in_ch !== weights.config.in_ch || data.channels !== weights.config.in_ch) {
+    throw new UserError(
+      `channels differ: weights ${weights.config.in_ch}, classifier ${classifier.config.in_ch}, ` +
+        `data ${data.channels}`,
+    );
+  }
+}
+
+/** The real-data side: reference moments of half B, floors, diversity, near-duplicates. */
+async function measureReal(
+  model: SpriteClassifier,
+  data: SpriteDataset,
+  n: number,
+) {
+  const k = data.classNames.length;
+  const f = model.config.features;
+  const chw = data.channels * 256;
+  const halves = stratifiedSplit(data.labels, k, 0.5, HALVES_SEED);
+  const labelled = [...halves.train, ...halves.test].sort((a, b) => a - b);
+  const rowOf = new Map(labelled.map((index, row) => [index, row]));
+  const sprites = gatherSprites(data, labelled);
+  const { features } = await classify(model, sprites, labelled.length);
+  const rowsOf = (indices: number[], c: number) =>
+    indices.filter((i) => data.labels[i] === c).map((i) => rowOf.get(i)!);
+  const halfB = Array.from({ length: k }, (_, c) => rowsOf(halves.train, c));
+  // n sprites of half A per class (all when it has fewer), the same count as the samples.
+  const halfA = Array.from({ length: k }, (_, c) => {
+    const rows = rowsOf(halves.test, c);
+    const order = epochPermutation(rows.length, HALVES_SEED, c);
+    return Array.from(order.slice(0, Math.min(n, rows.length)), (j) => rows[j]);
+  });
+  const referenceOf = halfB.map((rows) => momentsOf(features, rows, f));
+  const referenceAll = balancedMoments(features, halfB, f);
+  const near = nearestSprites(sprites, labelled.length, data.images, data.count, chw, labelled);
+  const perClass: RealMetrics[] = data.classNames.map((_, c) => {
+    const members = labelled.filter((i) => data.labels[i] === c);
+    const distances = members.map((i) => near.distance[rowOf.get(i)!]);
+    return {
+      count: members.length,
+      fidFloor: fidOf(momentsOf(features, halfA[c], f), referenceOf[c]),
+      diversity: meanPairwiseDistance(gatherSprites(data, members), members.length, chw),
+      nearDuplicates: share(distances, MEMORISATION_THRESHOLD),
+      nearestMedian: median(distances),
+    };
+  });
+  const overall: RealMetrics = {
+    count: labelled.length,
+    fidFloor: fidOf(balancedMoments(features, halfA, f), referenceAll),
+    diversity: mean(perClass.map((m) => m.diversity)),
+    nearDuplicates: share(near.distance, MEMORISATION_THRESHOLD),
+    nearestMedian: median(near.distance),
+  };
+  return { perClass, overall, referenceOf, referenceAll };
+}
+
+/** Splits `total` sprites into equal batches of at most `batch` (the last one padded). */
+export function batchPlan(total: number, batch: number): { batches: number; size: number } {
+  const batches = Math.ceil(total / batch);
+  return { batches, size: Math.ceil(total / batches) };
+}
+
+/** The noise seed of sampling batch j: the same for every guidance value, so they compare. */
+const batchSeed = (seed: number, j: number) => (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + j) >>> 0;
+
+export async function evaluate(
+  gpu: Gpu,
+  weights: Weights,
+  classifier: ClassifierWeights,
+  data: SpriteDataset,
+  opts: EvalOptions,
+  hooks: EvalHooks = {},
+): Promise<EvalReport> {
+  checkCompatible(weights, classifier, data);
+  const k = weights.config.num_classes;
+  const chw = data.channels * 256;
+  const f = classifier.config.features;
+  const total = k * opts.n;
+  const plan = batchPlan(total, opts.batch);
+  const maxRows = maxSampleRows(weights.config, gpu.maxBinding);
+  if (Math.max(...opts.guidances.map((g) => guidanceRows(plan.size, g))) > maxRows) {
+    throw new UserError(
+      `a sampling batch of ${plan.size} sprites needs more than this adapter's ${maxRows} ` +
+        "rows; lower --batch",
+    );
+  }
+
+  const classifierStore = new ParamStore(gpu, classifier.layout);
+  upload(gpu, classifierStore.flat("param"), classifier.flat);
+  const model = new SpriteClassifier(gpu, classifier.config, classifierStore, CLASSIFIER_BATCH);
+  const real = await measureReal(model, data, opts.n);
+  const unet = storeFromWeights(gpu, weights);
+
+  const stepsTotal = opts.guidances.length * plan.batches * opts.steps;
+  const previewEvery = Math.max(1, Math.floor(opts.steps / 20));
+  const classes = Array.from(
+    { length: plan.batches * plan.size },
+    (_, i) => i < total ? Math.floor(i / opts.n) : 0,
+  );
+  const reports: GuidanceReport[] = [];
+  for (const [g, guidance] of opts.guidances.entries()) {
+    const started = performance.now();
+    const images = new Float32Array(total * chw);
+    for (let j = 0; j < plan.batches; j++) {
+      const done = (g * plan.batches + j) * opts.steps;
+      hooks.onProgress?.(done, stepsTotal, guidance);
+      const result = await sample(gpu, weights.config, unet, {
+        classes: classes.slice(j * plan.size, (j + 1) * plan.size),
+        guidance,
+        steps: opts.steps,
+        sampler: opts.sampler,
+        eta: opts.eta,
+        seed: batchSeed(opts.seed, j),
+        previewEvery,
+        onPreview: (_, step) => hooks.onProgress?.(done + step, stepsTotal, guidance),
+      });
+      const keep = Math.min(plan.size, total - j * plan.size);
+      images.set(result.images.subarray(0, keep * chw), j * plan.size * chw);
+    }
+    const judged = await classify(model, images, total);
+    const predicted = predictions(judged.logits, k);
+    const nearest = nearestSprites(images, total, data.images, data.count, chw);
+    const rowsOf = (c: number) => Array.from({ length: opts.n }, (_, i) => c * opts.n + i);
+    const perClass: SampleMetrics[] = Array.from({ length: k }, (_, c) => {
+      const rows = rowsOf(c);
+      const distances = rows.map((r) => nearest.distance[r]);
+      return {
+        accuracy: rows.filter((r) => predicted[r] === c).length / opts.n,
+        fid: fidOf(momentsOf(judged.features, rows, f), real.referenceOf[c]),
+        memorised: share(distances, MEMORISATION_THRESHOLD),
+        nearestMedian: median(distances),
+        diversity: meanPairwiseDistance(images.subarray(c * opts.n * chw), opts.n, chw),
+      };
+    });
+    const overall: SampleMetrics = {
+      accuracy: mean(perClass.map((m) => m.accuracy)),
+      fid: fidOf(
+        balancedMoments(judged.features, Array.from({ length: k }, (_, c) => rowsOf(c)), f),
+        real.referenceAll,
+      ),
+      memorised: share(nearest.distance, MEMORISATION_THRESHOLD),
+      nearestMedian: median(nearest.distance),
+      diversity: mean(perClass.map((m) => m.diversity)),
+    };
+    const report = { guidance, seconds: (performance.now() - started) / 1000, perClass, overall };
+    reports.push(report);
+    await hooks.onGuidance?.(report, { guidance, images, predicted, nearest });
+  }
+  unet.destroy();
+  model.destroy();
+  classifierStore.destroy();
+  return {
+    classNames: weights.classNames,
+    threshold: MEMORISATION_THRESHOLD,
+    real: { perClass: real.perClass, overall: real.overall },
+    guidance: reports,
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * Softmax cross-entropy, the sprite classifier's training loss: per-row losses and the
+ * gradient of their mean in one dispatch (kernels/classifier.wgsl). Rows may be wider than
+ * the class count (the head pads its outputs to a multiple of 4); padding columns are ignored
+ * and get a zero gradient.
+ */
+
+import code from "../../kernels/classifier.wgsl" with { type: "text" };
+import type { KernelSource } from "../gpu/kernel.ts";
+import type { Program } from "../gpu/program.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+
+const KERNEL: KernelSource = { name: "classifier", code };
+
+export interface SoftmaxXentArgs {
+  /** [N, KP], class scores in the first `classes` columns. */
+  logits: Tensor;
+  /** [N] u32 class indices, each < `classes`. */
+  labels: Tensor;
+  /** [N, KP], overwritten with ∂(mean loss)/∂logits. */
+  dlogits: Tensor;
+  /** [N], overwritten with each row's loss. */
+  losses: Tensor;
+  classes: number;
+}
+
+const same = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** Records the loss and its gradient (1 dispatch, one invocation per row). */
+export function softmaxXent(prog: Program, a: SoftmaxXentArgs): void {
+  const [n, kp] = a.logits.shape;
+  const fits = a.logits.shape.length === 2 && Number.isInteger(a.classes) && a.classes >= 1 &&
+    a.classes <= kp && same(a.dlogits.shape, [n, kp]) && same(a.labels.shape, [n]) &&
+    same(a.losses.shape, [n]);
+  if (!fits) {
+    throw new RangeError(
+      `softmaxXent: logits [${a.logits.shape}], dlogits [${a.dlogits.shape}], labels ` +
+        `[${a.labels.shape}] and losses [${a.losses.shape}] do not fit ${a.classes} classes`,
+    );
+  }
+  prog.add(
+    KERNEL,
+    "softmax_xent",
+    { N: n, K: a.classes, KP: kp },
+    [a.logits, a.labels, a.dlogits, a.losses],
+    Math.ceil(n / 64),
+  );
+}
