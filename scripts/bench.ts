@@ -62,7 +62,7 @@ async function benchTrain(gpu: Gpu, name: string, config: ModelConfig, reps: num
     for (let i = 0; i < k; i++) trainer.runStep();
     await trainer.drainLog();
   });
-  return { what: "train", config: name, batch, ms: ms / k };
+  return { what: "train_step", config: name, batch, ms: ms / k };
 }
 
 function paramsFor(gpu: Gpu, config: ModelConfig): ParamStore {

@@ -60,6 +60,21 @@ Deno.test("ContextUNet equals PyTorch: forward, loss, gradients, AdamW step", as
     );
   });
 
+  await t.step(
+    "a static-weights model (weights repacked once, as sampling runs) gives the same output",
+    async () => {
+      const frozen = new ContextUNet(gpu, weights.config, store, batch, { staticWeights: true });
+      frozen.prepare.run();
+      upload(gpu, frozen.x, xt);
+      upload(gpu, frozen.tfrac, await download(gpu, model.tfrac));
+      upload(gpu, frozen.labels, Uint32Array.from(toInt32(file.tensors.get("labels")!)));
+      frozen.forward.run();
+      const err = relError(await download(gpu, frozen.eps), tensor("pred"));
+      frozen.destroy();
+      ok(err <= 1e-4, `static-weights forward relative error ${err}`);
+    },
+  );
+
   const gradFlat = await download(gpu, store.flat("grad"));
   await t.step("every parameter gradient ≤ 1e-3 relative", () => {
     // Gradients that are exactly zero in theory (a bias before a GroupNorm of
