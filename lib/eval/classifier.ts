@@ -16,11 +16,11 @@ import type { Gpu } from "../gpu/device.ts";
 import { Program } from "../gpu/program.ts";
 import {
   alignUp,
-  createTensor,
   download,
   numel,
   reshape,
   type Tensor,
+  TensorPool,
   upload,
 } from "../gpu/tensor.ts";
 import { conv2dBackward, conv2dForward } from "../nn/conv2d.ts";
@@ -134,7 +134,7 @@ export class SpriteClassifier {
   readonly #acts: UnitActs[] = [];
   readonly #flat: Tensor;
   readonly #fcPre: Tensor;
-  readonly #owned: Tensor[] = [];
+  readonly #pool: TensorPool;
   #backward: { program: Program; dlogits: Tensor } | null = null;
 
   constructor(
@@ -144,7 +144,8 @@ export class SpriteClassifier {
     readonly batch: number,
   ) {
     const n = batch;
-    const t = (shape: number[], label: string) => this.#tensor(shape, label);
+    this.#pool = new TensorPool(gpu);
+    const t = (shape: number[], label: string) => this.#pool.create(shape, label);
     const fwd = new Program(gpu, "classifier.forward");
     this.forward = fwd;
     this.x = t([n, config.in_ch, SIZE, SIZE], "x");
@@ -197,14 +198,7 @@ export class SpriteClassifier {
 
   /** Frees the activation and gradient buffers (not the parameters). */
   destroy(): void {
-    for (const t of this.#owned) t.buffer.destroy();
-    this.#owned.length = 0;
-  }
-
-  #tensor(shape: readonly number[], label: string): Tensor {
-    const t = createTensor(this.gpu, shape, label);
-    this.#owned.push(t);
-    return t;
+    this.#pool.destroy();
   }
 
   /** A layer's weight and bias. */
@@ -227,7 +221,7 @@ export class SpriteClassifier {
 
   #recordBackward(): { program: Program; dlogits: Tensor } {
     const bwd = new Program(this.gpu, "classifier.backward");
-    const grad = (t: Tensor) => this.#tensor(t.shape, `d${t.label}`);
+    const grad = (t: Tensor) => this.#pool.create(t.shape, `d${t.label}`);
     const dlogits = grad(this.logits);
     const dfeatures = grad(this.features);
     linearBackward(bwd, {

@@ -84,3 +84,21 @@ export async function downloadInt(gpu: Gpu, t: Tensor): Promise<Int32Array> {
   const f = await download(gpu, t);
   return new Int32Array(f.buffer);
 }
+
+/** The tensors of one model (activations, gradients), created at record time and freed together. */
+export class TensorPool {
+  readonly #owned: Tensor[] = [];
+
+  constructor(readonly gpu: Gpu) {}
+
+  create(shape: readonly number[], label: string): Tensor {
+    const t = createTensor(this.gpu, shape, label);
+    this.#owned.push(t);
+    return t;
+  }
+
+  destroy(): void {
+    for (const t of this.#owned) t.buffer.destroy();
+    this.#owned.length = 0;
+  }
+}

@@ -10,7 +10,7 @@
 
 import type { Gpu } from "../gpu/device.ts";
 import { Program } from "../gpu/program.ts";
-import { createTensor, reshape, type Tensor } from "../gpu/tensor.ts";
+import { reshape, type Tensor, TensorPool } from "../gpu/tensor.ts";
 import { attentionBackward, attentionForward } from "../nn/attention.ts";
 import { conv2dBackward, conv2dForward } from "../nn/conv2d.ts";
 import { embedAddForward, embedBackward } from "../nn/embedding.ts";
@@ -114,7 +114,7 @@ export class ContextUNet {
   readonly #init: Tensor;
   readonly #outNorm: { x: Tensor; stats: Tensor; y: Tensor };
   #backward: { program: Program; deps: Tensor } | null = null;
-  readonly #owned: Tensor[] = [];
+  readonly #pool: TensorPool;
   readonly #repack: Program;
 
   /**
@@ -134,7 +134,8 @@ export class ContextUNet {
     const n = batch;
     const s = IMAGE_SIZE;
     const e = embedWidth(config);
-    const t = (shape: number[], label: string) => this.#tensor(shape, label);
+    this.#pool = new TensorPool(gpu);
+    const t = (shape: number[], label: string) => this.#pool.create(shape, label);
     const fwd = new Program(gpu, "unet.forward");
     this.forward = fwd;
     this.prepare = new Program(gpu, "unet.prepare");
@@ -228,14 +229,7 @@ export class ContextUNet {
 
   /** Frees every activation and gradient buffer of this model (not the parameters). */
   destroy(): void {
-    for (const t of this.#owned) t.buffer.destroy();
-    this.#owned.length = 0;
-  }
-
-  #tensor(shape: readonly number[], label: string): Tensor {
-    const t = createTensor(this.gpu, shape, label);
-    this.#owned.push(t);
-    return t;
+    this.#pool.destroy();
   }
 
   #p(name: string): Tensor {
@@ -283,7 +277,7 @@ export class ContextUNet {
   #resBlock(fwd: Program, spec: ResBlockSpec, x: Tensor, size: number): Tensor {
     const n = this.batch;
     const { prefix: p, outCh } = spec;
-    const t = (shape: number[], name: string) => this.#tensor(shape, `${p}.${name}`);
+    const t = (shape: number[], name: string) => this.#pool.create(shape, `${p}.${name}`);
     const a: ResBlockActs = {
       spec,
       x,
@@ -331,7 +325,7 @@ export class ContextUNet {
 
   #attention(fwd: Program, p: string, x: Tensor): Tensor {
     const [n, c, hh, ww] = x.shape;
-    const t = (shape: number[], name: string) => this.#tensor(shape, `${p}.${name}`);
+    const t = (shape: number[], name: string) => this.#pool.create(shape, `${p}.${name}`);
     const l = hh * ww;
     const a: AttnActs = {
       prefix: p,
@@ -365,8 +359,8 @@ export class ContextUNet {
 
   #recordBackward(): { program: Program; deps: Tensor } {
     const bwd = new Program(this.gpu, "unet.backward");
-    const grads = new ActivationGrads((shape, label) => this.#tensor(shape, label));
-    const deps = this.#tensor(this.eps.shape, "deps");
+    const grads = new ActivationGrads((shape, label) => this.#pool.create(shape, label));
+    const deps = this.#pool.create(this.eps.shape, "deps");
 
     const [dOutNorm] = grads.take(this.#outNorm.y);
     conv2dBackward(bwd, {
@@ -454,7 +448,7 @@ export class ContextUNet {
 
   #resBlockBackward(bwd: Program, grads: ActivationGrads, a: ResBlockActs): void {
     const p = a.spec.prefix;
-    const local = (u: Tensor) => this.#tensor(u.shape, `d${u.label}`);
+    const local = (u: Tensor) => this.#pool.create(u.shape, `d${u.label}`);
     const dOut = grads.get(a.out);
     const dY2 = local(a.y2);
     const dSkip = a.skip ? local(a.skip) : null;
@@ -531,7 +525,7 @@ export class ContextUNet {
     const p = a.prefix;
     const [n, c, hh, ww] = a.x.shape;
     const l = hh * ww;
-    const local = (u: Tensor) => this.#tensor(u.shape, `d${u.label}`);
+    const local = (u: Tensor) => this.#pool.create(u.shape, `d${u.label}`);
     const dOut = grads.get(a.out);
     const dO = local(a.o);
     conv2dBackward(bwd, {
