@@ -182,6 +182,9 @@ function decimalsFor(step: number): number {
   return d;
 }
 
+/** Above this many x values, points get no markers and the axis only spread-out labels. */
+const MAX_X_TICKS = 8;
+
 export function drawLineChart(chart: LineChart, width = 720, height = 400): RgbaImage {
   const img = blank(width, height);
   const references = chart.references ?? [];
@@ -219,7 +222,12 @@ export function drawLineChart(chart: LineChart, width = 720, height = 400): Rgba
     drawLine(img, [plot.left, y], [plot.right, y], grey, 1, false);
     drawText(img, t, plot.left - 8 - t.length * CHAR_WIDTH, y - TEXT_HEIGHT / 2, dark);
   }
-  for (const v of xs) {
+  // Dense series (a loss curve) get up to 8 labelled ticks; short ones one per point.
+  const labelled = xs.length <= MAX_X_TICKS
+    ? xs
+    : Array.from({ length: MAX_X_TICKS }, (_, i) =>
+      xs[Math.round((i * (xs.length - 1)) / (MAX_X_TICKS - 1))]);
+  for (const v of labelled) {
     const text = String(v);
     drawLine(img, [px(v), plot.bottom], [px(v), plot.bottom + 5], dark, 1, false);
     drawText(img, text, px(v) - (text.length * CHAR_WIDTH) / 2, plot.bottom + 10, dark);
@@ -242,7 +250,9 @@ export function drawLineChart(chart: LineChart, width = 720, height = 400): Rgba
       if (i + 1 < points.length && Number.isFinite(s.values[i + 1])) {
         drawLine(img, [x, y], points[i + 1], s.color, w, false);
       }
-      fillRect(img, x - w - 2, y - w - 2, 2 * w + 4, 2 * w + 4, s.color);
+      if (xs.length <= MAX_X_TICKS) {
+        fillRect(img, x - w - 2, y - w - 2, 2 * w + 4, 2 * w + 4, s.color);
+      }
     });
   }
   legend.forEach((s, k) => {
