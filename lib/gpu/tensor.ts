@@ -102,3 +102,13 @@ export class TensorPool {
     this.#owned.length = 0;
   }
 }
+
+export const hasShape = (t: Tensor, shape: readonly number[]): boolean =>
+  t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
+
+/** Throws a RangeError naming `what` and the tensor unless `t` has exactly `shape`. */
+export function expectShape(t: Tensor, shape: readonly number[], what: string): void {
+  if (!hasShape(t, shape)) {
+    throw new RangeError(`${what} ${t.label} is [${t.shape}], expected [${shape}]`);
+  }
+}

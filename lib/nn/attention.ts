@@ -15,7 +15,7 @@
 import code from "../../kernels/attention.wgsl" with { type: "text" };
 import type { KernelConsts, KernelSource } from "../gpu/kernel.ts";
 import type { Program } from "../gpu/program.ts";
-import { createTensor, type Tensor } from "../gpu/tensor.ts";
+import { createTensor, hasShape, type Tensor } from "../gpu/tensor.ts";
 
 const KERNEL: KernelSource = { name: "attention", code };
 
@@ -51,15 +51,11 @@ interface Dims {
   l: number;
 }
 
-function sameShape(t: Tensor, shape: readonly number[]): boolean {
-  return t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
-}
-
 /** Reads N, C, L from q and checks every [N, C, L] and [N, L, L] tensor given. */
 function dims(q: Tensor, seqs: readonly Tensor[], p: Tensor): Dims {
   const [n, c, l] = q.shape;
   const bad = q.shape.length !== 3 || c % 8 !== 0 || l % 8 !== 0 ||
-    seqs.some((t) => !sameShape(t, q.shape)) || !sameShape(p, [n, l, l]);
+    seqs.some((t) => !hasShape(t, q.shape)) || !hasShape(p, [n, l, l]);
   if (bad) {
     const shapes = [q, ...seqs, p].map((t) => `${t.label} [${t.shape}]`).join(", ");
     throw new RangeError(

@@ -17,7 +17,7 @@
 import code from "../../kernels/conv2d.wgsl" with { type: "text" };
 import type { KernelConsts, KernelSource } from "../gpu/kernel.ts";
 import type { Program, Resource } from "../gpu/program.ts";
-import { alignUp, createTensor, type Tensor } from "../gpu/tensor.ts";
+import { alignUp, createTensor, expectShape, type Tensor } from "../gpu/tensor.ts";
 
 const KERNEL: KernelSource = { name: "conv2d", code };
 
@@ -72,12 +72,6 @@ interface Shape {
   h: number;
   w: number;
   k: number;
-}
-
-function checkShape(t: Tensor, shape: readonly number[], what: string): void {
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new RangeError(`conv2d: ${what} ${t.label} is [${t.shape}], expected [${shape}]`);
-  }
 }
 
 /** Checks x against w and returns the problem shape. */
@@ -185,9 +179,9 @@ function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
 /** Records y = conv(x, w) + b (+ residual). */
 export function conv2dForward(prog: Program, a: Conv2dForwardArgs): void {
   const s = shapeOf(a.x, a.w);
-  checkShape(a.b, [s.cout], "bias");
-  checkShape(a.y, [s.n, s.cout, s.h, s.w], "output");
-  if (a.residual) checkShape(a.residual, a.y.shape, "residual");
+  expectShape(a.b, [s.cout], "conv2d bias");
+  expectShape(a.y, [s.n, s.cout, s.h, s.w], "conv2d output");
+  if (a.residual) expectShape(a.residual, a.y.shape, "conv2d residual");
   recordConv(prog, a.prepare ?? prog, {
     s,
     weight: a.w,
@@ -201,11 +195,11 @@ export function conv2dForward(prog: Program, a: Conv2dForwardArgs): void {
 /** Records dw, db (overwritten) and, when asked, dx (overwritten or accumulated). */
 export function conv2dBackward(prog: Program, a: Conv2dBackwardArgs): void {
   const s = shapeOf(a.x, a.w);
-  checkShape(a.dy, [s.n, s.cout, s.h, s.w], "output gradient");
-  checkShape(a.dw, a.w.shape, "weight gradient");
-  checkShape(a.db, [s.cout], "bias gradient");
+  expectShape(a.dy, [s.n, s.cout, s.h, s.w], "conv2d output gradient");
+  expectShape(a.dw, a.w.shape, "conv2d weight gradient");
+  expectShape(a.db, [s.cout], "conv2d bias gradient");
   if (a.dx) {
-    checkShape(a.dx, a.x.shape, "input gradient");
+    expectShape(a.dx, a.x.shape, "conv2d input gradient");
     // dx = conv(dy, w transposed and flipped): a convolution from Cout to Cin channels.
     recordConv(prog, prog, {
       s: { ...s, cin: s.cout, cout: s.cin },

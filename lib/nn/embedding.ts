@@ -7,10 +7,10 @@
  * reuses dy as the base's gradient; {@link embedBackward} gives the table's.
  */
 
+import { hasShape, type Tensor } from "../gpu/tensor.ts";
 import code from "../../kernels/embedding.wgsl" with { type: "text" };
 import type { KernelConsts, KernelSource } from "../gpu/kernel.ts";
 import type { Program } from "../gpu/program.ts";
-import type { Tensor } from "../gpu/tensor.ts";
 
 const KERNEL: KernelSource = { name: "embedding", code };
 
@@ -34,16 +34,12 @@ export interface EmbedBackwardArgs {
   dtable: Tensor;
 }
 
-function sameShape(t: Tensor, shape: readonly number[]): boolean {
-  return t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
-}
-
 /** Checks [N, E] rows against a [ROWS, E] table and [N] labels; returns the kernel constants. */
 function constsFor(rows: Tensor, table: Tensor, labels: Tensor): KernelConsts {
   const [n, e] = rows.shape;
   const count = table.shape[0];
   if (
-    rows.shape.length !== 2 || !sameShape(table, [count, e]) || !sameShape(labels, [n]) ||
+    rows.shape.length !== 2 || !hasShape(table, [count, e]) || !hasShape(labels, [n]) ||
     e % 4 !== 0
   ) {
     throw new RangeError(
@@ -57,7 +53,7 @@ function constsFor(rows: Tensor, table: Tensor, labels: Tensor): KernelConsts {
 /** y[n] = base[n] + table[labels[n]]. */
 export function embedAddForward(prog: Program, a: EmbedAddArgs): void {
   const c = constsFor(a.base, a.table, a.labels);
-  if (!sameShape(a.y, a.base.shape)) {
+  if (!hasShape(a.y, a.base.shape)) {
     throw new RangeError(`embedding: y [${a.y.shape}] differs from base [${a.base.shape}]`);
   }
   const vec4s = a.base.shape[0] * a.base.shape[1] / 4;

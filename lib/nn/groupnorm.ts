@@ -19,7 +19,7 @@
 import code from "../../kernels/groupnorm.wgsl" with { type: "text" };
 import type { KernelConsts, KernelSource } from "../gpu/kernel.ts";
 import type { Program } from "../gpu/program.ts";
-import { createTensor, type Tensor } from "../gpu/tensor.ts";
+import { createTensor, expectShape, type Tensor } from "../gpu/tensor.ts";
 
 const KERNEL: KernelSource = { name: "groupnorm", code };
 
@@ -73,12 +73,6 @@ interface Geometry {
   hw: number;
 }
 
-function expectShape(t: Tensor, shape: readonly number[], what: string): void {
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new RangeError(`groupnorm: ${what} ${t.label} is [${t.shape}], expected [${shape}]`);
-  }
-}
-
 function geometry(a: GroupNormForwardArgs | GroupNormBackwardArgs): Geometry {
   if (a.x.shape.length !== 4) throw new RangeError(`groupnorm: x ${a.x.label} is not [N, C, H, W]`);
   const [n, c, h, w] = a.x.shape;
@@ -87,10 +81,10 @@ function geometry(a: GroupNormForwardArgs | GroupNormBackwardArgs): Geometry {
     throw new RangeError(`groupnorm: ${c} channels do not split into ${groups} groups`);
   }
   if ((h * w) % 4 !== 0) throw new RangeError(`groupnorm: H·W = ${h * w} is not a multiple of 4`);
-  expectShape(a.gamma, [c], "gamma");
-  expectShape(a.beta, [c], "beta");
-  expectShape(a.stats, [n, groups, 2], "stats");
-  if (a.residual) expectShape(a.residual, a.x.shape, "residual");
+  expectShape(a.gamma, [c], "groupnorm gamma");
+  expectShape(a.beta, [c], "groupnorm beta");
+  expectShape(a.stats, [n, groups, 2], "groupnorm stats");
+  if (a.residual) expectShape(a.residual, a.x.shape, "groupnorm residual");
   return { n, c, groups, hw: h * w };
 }
 
@@ -142,8 +136,8 @@ function bind(named: Partial<Record<(typeof BINDINGS)[number], Tensor>>): (Tenso
 /** Records the forward: 1 dispatch of N·groups invocations. */
 export function groupNormForward(prog: Program, a: GroupNormForwardArgs): void {
   const g = geometry(a);
-  expectShape(a.y, a.x.shape, "y");
-  if (a.emb) expectShape(a.emb, [g.n, g.c], "emb");
+  expectShape(a.y, a.x.shape, "groupnorm y");
+  if (a.emb) expectShape(a.emb, [g.n, g.c], "groupnorm emb");
   const k = consts(g, { ...NO_FLAGS, silu: a.silu, residual: !!a.residual, emb: !!a.emb });
   // Absent optional inputs are bound to tensors already bound read-only; never read.
   prog.add(
@@ -166,15 +160,15 @@ export function groupNormForward(prog: Program, a: GroupNormForwardArgs): void {
 /** Records the backward: 3 dispatches (N·C, C + N·groups and N·C invocations). */
 export function groupNormBackward(prog: Program, a: GroupNormBackwardArgs): void {
   const g = geometry(a);
-  expectShape(a.dy, a.x.shape, "dy");
-  expectShape(a.dx, a.x.shape, "dx");
-  expectShape(a.dgamma, [g.c], "dgamma");
-  expectShape(a.dbeta, [g.c], "dbeta");
+  expectShape(a.dy, a.x.shape, "groupnorm dy");
+  expectShape(a.dx, a.x.shape, "groupnorm dx");
+  expectShape(a.dgamma, [g.c], "groupnorm dgamma");
+  expectShape(a.dbeta, [g.c], "groupnorm dbeta");
   if (a.residual) {
     if (!a.dresidual) throw new RangeError("groupnorm: dresidual is required with a residual");
-    expectShape(a.dresidual, a.x.shape, "dresidual");
+    expectShape(a.dresidual, a.x.shape, "groupnorm dresidual");
   }
-  if (a.demb) expectShape(a.demb, [g.n, g.c], "demb");
+  if (a.demb) expectShape(a.demb, [g.n, g.c], "groupnorm demb");
   const partials = createTensor(prog.gpu, [g.n, g.c, 2], "groupnorm.grad_partials");
   const gsums = createTensor(prog.gpu, [g.n, g.groups, 2], "groupnorm.grad_group_means");
   const k = consts(g, {

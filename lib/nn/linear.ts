@@ -11,7 +11,7 @@
 import code from "../../kernels/linear.wgsl" with { type: "text" };
 import type { KernelConsts, KernelSource } from "../gpu/kernel.ts";
 import type { Program } from "../gpu/program.ts";
-import { createTensor, type Tensor } from "../gpu/tensor.ts";
+import { createTensor, expectShape, type Tensor } from "../gpu/tensor.ts";
 
 const KERNEL: KernelSource = { name: "linear", code };
 
@@ -55,12 +55,6 @@ interface Dims {
   out: number;
 }
 
-function expectShape(t: Tensor, shape: readonly number[], what: string): void {
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new RangeError(`linear: ${what} (${t.label}) is [${t.shape}], expected [${shape}]`);
-  }
-}
-
 /** Reads N, In, Out from x and w and checks the tensors shared by forward and backward. */
 function dims(x: Tensor, w: Tensor, silu: boolean, preact: Tensor | undefined): Dims {
   if (x.shape.length !== 2 || w.shape.length !== 2) {
@@ -68,11 +62,11 @@ function dims(x: Tensor, w: Tensor, silu: boolean, preact: Tensor | undefined): 
   }
   const [n, inF] = x.shape;
   const out = w.shape[0];
-  expectShape(w, [out, inF], "w");
+  expectShape(w, [out, inF], "linear w");
   if (out % 4 !== 0) throw new RangeError(`linear: Out = ${out} must be a multiple of 4`);
   if (silu) {
     if (!preact) throw new Error("linear: silu needs the preact tensor");
-    expectShape(preact, [n, out], "preact");
+    expectShape(preact, [n, out], "linear preact");
   }
   return { n, inF, out };
 }
@@ -89,8 +83,8 @@ const groupsFor = (invocations: number): number => Math.ceil(invocations / 64);
 
 export function linearForward(prog: Program, a: LinearForwardArgs): void {
   const d = dims(a.x, a.w, a.silu, a.preact);
-  expectShape(a.b, [d.out], "b");
-  expectShape(a.y, [d.n, d.out], "y");
+  expectShape(a.b, [d.out], "linear b");
+  expectShape(a.y, [d.n, d.out], "linear y");
   const groups = groupsFor(Math.ceil(d.n / 4) * (d.out / 4));
   const c = consts(d, false);
   if (a.silu) prog.add(KERNEL, "forward_silu", c, [a.x, a.w, a.b, a.y, a.preact], groups);
@@ -99,9 +93,9 @@ export function linearForward(prog: Program, a: LinearForwardArgs): void {
 
 export function linearBackward(prog: Program, a: LinearBackwardArgs): void {
   const d = dims(a.x, a.w, a.silu, a.preact);
-  expectShape(a.dy, [d.n, d.out], "dy");
-  expectShape(a.dw, [d.out, d.inF], "dw");
-  expectShape(a.db, [d.out], "db");
+  expectShape(a.dy, [d.n, d.out], "linear dy");
+  expectShape(a.dw, [d.out, d.inF], "linear dw");
+  expectShape(a.db, [d.out], "linear db");
   const c = consts(d, false);
   const inQuads = Math.ceil(d.inF / 4);
   let dz = a.dy;
@@ -111,7 +105,7 @@ export function linearBackward(prog: Program, a: LinearBackwardArgs): void {
   }
   prog.add(KERNEL, "grad_weight", c, [a.x, a.dw, dz, a.db], groupsFor((d.out / 4) * inQuads));
   if (a.dx) {
-    expectShape(a.dx, [d.n, d.inF], "dx");
+    expectShape(a.dx, [d.n, d.inF], "linear dx");
     const dxConsts = consts(d, a.accumulateDx ?? false);
     const groups = groupsFor(Math.ceil(d.n / 4) * inQuads);
     prog.add(KERNEL, "grad_input", dxConsts, [a.dx, a.w, dz], groups);
