@@ -56,8 +56,13 @@ Deno.test("sample: PNGs, sheet, GIF and --json; same seed ⇒ same bytes, never 
     for (const stem of stems) {
       const native = await decodePng(await Deno.readFile(join(out, `${stem}.png`)), stem);
       deepStrictEqual([native.width, native.height], [16, 16]);
-      // An RGBA model's fourth channel lands in the PNG's alpha: not all opaque.
+      // An RGBA model's fourth channel lands in the PNG's alpha: not all opaque, and snapped to
+      // fully opaque or fully transparent (with no colour hidden in transparent pixels).
       ok(native.data.some((v, i) => i % 4 === 3 && v < 255), `${stem}.png has no transparency`);
+      for (let p = 0; p < native.data.length; p += 4) {
+        const pixel = [...native.data.subarray(p, p + 4)];
+        ok(pixel[3] === 255 || pixel.every((v) => v === 0), `${stem}.png: pixel ${pixel}`);
+      }
       deepStrictEqual(await pngSize(join(out, `${stem}-x3.png`)), [48, 48]);
     }
     // Three 64-px tiles (scale 4) with 2-px gaps.
@@ -65,6 +70,24 @@ Deno.test("sample: PNGs, sheet, GIF and --json; same seed ⇒ same bytes, never 
     // Previews at steps 2 and 4, the last held once more; tiles of 64 px with 1-px gaps.
     const gif = await GIF.decode(await Deno.readFile(join(out, "fadein-s7.gif")));
     deepStrictEqual([gif.length, gif.width, gif.height], [3, 3 * 64 + 2, 64]);
+
+    // --soft-alpha keeps the model's alpha: values in between, the same colour where opaque.
+    const soft = join(dir, "soft");
+    succeeded(await sample(...options, "--seed", "7", "--n", "3", "--soft-alpha", "--out", soft));
+    let between = 0;
+    for (const stem of stems) {
+      const hard = await decodePng(await Deno.readFile(join(out, `${stem}.png`)), stem);
+      const kept = await decodePng(await Deno.readFile(join(soft, `${stem}.png`)), stem);
+      for (let p = 0; p < kept.data.length; p += 4) {
+        const alpha = kept.data[p + 3];
+        if (alpha > 0 && alpha < 255) between++;
+        deepStrictEqual(hard.data[p + 3], alpha >= 128 ? 255 : 0);
+        if (alpha >= 128) {
+          deepStrictEqual(kept.data.subarray(p, p + 3), hard.data.subarray(p, p + 3));
+        }
+      }
+    }
+    ok(between > 0, "--soft-alpha wrote only binary alpha");
 
     // The same run again: new names beside the old files, and the same bytes.
     const second = await sample(...args);

@@ -7,7 +7,7 @@
 import { basename, join } from "node:path";
 import { getGpu } from "../gpu/device.ts";
 import { ensureWritableDir, writeFileAtomic } from "../io/atomic.ts";
-import { imageFromTensor, type RgbaImage } from "../io/image.ts";
+import { imageFromTensor, type RgbaImage, snapAlpha } from "../io/image.ts";
 import { encodeGif, encodePng } from "../io/png.ts";
 import { composeSheet, upscaleNearest } from "../io/sheet.ts";
 import { guidanceRows, sample } from "../diffusion/sampler.ts";
@@ -50,6 +50,8 @@ fades in, and writes them as PNG files.
   --preview-every P    preview every P steps (default ${SAMPLE_DEFAULTS.previewEvery}; 0 = only the end)
   --out DIR            output folder (default out/)
   --scale F            NEAREST upscale of the large PNGs (default ${SAMPLE_DEFAULTS.scale}: 256 px)
+  --soft-alpha         keep the model's continuous alpha (default: snapped to fully
+                       opaque or fully transparent, as pixel-art sprites are)
   --gif                also write an animated GIF of the fade-in
   --json               print a JSON summary on stdout
   --no-preview         no terminal preview
@@ -87,6 +89,7 @@ export const sampleCommand: Command = {
       "preview-every": { type: "string" },
       out: { type: "string" },
       scale: { type: "string" },
+      "soft-alpha": { type: "boolean" },
       gif: { type: "boolean" },
       json: { type: "boolean" },
       "no-preview": { type: "boolean" },
@@ -194,7 +197,8 @@ export const sampleCommand: Command = {
     live.done();
     store.destroy();
 
-    const images = toImages(result.images);
+    const finished = toImages(result.images);
+    const images = values["soft-alpha"] ? finished : finished.map(snapAlpha);
     const files: string[] = [];
     const write = async (name: string, bytes: Uint8Array) => {
       const path = await freshPath(join(outDir, name), force);
@@ -214,7 +218,12 @@ export const sampleCommand: Command = {
       await encodePng(composeSheet([images], { scale: 4, gap: 2, checker: false })),
     );
     if (values.gif && frames.length) {
-      await write(`fadein-s${seed}.gif`, await encodeGif([...frames, frames.at(-1)!], 150));
+      // The last preview (the end) becomes the sprites as written, held twice as long.
+      const last = composeSheet([images], { scale: 4, gap: 1, checker: true });
+      await write(
+        `fadein-s${seed}.gif`,
+        await encodeGif([...frames.slice(0, -1), last, last], 150),
+      );
     }
     const summary = {
       weights: basename(weightsName),

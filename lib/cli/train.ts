@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { getGpu, type Gpu } from "../gpu/device.ts";
 import { ensureWritableDir, writeFileAtomic } from "../io/atomic.ts";
-import { imageFromTensor } from "../io/image.ts";
+import { imageFromTensor, snapAlpha } from "../io/image.ts";
 import { encodePng } from "../io/png.ts";
 import { composeSheet } from "../io/sheet.ts";
 import { sample } from "../diffusion/sampler.ts";
@@ -368,7 +368,7 @@ async function trainLoop(
       (_, r) =>
         Array.from(
           { length: perClass },
-          (_, j) => imageFromTensor(images, c, 16, 16, (r * perClass + j) * c * 256),
+          (_, j) => snapAlpha(imageFromTensor(images, c, 16, 16, (r * perClass + j) * c * 256)),
         ),
     );
     await writeFileAtomic(

@@ -4,7 +4,7 @@
  * per guidance value a sample sheet and the closest sample / training sprite pairs.
  */
 
-import { imageFromTensor, type RgbaImage } from "../io/image.ts";
+import { imageFromTensor, type RgbaImage, snapAlpha } from "../io/image.ts";
 import { composeSheet } from "../io/sheet.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { BLACK, drawLineChart, PALETTE } from "./chart.ts";
@@ -215,7 +215,10 @@ export const fidChart = (report: EvalReport, ctx: ReportContext): RgbaImage =>
 const SHEET_COLUMNS = 16;
 const PAIRS_PER_CLASS = 4;
 
-/** One row per class: its first samples, 4× upscaled over the checkerboard. */
+/**
+ * One row per class: its first samples as `sample` writes them (alpha snapped), 4× upscaled
+ * over the checkerboard.
+ */
 export function samplesSheet(
   s: GuidanceSamples,
   classes: number,
@@ -226,7 +229,7 @@ export function samplesSheet(
   const rows = Array.from({ length: classes }, (_, c) =>
     Array.from(
       { length: Math.min(n, SHEET_COLUMNS) },
-      (_, i) => imageFromTensor(s.images, channels, 16, 16, (c * n + i) * chw),
+      (_, i) => snapAlpha(imageFromTensor(s.images, channels, 16, 16, (c * n + i) * chw)),
     ));
   return composeSheet(rows, { scale: 4, gap: 2, checker: true });
 }
@@ -252,7 +255,7 @@ export function nearestPairs(
       const sprite = training.subarray(index * chw, (index + 1) * chw);
       const nearest = s.nearest.flipped[row] ? mirrored(sprite, 1, chw) : sprite;
       const pair = [
-        imageFromTensor(s.images, channels, 16, 16, row * chw),
+        snapAlpha(imageFromTensor(s.images, channels, 16, 16, row * chw)),
         imageFromTensor(nearest, channels, 16, 16),
       ];
       return composeSheet([pair], { scale: 4, gap: 2, checker: true });

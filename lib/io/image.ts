@@ -31,3 +31,17 @@ export function imageFromTensor(
   }
   return { width, height, data };
 }
+
+/**
+ * Hard-edged transparency, as pixel-art sprites have it: alpha ≥ 128 becomes opaque, the rest
+ * fully transparent with its colour zeroed (so no stray colour hides in invisible pixels).
+ * A model's alpha is continuous; without this its sprites keep a faint half-transparent fringe.
+ */
+export function snapAlpha(image: RgbaImage): RgbaImage {
+  const data = image.data.slice();
+  for (let i = 3; i < data.length; i += 4) {
+    if (data[i] >= 128) data[i] = 255;
+    else data.fill(0, i - 3, i + 1);
+  }
+  return { ...image, data };
+}
