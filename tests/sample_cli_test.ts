@@ -51,7 +51,7 @@ Deno.test("sample: PNGs, sheet, GIF and --json; same seed ⇒ same bytes, never 
     deepStrictEqual(summary.files, names.map((n) => join(out, n)));
     deepStrictEqual(summary.classes, TINY_CLASSES);
     deepStrictEqual([summary.steps, summary.seed, summary.guidance], [4, 7, 7.5]);
-    deepStrictEqual([summary.sampler, summary.weights], ["ddim", "tiny.safetensors"]);
+    deepStrictEqual([summary.sampler, summary.weights], ["ddpm", "tiny.safetensors"]);
 
     for (const stem of stems) {
       const native = await decodePng(await Deno.readFile(join(out, `${stem}.png`)), stem);
@@ -137,7 +137,7 @@ Deno.test("sample: no arguments but --steps/--out draws one sprite per class of 
       [...stems.flatMap((s) => [`${s}.png`, `${s}-x16.png`]), "sheet-s0.png"].sort(),
     );
     deepStrictEqual(await pngSize(join(dir, `${stems[0]}-x16.png`)), [256, 256]);
-    ok(r.stdout.startsWith(`${classNames.length} sprites (ddim, 2 steps, guidance 7.5, seed 0)`));
+    ok(r.stdout.startsWith(`${classNames.length} sprites (ddpm, 2 steps, guidance 7.5, seed 0)`));
     ok(r.stdout.includes(`wrote ${2 * classNames.length + 1} files to ${dir}/`), r.stdout);
     deepStrictEqual(r.stderr, "");
   });
@@ -199,7 +199,7 @@ Deno.test("sample: --list-classes, --class NAME, and no escape codes off a TTY",
       ignore: !hasScript,
       fn: async () => {
         const plain = await sampleOnTty(tty, { NO_COLOR: "1" });
-        ok(!plain.includes("\x1b") && plain.includes("1 sprite (ddim, 2 steps"), plain);
+        ok(!plain.includes("\x1b") && plain.includes("1 sprite (ddpm, 2 steps"), plain);
         const drawn = await sampleOnTty(tty, { COLORTERM: "truecolor" });
         ok(
           drawn.includes("\x1b[38;2;") && drawn.includes("▀"),
@@ -233,6 +233,7 @@ Deno.test("sample: bad input ⇒ one error line, exit code ≠ 0, nothing writte
     failsWith(await tiny("--n", "ten"), /--n must be an integer, not 'ten'/);
     failsWith(await tiny("--seed", "-3"), /--seed must be between 0 and 4294967295, not -3/);
     failsWith(await tiny("--sampler", "euler"), /--sampler must be one of ddpm, ddim, not 'euler'/);
+    failsWith(await tiny("--eta", "0.5"), /--eta sets DDIM's noise; add --sampler ddim to use it/);
     failsWith(await tiny("--frames", "3"), /Unknown option '--frames'/);
 
     const missing = join(dir, "missing.safetensors");

@@ -29,8 +29,8 @@ import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
-import { choiceOption, numberOption, parseOptions } from "./options.ts";
-import { SAMPLE_DEFAULTS } from "./sample.ts";
+import { numberOption, parseOptions } from "./options.ts";
+import { SAMPLE_DEFAULTS, samplerOptions } from "./sample.ts";
 import { openWeights } from "./weights.ts";
 
 export const EVAL_DEFAULTS = { n: 32, guidance: "1,3,7.5", batch: 128, out: "out/eval" } as const;
@@ -54,7 +54,7 @@ as report.json and report.md with charts and sample pictures in --out.
   --guidance LIST      comma-separated guidance values (default ${EVAL_DEFAULTS.guidance})
   --steps K            denoising steps, 1–1000 (default ${SAMPLE_DEFAULTS.steps})
   --sampler ddpm|ddim  as for 'sample' (default ${SAMPLE_DEFAULTS.sampler})
-  --eta E              DDIM noise, 0–1 (default ${SAMPLE_DEFAULTS.eta})
+  --eta E              DDIM noise, 0–1 (default ${SAMPLE_DEFAULTS.eta}; only with --sampler ddim)
   --seed S             noise seed (default 0); the same for every guidance value
   --batch B            sprites per sampling batch (default ${EVAL_DEFAULTS.batch})
   --out DIR            output folder (default ${EVAL_DEFAULTS.out})
@@ -111,18 +111,7 @@ export const evalCommand: Command = {
     const options: EvalOptions = {
       n: numberOption("n", values.n, EVAL_DEFAULTS.n, { min: 1, max: 4096, integer: true }),
       guidances: guidanceList(values.guidance ?? EVAL_DEFAULTS.guidance),
-      steps: numberOption("steps", values.steps, SAMPLE_DEFAULTS.steps, {
-        min: 1,
-        max: 1000,
-        integer: true,
-      }),
-      sampler: choiceOption(
-        "sampler",
-        values.sampler,
-        ["ddpm", "ddim"] as const,
-        SAMPLE_DEFAULTS.sampler,
-      ),
-      eta: numberOption("eta", values.eta, SAMPLE_DEFAULTS.eta, { min: 0, max: 1 }),
+      ...samplerOptions(values),
       seed: numberOption("seed", values.seed, 0, { min: 0, max: 2 ** 32 - 1, integer: true }),
       batch: numberOption("batch", values.batch, EVAL_DEFAULTS.batch, {
         min: 1,

@@ -11,6 +11,7 @@ import { imageFromTensor, type RgbaImage, snapAlpha } from "../io/image.ts";
 import { encodeGif, encodePng } from "../io/png.ts";
 import { composeSheet, upscaleNearest } from "../io/sheet.ts";
 import { guidanceRows, sample } from "../diffusion/sampler.ts";
+import type { SamplerKind } from "../diffusion/schedule.ts";
 import { maxSampleRows } from "../model/memory.ts";
 import { IMAGE_SIZE } from "../model/config.ts";
 import { storeFromWeights } from "../model/weights.ts";
@@ -26,11 +27,36 @@ import { openWeights, resolveClass } from "./weights.ts";
 export const SAMPLE_DEFAULTS = {
   guidance: 7.5,
   steps: 100,
-  sampler: "ddim",
+  sampler: "ddpm",
   eta: 0,
   previewEvery: 20,
   scale: 16,
 } as const;
+
+/**
+ * `--steps`, `--sampler` and `--eta`, shared by `sample` and `eval`. `--eta` only means something
+ * to DDIM, so giving it to the (default) DDPM sampler is an error rather than silently ignored.
+ */
+export function samplerOptions(
+  values: { steps?: string; sampler?: string; eta?: string },
+): { steps: number; sampler: SamplerKind; eta: number } {
+  const steps = numberOption("steps", values.steps, SAMPLE_DEFAULTS.steps, {
+    min: 1,
+    max: 1000,
+    integer: true,
+  });
+  const sampler = choiceOption(
+    "sampler",
+    values.sampler,
+    ["ddpm", "ddim"] as const,
+    SAMPLE_DEFAULTS.sampler,
+  );
+  const eta = numberOption("eta", values.eta, SAMPLE_DEFAULTS.eta, { min: 0, max: 1 });
+  if (values.eta !== undefined && sampler !== "ddim") {
+    throw new UserError(`--eta sets DDIM's noise; add --sampler ddim to use it`);
+  }
+  return { steps, sampler, eta };
+}
 
 const HELP = `usage: deno run -A main.ts sample [options]
 
@@ -44,9 +70,9 @@ fades in, and writes them as PNG files.
   --n N                sprites to draw (default: the number of classes, or 4 with --class)
   --seed S             random seed (default: 0); same seed and options ⇒ same PNGs
   --steps K            denoising steps, 1–1000 (default ${SAMPLE_DEFAULTS.steps})
-  --sampler ddpm|ddim  ddpm = the original's ancestral sampler (respaced below 1000 steps);
-                       ddim = deterministic at --eta 0 (default ${SAMPLE_DEFAULTS.sampler})
-  --eta E              DDIM noise, 0–1 (default 0)
+  --sampler ddpm|ddim  ddpm = the original's ancestral sampler, respaced below 1000 steps
+                       (default); ddim = deterministic at --eta 0, noisier textures
+  --eta E              DDIM noise, 0–1 (default 0; only with --sampler ddim)
   --preview-every P    preview every P steps (default ${SAMPLE_DEFAULTS.previewEvery}; 0 = only the end)
   --out DIR            output folder (default out/)
   --scale F            NEAREST upscale of the large PNGs (default ${SAMPLE_DEFAULTS.scale}: 256 px)
@@ -116,18 +142,7 @@ export const sampleCommand: Command = {
       integer: true,
     });
     const seed = numberOption("seed", values.seed, 0, { min: 0, max: 2 ** 32 - 1, integer: true });
-    const steps = numberOption("steps", values.steps, SAMPLE_DEFAULTS.steps, {
-      min: 1,
-      max: 1000,
-      integer: true,
-    });
-    const sampler = choiceOption(
-      "sampler",
-      values.sampler,
-      ["ddpm", "ddim"] as const,
-      SAMPLE_DEFAULTS.sampler,
-    );
-    const eta = numberOption("eta", values.eta, SAMPLE_DEFAULTS.eta, { min: 0, max: 1 });
+    const { steps, sampler, eta } = samplerOptions(values);
     const previewEvery = numberOption(
       "preview-every",
       values["preview-every"],

@@ -22,6 +22,7 @@ import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
+import { SAMPLE_DEFAULTS } from "./sample.ts";
 import { choiceOption, numberOption, parseOptions } from "./options.ts";
 
 const HELP = `usage: deno run -A main.ts train [options]
@@ -357,9 +358,9 @@ async function trainLoop(
     const ema = trainer.store.asParams("ema");
     const { images } = await sample(gpu, o.config, ema, {
       classes,
-      guidance: 7.5,
+      guidance: SAMPLE_DEFAULTS.guidance,
       steps: 50,
-      sampler: "ddim",
+      sampler: SAMPLE_DEFAULTS.sampler,
       seed: 0,
     });
     const c = o.config.in_ch;
