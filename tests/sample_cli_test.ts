@@ -50,7 +50,7 @@ Deno.test("sample: PNGs, sheet, GIF and --json; same seed ⇒ same bytes, never 
     deepStrictEqual(listDir(out), [...names].sort());
     deepStrictEqual(summary.files, names.map((n) => join(out, n)));
     deepStrictEqual(summary.classes, TINY_CLASSES);
-    deepStrictEqual([summary.steps, summary.seed, summary.guidance], [4, 7, 7.5]);
+    deepStrictEqual([summary.steps, summary.seed, summary.guidance], [4, 7, 3]);
     deepStrictEqual([summary.sampler, summary.weights], ["ddpm", "tiny.safetensors"]);
 
     for (const stem of stems) {
@@ -137,7 +137,7 @@ Deno.test("sample: no arguments but --steps/--out draws one sprite per class of 
       [...stems.flatMap((s) => [`${s}.png`, `${s}-x16.png`]), "sheet-s0.png"].sort(),
     );
     deepStrictEqual(await pngSize(join(dir, `${stems[0]}-x16.png`)), [256, 256]);
-    ok(r.stdout.startsWith(`${classNames.length} sprites (ddpm, 2 steps, guidance 7.5, seed 0)`));
+    ok(r.stdout.startsWith(`${classNames.length} sprites (ddpm, 2 steps, guidance 3, seed 0)`));
     ok(r.stdout.includes(`wrote ${2 * classNames.length + 1} files to ${dir}/`), r.stdout);
     deepStrictEqual(r.stderr, "");
   });

@@ -25,7 +25,7 @@ import { openWeights, resolveClass } from "./weights.ts";
 
 /** Defaults chosen from measurements on the CPU fallback (see README, "Sampling defaults"). */
 export const SAMPLE_DEFAULTS = {
-  guidance: 7.5,
+  guidance: 3,
   steps: 100,
   sampler: "ddpm",
   eta: 0,
@@ -66,7 +66,9 @@ fades in, and writes them as PNG files.
   --weights FILE       weights (.safetensors); default: the shipped weights
   --class NAME|INDEX   class to draw (default: one sprite per class, in turn)
   --list-classes       print the weights' classes and exit
-  --guidance W         classifier-free guidance, 0 = unconditional (default ${SAMPLE_DEFAULTS.guidance}; 1–15 is useful)
+  --guidance W         classifier-free guidance, 0 = unconditional (default ${SAMPLE_DEFAULTS.guidance}; higher
+                       values such as the original's 7.5 push class identity, at the cost of
+                       oversaturated colours)
   --n N                sprites to draw (default: the number of classes, or 4 with --class)
   --seed S             random seed (default: 0); same seed and options ⇒ same PNGs
   --steps K            denoising steps, 1–1000 (default ${SAMPLE_DEFAULTS.steps})
