@@ -10,14 +10,20 @@ import {
   type LoadOptions,
   type SpriteDataset,
 } from "../data/dataset.ts";
-import { ensureWritableDir, writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { imageFromTensor, type RgbaImage } from "../io/image.ts";
 import { encodePng } from "../io/png.ts";
 import { composeSheet } from "../io/sheet.ts";
 import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
-import { choiceOption, numberOption, parseOptions } from "./options.ts";
+import {
+  choiceOption,
+  numberOption,
+  parseOptions,
+  terminalColumns,
+  writableOutDir,
+} from "./options.ts";
 
 const HELP = `usage: deno run -A main.ts data <command> [options]
 
@@ -92,7 +98,7 @@ async function build(args: string[]): Promise<void> {
   });
   if (values.help) return void console.log(HELP);
   const out = values.out ?? DEFAULT_DATASET;
-  await outputDir(out);
+  await writableOutDir(out);
   const s = await buildAngbandDataset(out, { debs: values.debs, log: (l) => console.log(l) });
   const total = s.perClass.reduce((a, b) => a + b, 0) + s.unlabelled;
   console.log(`from ${s.versions.join(", ")}`);
@@ -109,14 +115,6 @@ async function build(args: string[]): Promise<void> {
 }
 
 /** Creates an output folder, or says in one line why it cannot be written. */
-async function outputDir(dir: string): Promise<void> {
-  try {
-    await ensureWritableDir(dir);
-  } catch (err) {
-    throw new UserError(`${dir}: cannot write here (${err instanceof Error ? err.message : err})`);
-  }
-}
-
 const CHANNEL_NAMES = { 3: "RGB", 4: "RGBA" } as const;
 
 async function info(args: string[]): Promise<void> {
@@ -176,7 +174,7 @@ async function preview(args: string[]): Promise<void> {
   const groups = ds.classNames.map((name, k) => ({ name, label: k }));
   if (ds.labels.includes(-1)) groups.push({ name: "unlabelled", label: -1 });
   const rows = groups.map((g) => spread(ds, g.label, perClass));
-  await outputDir(dirname(out));
+  await writableOutDir(dirname(out));
   const sheet = composeSheet(rows, { scale, gap: scale, checker: true });
   await writeFileAtomic(out, await encodePng(sheet));
   console.log(`wrote ${out}: ${groups.length} rows (${groups.map((g) => g.name).join(", ")})`);
@@ -184,7 +182,7 @@ async function preview(args: string[]): Promise<void> {
   const color = colorModeFor(Deno.stdout);
   if (color === "none") return;
   // As many sprites as fit the terminal's width (a sprite and a gap each), 8 at most.
-  const fit = Math.floor((Deno.consoleSize().columns + 1) / (ds.size + 1));
+  const fit = Math.floor((terminalColumns() + 1) / (ds.size + 1));
   const shown = Math.max(1, Math.min(8, fit));
   for (const [r, g] of groups.entries()) {
     console.log(`${String(g.label).padStart(2)} ${g.name}`);

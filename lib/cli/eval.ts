@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { DEFAULT_DATASET, loadDataset } from "../data/dataset.ts";
 import { getGpu } from "../gpu/device.ts";
-import { ensureWritableDir, writeFileAtomic, writeTextAtomic } from "../io/atomic.ts";
+import { writeFileAtomic, writeTextAtomic } from "../io/atomic.ts";
 import type { RgbaImage } from "../io/image.ts";
 import { encodePng } from "../io/png.ts";
 import { WeightsError } from "../model/weights.ts";
@@ -29,7 +29,7 @@ import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
-import { numberOption, parseOptions } from "./options.ts";
+import { numberOption, parseOptions, terminalColumns, writableOutDir } from "./options.ts";
 import { SAMPLE_DEFAULTS, samplerOptions } from "./sample.ts";
 import { openWeights } from "./weights.ts";
 
@@ -124,15 +124,10 @@ export const evalCommand: Command = {
     const dataPath = values.data ?? DEFAULT_DATASET;
     const data = await loadDataset(dataPath, { channels: weights.config.in_ch as 3 | 4 });
     const outDir = values.out ?? EVAL_DEFAULTS.out;
-    try {
-      await ensureWritableDir(outDir);
-    } catch (err) {
-      throw new UserError(`cannot write to --out ${outDir}: ${(err as Error).message}`);
-    }
+    await writableOutDir(outDir);
     const gpu = await getGpu();
     const live = new LiveView(Deno.stdout, colorModeFor(Deno.stdout));
-    // A pseudo-terminal may report 0 columns.
-    const columns = (Deno.stdout.isTerminal() && Deno.consoleSize().columns) || 80;
+    const columns = terminalColumns();
     const write = async (name: string, image: RgbaImage) =>
       await writeFileAtomic(join(outDir, name), await encodePng(image));
     const k = weights.config.num_classes;

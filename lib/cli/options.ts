@@ -1,6 +1,7 @@
 /** Command-line parsing shared by the commands: node:util parseArgs, with one-line errors. */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { ensureWritableDir } from "../io/atomic.ts";
 import { UserError } from "./errors.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -72,3 +73,16 @@ export function choiceOption<T extends string>(
   }
   return text as T;
 }
+
+/** Creates `--out DIR` if needed and checks it is writable, or fails with a one-line error. */
+export async function writableOutDir(dir: string): Promise<void> {
+  try {
+    await ensureWritableDir(dir);
+  } catch (err) {
+    throw new UserError(`cannot write to --out ${dir}: ${(err as Error).message}`);
+  }
+}
+
+/** The terminal's width in columns, or `fallback` off a terminal (or a pty reporting 0). */
+export const terminalColumns = (fallback = 80): number =>
+  (Deno.stdout.isTerminal() && Deno.consoleSize().columns) || fallback;

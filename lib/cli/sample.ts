@@ -6,7 +6,7 @@
 
 import { basename, join } from "node:path";
 import { getGpu } from "../gpu/device.ts";
-import { ensureWritableDir, writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { imageFromTensor, type RgbaImage, snapAlpha } from "../io/image.ts";
 import { encodeGif, encodePng } from "../io/png.ts";
 import { composeSheet, upscaleNearest } from "../io/sheet.ts";
@@ -20,7 +20,13 @@ import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
-import { choiceOption, numberOption, parseOptions } from "./options.ts";
+import {
+  choiceOption,
+  numberOption,
+  parseOptions,
+  terminalColumns,
+  writableOutDir,
+} from "./options.ts";
 import { openWeights, resolveClass } from "./weights.ts";
 
 /** Defaults chosen from measurements on the CPU fallback (see README, "Sampling defaults"). */
@@ -173,22 +179,19 @@ export const sampleCommand: Command = {
       );
     }
     // Only now, so a refused batch leaves no new folder behind.
-    try {
-      await ensureWritableDir(outDir);
-    } catch (err) {
-      throw new UserError(`cannot write to --out ${outDir}: ${(err as Error).message}`);
-    }
+    await writableOutDir(outDir);
     const classes = Array.from({ length: n }, (_, i) => fixedClass ?? i % k);
     const channels = weights.config.in_ch;
     const color = values["no-preview"] ? "none" : colorModeFor(Deno.stdout);
     const live = new LiveView(Deno.stdout, color);
-    const columns = (Deno.stdout.isTerminal() && Deno.consoleSize().columns) || 80;
+    const columns = terminalColumns();
     const shown = Math.max(1, Math.min(n, Math.floor((columns + 1) / (IMAGE_SIZE + 1))));
     const frames: RgbaImage[] = [];
     const toImages = (x: Float32Array) =>
       Array.from(
         { length: n },
-        (_, i) => imageFromTensor(x, channels, IMAGE_SIZE, IMAGE_SIZE, i * channels * 256),
+        (_, i) =>
+          imageFromTensor(x, channels, IMAGE_SIZE, IMAGE_SIZE, i * channels * IMAGE_SIZE ** 2),
       );
     const started = performance.now();
     const store = storeFromWeights(gpu, weights);
@@ -202,7 +205,10 @@ export const sampleCommand: Command = {
       previewEvery: previewEvery === 0 && !values.gif ? 0 : previewEvery || steps,
       onPreview(x0, step, total) {
         const images = toImages(x0);
-        if (values.gif) frames.push(composeSheet([images], { scale: 4, gap: 1, checker: true }));
+        // The end's frame is drawn below from the sprites as written.
+        if (values.gif && step < total) {
+          frames.push(composeSheet([images], { scale: 4, gap: 1, checker: true }));
+        }
         if (color === "none") return;
         const grid = composeSheet([images.slice(0, shown)], { scale: 1, gap: 1, checker: false });
         const status = formatProgress({ step, total, startedAt: started }, {
@@ -234,13 +240,10 @@ export const sampleCommand: Command = {
       `sheet-s${seed}.png`,
       await encodePng(composeSheet([images], { scale: 4, gap: 2, checker: false })),
     );
-    if (values.gif && frames.length) {
-      // The last preview (the end) becomes the sprites as written, held twice as long.
+    if (values.gif) {
+      // The finished sprites as written, held twice as long.
       const last = composeSheet([images], { scale: 4, gap: 1, checker: true });
-      await write(
-        `fadein-s${seed}.gif`,
-        await encodeGif([...frames.slice(0, -1), last, last], 150),
-      );
+      await write(`fadein-s${seed}.gif`, await encodeGif([...frames, last, last], 150));
     }
     const summary = {
       weights: basename(weightsName),

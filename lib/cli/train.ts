@@ -6,7 +6,7 @@
 
 import { join } from "node:path";
 import { getGpu, type Gpu } from "../gpu/device.ts";
-import { ensureWritableDir, writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { imageFromTensor, snapAlpha } from "../io/image.ts";
 import { encodePng } from "../io/png.ts";
 import { composeSheet } from "../io/sheet.ts";
@@ -23,7 +23,13 @@ import { formatProgress } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
 import { SAMPLE_DEFAULTS } from "./sample.ts";
-import { choiceOption, numberOption, parseOptions } from "./options.ts";
+import {
+  choiceOption,
+  numberOption,
+  parseOptions,
+  terminalColumns,
+  writableOutDir,
+} from "./options.ts";
 
 const HELP = `usage: deno run -A main.ts train [options]
 
@@ -247,11 +253,7 @@ export const trainCommand: Command = {
     const gpu = await getGpu();
     checkBatchFits(gpu, config, batch);
     // Only now, so a refused run leaves no new folder behind.
-    try {
-      await ensureWritableDir(outDir);
-    } catch (err) {
-      throw new UserError(`cannot write to --out ${outDir}: ${(err as Error).message}`);
-    }
+    await writableOutDir(outDir);
     for (const name of earlier) await Deno.remove(join(outDir, name));
     await trainLoop(gpu, data, hash, resume, run);
   },
@@ -272,7 +274,7 @@ async function trainLoop(
   const startedAt = performance.now();
   const color = colorModeFor(Deno.stdout);
   const live = new LiveView(Deno.stdout, color);
-  const columns = Deno.stdout.isTerminal() ? Deno.consoleSize().columns : 100;
+  const columns = terminalColumns(100);
   const logPath = join(o.outDir, "train.jsonl");
   const log = await Deno.open(logPath, { append: true, create: true });
   const encoder = new TextEncoder();
@@ -369,7 +371,16 @@ async function trainLoop(
       (_, r) =>
         Array.from(
           { length: perClass },
-          (_, j) => snapAlpha(imageFromTensor(images, c, 16, 16, (r * perClass + j) * c * 256)),
+          (_, j) =>
+            snapAlpha(
+              imageFromTensor(
+                images,
+                c,
+                IMAGE_SIZE,
+                IMAGE_SIZE,
+                (r * perClass + j) * c * IMAGE_SIZE ** 2,
+              ),
+            ),
         ),
     );
     await writeFileAtomic(
@@ -378,7 +389,7 @@ async function trainLoop(
     );
     if (color !== "none" && Deno.stdout.isTerminal()) {
       live.log(
-        renderHalfBlocks(composeSheet(rows.map((r) => r), { scale: 1, gap: 1, checker: false }), {
+        renderHalfBlocks(composeSheet(rows, { scale: 1, gap: 1, checker: false }), {
           color,
         }),
       );

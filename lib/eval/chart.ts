@@ -108,7 +108,7 @@ const FONT: Readonly<Record<string, string>> = {
 
 const TEXT_SCALE = 2;
 /** Horizontal advance per character: 3 pixels and a 1-pixel gap, scaled. */
-export const CHAR_WIDTH = 4 * TEXT_SCALE;
+const CHAR_WIDTH = 4 * TEXT_SCALE;
 const TEXT_HEIGHT = 5 * TEXT_SCALE;
 
 function blank(width: number, height: number): RgbaImage {
@@ -129,7 +129,7 @@ function fillRect(img: RgbaImage, x: number, y: number, w: number, h: number, c:
 }
 
 /** Draws `text` with its top-left corner at (x, y). */
-export function drawText(img: RgbaImage, text: string, x: number, y: number, c: Rgb): void {
+function drawText(img: RgbaImage, text: string, x: number, y: number, c: Rgb): void {
   [...text.toUpperCase()].forEach((ch, k) => {
     const rows = FONT[ch] ?? FONT["?"];
     for (let r = 0; r < 5; r++) {

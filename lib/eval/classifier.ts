@@ -39,7 +39,7 @@ export interface ClassifierConfig {
 }
 
 /** GroupNorm groups of every norm layer. */
-export const CLASSIFIER_GROUPS = 8;
+const CLASSIFIER_GROUPS = 8;
 const SIZE = 16;
 
 /** The shipped architecture: 2 stages of 32 and 64 channels, 128 features (≈ 200k parameters). */
@@ -54,7 +54,7 @@ export const defaultClassifierConfig = (in_ch: number, num_classes: number): Cla
 export const headWidth = (c: ClassifierConfig): number => alignUp(c.num_classes, 4);
 
 /** Throws a one-line reason when `c` cannot be built. */
-export function validateClassifierConfig(c: ClassifierConfig): void {
+function validateClassifierConfig(c: ClassifierConfig): void {
   const ok = (c.in_ch === 3 || c.in_ch === 4) && Number.isInteger(c.num_classes) &&
     c.num_classes >= 1 && Array.isArray(c.widths) && c.widths.length >= 1 &&
     c.widths.length <= 2 &&
@@ -196,8 +196,10 @@ export class SpriteClassifier {
     return this.#backward;
   }
 
-  /** Frees the activation and gradient buffers (not the parameters). */
+  /** Frees the activation, gradient and scratch buffers (not the parameters). */
   destroy(): void {
+    this.forward.destroy();
+    this.#backward?.program.destroy();
     this.#pool.destroy();
   }
 

@@ -5,8 +5,9 @@
  * how far the classifier itself is to be trusted.
  */
 
-import { encodeSafetensors, parseSafetensors, toFloat32 } from "../io/safetensors.ts";
-import { WeightsError } from "../model/weights.ts";
+import { numel } from "../gpu/tensor.ts";
+import { encodeSafetensors, parseSafetensors } from "../io/safetensors.ts";
+import { flattenTensors, parseJson, WeightsError } from "../model/weights.ts";
 import { ParamLayout } from "../nn/params.ts";
 import { type ClassifierConfig, classifierSpecs } from "./classifier.ts";
 import type { ClassifierRecipe } from "./classifier_train.ts";
@@ -46,13 +47,11 @@ export interface ClassifierWeights {
   layout: ParamLayout;
 }
 
+/** A required JSON metadata entry. */
 function json<T>(text: string | undefined, what: string, source: string): T {
-  if (text === undefined) throw new WeightsError(`${source}: metadata ${what} is missing`);
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new WeightsError(`${source}: metadata ${what} is not valid JSON`);
-  }
+  const value = parseJson<T>(text, what, source);
+  if (value === undefined) throw new WeightsError(`${source}: metadata ${what} is missing`);
+  return value;
 }
 
 export function encodeClassifier(w: ClassifierWeights): Uint8Array {
@@ -60,7 +59,7 @@ export function encodeClassifier(w: ClassifierWeights): Uint8Array {
     name: e.name,
     dtype: "F32" as const,
     shape: [...e.shape],
-    data: w.flat.subarray(e.offset, e.offset + e.shape.reduce((a, b) => a * b, 1)),
+    data: w.flat.subarray(e.offset, e.offset + numel(e.shape)),
   }));
   return encodeSafetensors(tensors, {
     kind: CLASSIFIER_KIND,
@@ -89,14 +88,7 @@ export function parseClassifier(bytes: Uint8Array, source: string): ClassifierWe
   } catch (err) {
     throw new WeightsError(`${source}: ${(err as Error).message}`);
   }
-  const flat = new Float32Array(layout.size);
-  for (const e of layout.entries) {
-    const t = file.tensors.get(e.name);
-    if (!t || t.shape.join("x") !== e.shape.join("x") || t.dtype !== "F32") {
-      throw new WeightsError(`${source}: tensor ${e.name} is missing or not F32 [${e.shape}]`);
-    }
-    flat.set(toFloat32(t), e.offset);
-  }
+  const flat = flattenTensors(file, layout, source, config);
   const classNames = json<string[]>(file.metadata.class_names, "class_names", source);
   if (classNames.length !== config.num_classes) {
     throw new WeightsError(

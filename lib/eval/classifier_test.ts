@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { createTensor, download, getGpu, Program, upload } from "../gpu/mod.ts";
+import { createTensor, download, getGpu, numel, Program, upload } from "../gpu/mod.ts";
 import { initParams } from "../model/init.ts";
 import { ParamLayout, ParamStore } from "../nn/params.ts";
 import { assertClose, assertNear, finiteDiff, pick, randn, read, spread } from "../nn/testing.ts";
@@ -23,7 +23,7 @@ function reference(
 ) {
   const p = (name: string) => {
     const e = layout.get(name);
-    return params.subarray(e.offset, e.offset + e.shape.reduce((a, b) => a * b, 1));
+    return params.subarray(e.offset, e.offset + numel(e.shape));
   };
   let h = x;
   let ch = c.in_ch;
@@ -164,7 +164,7 @@ Deno.test("classifier: forward vs f64 loops, backward vs finite differences of t
   const loss = (v: Float64Array) =>
     meanXent(reference(config, layout, v, x, n).logits, labels, config.num_classes, kp);
   const checks = layout.entries.map((e) => {
-    const at = spread(e.shape.reduce((a, b) => a * b, 1), 5).map((i) => e.offset + i);
+    const at = spread(numel(e.shape), 5).map((i) => e.offset + i);
     return {
       name: e.name,
       actual: pick(grads, at),

@@ -300,18 +300,15 @@ export async function trainClassifier(
       onLog(step + 1, l.reduce((a, b) => a + b, 0) / batch);
     }
   }
-  model.destroy();
-
+  // The trained model itself judges both splits: its forward program is already recorded.
   const judge = async (indices: number[]) => {
     if (indices.length === 0) return accuracy([], [], k);
-    // The training batch size reuses the forward pipelines compiled for training.
-    const evaluator = new SpriteClassifier(gpu, config, store, batch);
-    const { logits } = await classify(evaluator, gatherSprites(data, indices), indices.length);
-    evaluator.destroy();
+    const { logits } = await classify(model, gatherSprites(data, indices), indices.length);
     return accuracy(predictions(logits, k), indices.map((i) => data.labels[i]), k);
   };
   const trainAccuracy = await judge(split.train);
   const testAccuracy = await judge(split.test);
+  model.destroy();
   const flat = await download(gpu, store.flat("param"));
   store.destroy();
   labels.buffer.destroy();

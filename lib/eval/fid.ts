@@ -108,7 +108,7 @@ export function symmetricEigen(
 }
 
 /** The symmetric square root V diag(√max(λ, 0)) Vᵀ of a symmetric PSD matrix. */
-export function sqrtPsd(matrix: ArrayLike<number>, n: number): Float64Array {
+function sqrtPsd(matrix: ArrayLike<number>, n: number): Float64Array {
   const { values, vectors } = symmetricEigen(matrix, n);
   const roots = values.map((l) => Math.sqrt(Math.max(0, l)));
   const out = new Float64Array(n * n);

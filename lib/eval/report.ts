@@ -34,7 +34,7 @@ export interface ReportContext {
 }
 
 /** The file stem of a guidance value's pictures: 7.5 → "g7.5". */
-export const guidanceTag = (g: number): string => `g${g}`;
+const guidanceTag = (g: number): string => `g${g}`;
 
 export const FILES = {
   json: "report.json",

@@ -8,7 +8,7 @@
 import code from "../../kernels/classifier.wgsl" with { type: "text" };
 import type { KernelSource } from "../gpu/kernel.ts";
 import type { Program } from "../gpu/program.ts";
-import type { Tensor } from "../gpu/tensor.ts";
+import { expectShape, type Tensor } from "../gpu/tensor.ts";
 
 const KERNEL: KernelSource = { name: "classifier", code };
 
@@ -24,21 +24,17 @@ export interface SoftmaxXentArgs {
   classes: number;
 }
 
-const same = (a: readonly number[], b: readonly number[]) =>
-  a.length === b.length && a.every((d, i) => d === b[i]);
-
 /** Records the loss and its gradient (1 dispatch, one invocation per row). */
 export function softmaxXent(prog: Program, a: SoftmaxXentArgs): void {
   const [n, kp] = a.logits.shape;
-  const fits = a.logits.shape.length === 2 && Number.isInteger(a.classes) && a.classes >= 1 &&
-    a.classes <= kp && same(a.dlogits.shape, [n, kp]) && same(a.labels.shape, [n]) &&
-    same(a.losses.shape, [n]);
-  if (!fits) {
-    throw new RangeError(
-      `softmaxXent: logits [${a.logits.shape}], dlogits [${a.dlogits.shape}], labels ` +
-        `[${a.labels.shape}] and losses [${a.losses.shape}] do not fit ${a.classes} classes`,
-    );
+  if (
+    a.logits.shape.length !== 2 || !Number.isInteger(a.classes) || a.classes < 1 || a.classes > kp
+  ) {
+    throw new RangeError(`softmaxXent: logits [${a.logits.shape}] do not fit ${a.classes} classes`);
   }
+  expectShape(a.dlogits, [n, kp], "softmaxXent dlogits");
+  expectShape(a.labels, [n], "softmaxXent labels");
+  expectShape(a.losses, [n], "softmaxXent losses");
   prog.add(
     KERNEL,
     "softmax_xent",

@@ -8,7 +8,7 @@
 
 import type { Gpu } from "./device.ts";
 import type { KernelConsts, KernelSource } from "./kernel.ts";
-import { binding, type Tensor } from "./tensor.ts";
+import { binding, createTensor, type Tensor } from "./tensor.ts";
 
 /** What a binding slot takes: a tensor view, or a whole buffer (uniforms). */
 export type Resource = Tensor | GPUBuffer;
@@ -30,6 +30,8 @@ export function grid1d(gpu: Gpu, workgroups: number): [number, number, number] {
 
 export class Program {
   readonly #dispatches: Dispatch[] = [];
+  /** Buffers only this program's dispatches use (repacked weights, partial sums). */
+  readonly #scratch: Tensor[] = [];
 
   constructor(readonly gpu: Gpu, readonly label: string) {}
 
@@ -65,6 +67,19 @@ export class Program {
       throw new RangeError(`${source.name}:${entry}: bad workgroup count ${g}`);
     }
     this.#dispatches.push({ pipeline, bindGroup, groups: g });
+  }
+
+  /** A buffer for intermediate results of the dispatches being recorded; freed by `destroy`. */
+  scratch(shape: readonly number[], label: string): Tensor {
+    const t = createTensor(this.gpu, shape, label);
+    this.#scratch.push(t);
+    return t;
+  }
+
+  /** Frees the scratch buffers. A program that `append`ed this one must not run afterwards. */
+  destroy(): void {
+    for (const t of this.#scratch) t.buffer.destroy();
+    this.#scratch.length = 0;
   }
 
   /** Appends all of `other`'s dispatches (used to compose forward and backward). */

@@ -227,8 +227,11 @@ export class ContextUNet {
     return this.#backward;
   }
 
-  /** Frees every activation and gradient buffer of this model (not the parameters). */
+  /** Frees every activation, gradient and scratch buffer of this model (not the parameters). */
   destroy(): void {
+    this.forward.destroy();
+    this.prepare.destroy();
+    this.#backward?.program.destroy();
     this.#pool.destroy();
   }
 

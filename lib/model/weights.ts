@@ -59,7 +59,12 @@ export function inferConfig(file: SafetensorsFile, prefix = ""): ModelConfig {
   };
 }
 
-function parseJson<T>(text: string | undefined, what: string, source: string): T | undefined {
+/** A JSON metadata entry, undefined when absent; invalid JSON is a {@link WeightsError}. */
+export function parseJson<T>(
+  text: string | undefined,
+  what: string,
+  source: string,
+): T | undefined {
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as T;
@@ -69,18 +74,16 @@ function parseJson<T>(text: string | undefined, what: string, source: string): T
 }
 
 /**
- * Checks and flattens the tensors of a parsed file. `prefix` selects names
- * like `param.…` in test fixtures that hold several sets.
+ * The tensors `layout` names (under `prefix`), checked for presence, shape and a float dtype,
+ * as one flat f32 array in layout order. `config` only makes a missing-tensor error clearer.
  */
-export function weightsFromFile(file: SafetensorsFile, source: string, prefix = ""): Weights {
-  const config = parseJson<ModelConfig>(file.metadata.config, "config", source) ??
-    inferConfig(file, prefix);
-  try {
-    validateConfig(config);
-  } catch (err) {
-    throw new WeightsError(`${source}: ${(err as Error).message}`);
-  }
-  const layout = new ParamLayout(paramSpecs(config));
+export function flattenTensors(
+  file: SafetensorsFile,
+  layout: ParamLayout,
+  source: string,
+  config: unknown,
+  prefix = "",
+): Float32Array {
   const flat = new Float32Array(layout.size);
   for (const e of layout.entries) {
     const t = file.tensors.get(prefix + e.name);
@@ -101,6 +104,23 @@ export function weightsFromFile(file: SafetensorsFile, source: string, prefix = 
     }
     flat.set(toFloat32(t), e.offset);
   }
+  return flat;
+}
+
+/**
+ * Checks and flattens the tensors of a parsed file. `prefix` selects names
+ * like `param.…` in test fixtures that hold several sets.
+ */
+export function weightsFromFile(file: SafetensorsFile, source: string, prefix = ""): Weights {
+  const config = parseJson<ModelConfig>(file.metadata.config, "config", source) ??
+    inferConfig(file, prefix);
+  try {
+    validateConfig(config);
+  } catch (err) {
+    throw new WeightsError(`${source}: ${(err as Error).message}`);
+  }
+  const layout = new ParamLayout(paramSpecs(config));
+  const flat = flattenTensors(file, layout, source, config, prefix);
   if (!prefix) {
     const extra = [...file.tensors.keys()].filter((k) => !layout.has(k));
     if (extra.length) {

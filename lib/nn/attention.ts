@@ -15,7 +15,7 @@
 import code from "../../kernels/attention.wgsl" with { type: "text" };
 import type { KernelConsts, KernelSource } from "../gpu/kernel.ts";
 import type { Program } from "../gpu/program.ts";
-import { createTensor, hasShape, type Tensor } from "../gpu/tensor.ts";
+import { hasShape, type Tensor } from "../gpu/tensor.ts";
 
 const KERNEL: KernelSource = { name: "attention", code };
 
@@ -74,7 +74,7 @@ const matmulGroups = ({ n, c, l }: Dims) => Math.ceil((n * (c / 8) * (l / 8)) / 
 export function attentionForward(prog: Program, a: AttentionForwardArgs): void {
   const d = dims(a.q, [a.k, a.v, a.o], a.p);
   const c = consts(d);
-  const pt = createTensor(prog.gpu, a.p.shape, `${a.p.label}.T`);
+  const pt = prog.scratch(a.p.shape, `${a.p.label}.T`);
   prog.add(KERNEL, "scores_softmax", c, [a.q, a.k, a.p, pt], rowGroups(d));
   prog.add(KERNEL, "matmul", c, [a.v, pt, a.o], matmulGroups(d));
 }
@@ -82,8 +82,8 @@ export function attentionForward(prog: Program, a: AttentionForwardArgs): void {
 export function attentionBackward(prog: Program, a: AttentionBackwardArgs): void {
   const d = dims(a.q, [a.k, a.v, a.dout, a.dq, a.dk, a.dv], a.p);
   const c = consts(d);
-  const ds = createTensor(prog.gpu, a.p.shape, `${a.p.label}.ds`);
-  const dst = createTensor(prog.gpu, a.p.shape, `${a.p.label}.dsT`);
+  const ds = prog.scratch(a.p.shape, `${a.p.label}.ds`);
+  const dst = prog.scratch(a.p.shape, `${a.p.label}.dsT`);
   prog.add(KERNEL, "matmul", c, [a.dout, a.p, a.dv], matmulGroups(d));
   prog.add(KERNEL, "grad_scores", c, [a.dout, a.v, a.p, ds, dst], rowGroups(d));
   prog.add(KERNEL, "matmul", c, [a.k, dst, a.dq], matmulGroups(d));

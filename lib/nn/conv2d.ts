@@ -17,7 +17,7 @@
 import code from "../../kernels/conv2d.wgsl" with { type: "text" };
 import type { KernelConsts, KernelSource } from "../gpu/kernel.ts";
 import type { Program, Resource } from "../gpu/program.ts";
-import { alignUp, createTensor, expectShape, type Tensor } from "../gpu/tensor.ts";
+import { alignUp, expectShape, type Tensor } from "../gpu/tensor.ts";
 
 const KERNEL: KernelSource = { name: "conv2d", code };
 
@@ -166,7 +166,7 @@ function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
   });
   const kk = c.s.k * c.s.k;
   const packedSize = c.s.cin * kk * alignUp(c.s.cout, tile.tn);
-  const packed = createTensor(prog.gpu, [packedSize], `${c.weight.label}/packed`);
+  const packed = prog.scratch([packedSize], `${c.weight.label}/packed`);
   const pack: (Resource | undefined)[] = [];
   pack[5] = packed;
   pack[6] = c.weight;
@@ -224,7 +224,7 @@ function recordWeightGrad(prog: Program, s: Shape, a: Conv2dBackwardArgs): void 
   const consts = constsFor(s, { splits });
   const dwPadded = alignUp(s.cout * s.cin * s.k * s.k, 4);
   const dbPadded = alignUp(s.cout, 4);
-  const partial = createTensor(prog.gpu, [splits * (dwPadded + dbPadded)], `${a.dw.label}/partial`);
+  const partial = prog.scratch([splits * (dwPadded + dbPadded)], `${a.dw.label}/partial`);
   const sums: (Resource | undefined)[] = [a.x];
   sums[7] = a.dy;
   sums[8] = partial;

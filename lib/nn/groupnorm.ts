@@ -19,7 +19,7 @@
 import code from "../../kernels/groupnorm.wgsl" with { type: "text" };
 import type { KernelConsts, KernelSource } from "../gpu/kernel.ts";
 import type { Program } from "../gpu/program.ts";
-import { createTensor, expectShape, type Tensor } from "../gpu/tensor.ts";
+import { expectShape, type Tensor } from "../gpu/tensor.ts";
 
 const KERNEL: KernelSource = { name: "groupnorm", code };
 
@@ -169,8 +169,8 @@ export function groupNormBackward(prog: Program, a: GroupNormBackwardArgs): void
     expectShape(a.dresidual, a.x.shape, "groupnorm dresidual");
   }
   if (a.demb) expectShape(a.demb, [g.n, g.c], "groupnorm demb");
-  const partials = createTensor(prog.gpu, [g.n, g.c, 2], "groupnorm.grad_partials");
-  const gsums = createTensor(prog.gpu, [g.n, g.groups, 2], "groupnorm.grad_group_means");
+  const partials = prog.scratch([g.n, g.c, 2], "groupnorm.grad_partials");
+  const gsums = prog.scratch([g.n, g.groups, 2], "groupnorm.grad_group_means");
   const k = consts(g, {
     silu: a.silu,
     residual: !!a.residual,

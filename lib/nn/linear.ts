@@ -11,7 +11,7 @@
 import code from "../../kernels/linear.wgsl" with { type: "text" };
 import type { KernelConsts, KernelSource } from "../gpu/kernel.ts";
 import type { Program } from "../gpu/program.ts";
-import { createTensor, expectShape, type Tensor } from "../gpu/tensor.ts";
+import { expectShape, type Tensor } from "../gpu/tensor.ts";
 
 const KERNEL: KernelSource = { name: "linear", code };
 
@@ -100,7 +100,7 @@ export function linearBackward(prog: Program, a: LinearBackwardArgs): void {
   const inQuads = Math.ceil(d.inF / 4);
   let dz = a.dy;
   if (a.silu) {
-    dz = createTensor(prog.gpu, [d.n, d.out], `${a.dy.label}.dz`);
+    dz = prog.scratch([d.n, d.out], `${a.dy.label}.dz`);
     prog.add(KERNEL, "silu_grad", c, [a.dy, a.preact, dz], groupsFor((d.n * d.out) / 4));
   }
   prog.add(KERNEL, "grad_weight", c, [a.x, a.dw, dz, a.db], groupsFor((d.out / 4) * inQuads));

@@ -10,7 +10,7 @@
 import code from "../../kernels/loss.wgsl" with { type: "text" };
 import type { KernelSource } from "../gpu/kernel.ts";
 import type { Program } from "../gpu/program.ts";
-import { createTensor, sizeOf, type Tensor } from "../gpu/tensor.ts";
+import { sizeOf, type Tensor } from "../gpu/tensor.ts";
 
 const KERNEL: KernelSource = { name: "loss", code };
 
@@ -34,7 +34,7 @@ export function mseForwardBackward(
   }
   const nv = n / 4;
   const partialCount = Math.ceil(nv / CHUNK);
-  const partials = createTensor(prog.gpu, [partialCount, 4], "mse.partials");
+  const partials = prog.scratch([partialCount, 4], "mse.partials");
   const consts = { NV: nv, CHUNK, PARTIALS: partialCount };
   const resources = [a.pred, a.target, a.dpred, partials, a.loss];
   prog.add(KERNEL, "partial_sums", consts, resources.slice(0, 4), Math.ceil(partialCount / 64));
