@@ -6,13 +6,14 @@
  */
 
 import { parseArgs } from "node:util";
+import { numberOption } from "../lib/cli/options.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
 import { encodePng } from "../lib/io/png.ts";
 import { drawLineChart, PALETTE } from "../lib/eval/chart.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { points: { type: "string", default: "200" } },
+  options: { points: { type: "string" } },
 });
 const [logPath, outPath] = positionals;
 if (!logPath || !outPath) {
@@ -25,7 +26,10 @@ const rows = (await Deno.readTextFile(logPath)).trim().split("\n").map((l) =>
 // A resumed run may log a step twice; the last entry wins.
 const byStep = new Map(rows.map((r) => [r.step, r.loss]));
 const steps = [...byStep.keys()].sort((a, b) => a - b);
-const bins = Math.min(Number(values.points), steps.length);
+const bins = Math.min(
+  numberOption("points", values.points, 200, { min: 1, integer: true }),
+  steps.length,
+);
 const x: number[] = [];
 const mean: number[] = [];
 for (let b = 0; b < bins; b++) {

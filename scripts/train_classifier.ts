@@ -16,17 +16,26 @@ import { encodeClassifier } from "../lib/eval/classifier_io.ts";
 import { CLASSIFIER_RECIPE, trainClassifier } from "../lib/eval/classifier_train.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
+import { numberOption } from "../lib/cli/options.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     data: { type: "string", default: DEFAULT_DATASET },
     out: { type: "string", default: "weights/classifier.safetensors" },
-    steps: { type: "string", default: String(CLASSIFIER_RECIPE.steps) },
-    seed: { type: "string", default: String(CLASSIFIER_RECIPE.seed) },
+    steps: { type: "string" },
+    seed: { type: "string" },
   },
 });
-const recipe = { ...CLASSIFIER_RECIPE, steps: Number(values.steps), seed: Number(values.seed) };
+const recipe = {
+  ...CLASSIFIER_RECIPE,
+  steps: numberOption("steps", values.steps, CLASSIFIER_RECIPE.steps, { min: 1, integer: true }),
+  seed: numberOption("seed", values.seed, CLASSIFIER_RECIPE.seed, {
+    min: 0,
+    max: 2 ** 32 - 1,
+    integer: true,
+  }),
+};
 const data = await loadDataset(values.data);
 const gpu = await getGpu();
 const config = defaultClassifierConfig(data.channels, data.classNames.length);

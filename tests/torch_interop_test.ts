@@ -18,6 +18,7 @@ import {
   weightsFromFile,
 } from "../lib/model/weights.ts";
 import { relError } from "../lib/nn/testing.ts";
+import { withTempDir } from "./cli_helpers.ts";
 
 const PYTHON = "/usr/bin/python3";
 const hasTorch =
@@ -33,41 +34,42 @@ Deno.test({
     const base = weightsFromFile(fixture, "fixture", "param.");
     // Perturbed, so PyTorch cannot simply reproduce the fixture's stored prediction.
     const flat = base.flat.map((v, i) => v + 0.02 * Math.sin(i));
-    const dir = await Deno.makeTempDir();
     const gpu = await getGpu();
-    for (const dtype of ["F32", "F16"] as const) {
-      const path = join(dir, `weights-${dtype}.safetensors`);
-      const bytes = encodeWeights({ ...base, flat }, dtype);
-      await Deno.writeFile(path, bytes);
-      const predPath = join(dir, `pred-${dtype}.safetensors`);
-      const run = await new Deno.Command(PYTHON, {
-        args: [SCRIPT, "--load", path, "--inputs", FIXTURE, "--pred-out", predPath],
-      }).output();
-      ok(run.success, new TextDecoder().decode(run.stderr));
-      const torchPred = toFloat32(
-        parseSafetensors(await Deno.readFile(predPath), "pred").tensors.get("pred")!,
-      );
+    await withTempDir("torch-interop-", async (dir) => {
+      for (const dtype of ["F32", "F16"] as const) {
+        const path = join(dir, `weights-${dtype}.safetensors`);
+        const bytes = encodeWeights({ ...base, flat }, dtype);
+        await Deno.writeFile(path, bytes);
+        const predPath = join(dir, `pred-${dtype}.safetensors`);
+        const run = await new Deno.Command(PYTHON, {
+          args: [SCRIPT, "--load", path, "--inputs", FIXTURE, "--pred-out", predPath],
+        }).output();
+        ok(run.success, new TextDecoder().decode(run.stderr));
+        const torchPred = toFloat32(
+          parseSafetensors(await Deno.readFile(predPath), "pred").tensors.get("pred")!,
+        );
 
-      const ours = parseWeights(bytes, path); // what we wrote, as we read it back (F16 rounded)
-      const store = storeFromWeights(gpu, ours);
-      const model = new ContextUNet(
-        gpu,
-        ours.config,
-        store,
-        torchPred.length / (ours.config.in_ch * 256),
-      );
-      upload(gpu, model.x, toFloat32(fixture.tensors.get("x_t")!));
-      upload(
-        gpu,
-        model.tfrac,
-        Float32Array.from(toInt32(fixture.tensors.get("t")!), (t) => t / 1000),
-      );
-      upload(gpu, model.labels, Uint32Array.from(toInt32(fixture.tensors.get("labels")!)));
-      model.forward.run();
-      const err = relError(await download(gpu, model.eps), torchPred);
-      model.destroy();
-      store.destroy();
-      ok(err <= 1e-4, `${dtype}: our forward differs from PyTorch's by ${err}`);
-    }
+        const ours = parseWeights(bytes, path); // what we wrote, as we read it back (F16 rounded)
+        const store = storeFromWeights(gpu, ours);
+        const model = new ContextUNet(
+          gpu,
+          ours.config,
+          store,
+          torchPred.length / (ours.config.in_ch * 256),
+        );
+        upload(gpu, model.x, toFloat32(fixture.tensors.get("x_t")!));
+        upload(
+          gpu,
+          model.tfrac,
+          Float32Array.from(toInt32(fixture.tensors.get("t")!), (t) => t / 1000),
+        );
+        upload(gpu, model.labels, Uint32Array.from(toInt32(fixture.tensors.get("labels")!)));
+        model.forward.run();
+        const err = relError(await download(gpu, model.eps), torchPred);
+        model.destroy();
+        store.destroy();
+        ok(err <= 1e-4, `${dtype}: our forward differs from PyTorch's by ${err}`);
+      }
+    });
   },
 });

@@ -147,7 +147,7 @@ Deno.test("train: the loss falls, the weights sample, and resume equals an unint
       deepStrictEqual(weights.flat, ema);
     });
 
-    await t.step("sample --weights draws from the trained weights", async () => {
+    await t.step("the written weights load in sample, with their class names", async () => {
       const out = join(dir, "samples");
       const r = await runMain([
         "sample",

@@ -4,7 +4,7 @@
  * written by scripts/torch_reference.py (float64 in PyTorch, stored as f32).
  */
 
-import { ok } from "node:assert/strict";
+import { ok, strictEqual } from "node:assert/strict";
 import { getGpu } from "../lib/gpu/device.ts";
 import { Program } from "../lib/gpu/program.ts";
 import { createTensor, download, upload } from "../lib/gpu/tensor.ts";
@@ -64,6 +64,9 @@ Deno.test("ContextUNet equals PyTorch: forward, loss, gradients, AdamW step", as
     "a static-weights model (weights repacked once, as sampling runs) gives the same output",
     async () => {
       const frozen = new ContextUNet(gpu, weights.config, store, batch, { staticWeights: true });
+      // The weight repacks moved out of the forward into `prepare`, not copied.
+      ok(frozen.prepare.length > 0, "nothing to prepare");
+      strictEqual(frozen.forward.length + frozen.prepare.length, model.forward.length);
       frozen.prepare.run();
       upload(gpu, frozen.x, xt);
       upload(gpu, frozen.tfrac, await download(gpu, model.tfrac));

@@ -1,4 +1,5 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
+import { PALETTE } from "./chart.ts";
 import { batchPlan, type EvalReport, type SampleMetrics } from "./evaluate.ts";
 import {
   accuracyChart,
@@ -81,13 +82,30 @@ Deno.test("report: markdown tables per measure, JSON with NaN as null, charts", 
   deepStrictEqual(json.options.guidances, [1, 7.5]);
   for (const chart of [accuracyChart(report, ctx), fidChart(report, ctx)]) {
     deepStrictEqual([chart.width, chart.height], [720, 400]);
+    const drawsFirstSeries = chart.data.some((_, i) =>
+      i % 4 === 0 && PALETTE[0].every((v, c) => chart.data[i + c] === v)
+    );
+    ok(drawsFirstSeries, "no pixel of the first series' colour: the lines were not drawn");
   }
 });
 
-Deno.test("report: sample sheet and nearest pairs have one row per class", () => {
+Deno.test("report: sample sheet and nearest pairs place each sprite, closest first, mirrored when compared so", () => {
   const n = 3;
-  const chw = 4 * 256;
-  const images = new Float32Array(2 * n * chw).fill(0.5);
+  const plane = 256;
+  const chw = 4 * plane;
+  // Sample r is opaque with red (r + 1)/10 in [0, 1] units; sample 2's alpha is just under
+  // half, so the sheets (alpha snapped as `sample` writes it) show the checkerboard there.
+  const images = new Float32Array(2 * n * chw).fill(-1);
+  for (let r = 0; r < 2 * n; r++) {
+    images.fill((r + 1) / 5 - 1, r * chw, r * chw + plane);
+    images.fill(r === 2 ? -0.1 : 1, r * chw + 3 * plane, (r + 1) * chw);
+  }
+  // Training sprite 0 is green; sprite 1 is blue in its left half only.
+  const training = new Float32Array(2 * chw).fill(-1);
+  training.fill(1, plane, 2 * plane);
+  training.fill(1, 3 * plane, 4 * plane);
+  for (let i = 0; i < plane; i++) if (i % 16 < 8) training[chw + 2 * plane + i] = 1;
+  training.fill(1, chw + 3 * plane, 2 * chw);
   const samples = {
     guidance: 1,
     images,
@@ -98,11 +116,45 @@ Deno.test("report: sample sheet and nearest pairs have one row per class", () =>
       distance: Float64Array.from([0.5, 0.1, 0.3, 0.2, 0.4, 0.6]),
     },
   };
+  const red = (r: number) => Math.round((Math.fround((r + 1) / 5 - 1) + 1) * 127.5);
+  const pixel = (
+    img: { width: number; data: Uint8Array },
+    x: number,
+    y: number,
+  ) => [...img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 3)];
+  const isChecker = ([r, g, b]: number[]) => r === g && g === b && (r === 0x99 || r === 0x66);
+  const expectSample = (got: number[], r: number, where: string) =>
+    r === 2
+      ? ok(isChecker(got), `${where}: sample 2 should be transparent, got ${got}`)
+      : deepStrictEqual(got, [red(r), 0, 0], where);
+
   const sheet = samplesSheet(samples, 2, n, 4);
   deepStrictEqual([sheet.width, sheet.height], [3 * 64 + 2 * 2, 2 * 64 + 2]);
-  const pairs = nearestPairs(samples, new Float32Array(2 * chw), 2, n, 4);
+  for (let r = 0; r < 2 * n; r++) {
+    const [c, i] = [Math.floor(r / n), r % n];
+    expectSample(pixel(sheet, i * 66 + 10, c * 66 + 10), r, `sheet tile ${c},${i}`);
+  }
+
+  const pairs = nearestPairs(samples, training, 2, n, 4);
   const pairWidth = 2 * 64 + 2;
   deepStrictEqual([pairs.width, pairs.height], [3 * pairWidth + 2 * 12, 2 * 64 + 12]);
+  const closestFirst = [[1, 2, 0], [3, 4, 5]];
+  closestFirst.forEach((rows, c) =>
+    rows.forEach((r, j) => {
+      const left = j * (pairWidth + 12);
+      const top = c * (64 + 12) + 10;
+      expectSample(pixel(pairs, left + 10, top), r, `pair ${c},${j} sample`);
+      const nearest = left + 66;
+      if (samples.nearest.index[r] === 0) {
+        deepStrictEqual(pixel(pairs, nearest + 10, top), [0, 255, 0], `pair ${c},${j} sprite 0`);
+        return;
+      }
+      // Sprite 1's blue half: left as stored, right when the mirror was the closer match.
+      const blueLeft = samples.nearest.flipped[r] === 0;
+      deepStrictEqual(pixel(pairs, nearest + 10, top), [0, 0, blueLeft ? 255 : 0]);
+      deepStrictEqual(pixel(pairs, nearest + 54, top), [0, 0, blueLeft ? 0 : 255]);
+    })
+  );
 });
 
 Deno.test("eval: sampling batches are equal and cover every sprite", () => {

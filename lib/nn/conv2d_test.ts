@@ -6,7 +6,7 @@
 import { ok } from "node:assert/strict";
 import { getGpu } from "../gpu/device.ts";
 import { Program } from "../gpu/program.ts";
-import { createTensor } from "../gpu/tensor.ts";
+import { createTensor, upload } from "../gpu/tensor.ts";
 import { conv2dBackward, conv2dForward } from "./conv2d.ts";
 import { assertClose, finiteDiff, randn, read, tensorFrom } from "./testing.ts";
 
@@ -86,6 +86,8 @@ async function checkForward(c: Case, seed: number, o: ForwardOptions = {}): Prom
   const prepare = o.prepare ? new Program(gpu, "conv2d weights") : undefined;
   conv2dForward(prog, { x, w, b, y, residual, prepare });
   prepare?.run();
+  // Weights changed after the repack must not reach a forward that was recorded without it.
+  if (prepare) upload(gpu, w, new Float32Array(d.w.length).fill(7));
   prog.run();
   let expected = convRef(c, d.x, d.w, d.b);
   if (o.residual) expected = add(expected, d.residual);
