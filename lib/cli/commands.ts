@@ -4,6 +4,7 @@ import { dataCommand } from "./data.ts";
 import { evalCommand } from "./eval.ts";
 import { infoCommand } from "./info.ts";
 import { sampleCommand } from "./sample.ts";
+import { serveCommand } from "./serve.ts";
 import { trainCommand } from "./train.ts";
 
 export interface Command {
@@ -13,6 +14,7 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   sample: sampleCommand,
+  serve: serveCommand,
   train: trainCommand,
   data: dataCommand,
   eval: evalCommand,

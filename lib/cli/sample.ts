@@ -8,10 +8,11 @@ import { basename, join } from "node:path";
 import { getGpu } from "../gpu/device.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { RgbaImage } from "../io/image.ts";
-import { encodeGif, encodePng } from "../io/png.ts";
-import { composeSheet, upscaleNearest } from "../io/sheet.ts";
+import { composeSheet } from "../io/sheet.ts";
 import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
-import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
+import { classesFor, classLabel, resolveClass } from "../generate/classes.ts";
+import { GENERATE_DEFAULTS, GENERATE_RANGES } from "../generate/defaults.ts";
+import { encodeGenerationFile, generationFiles } from "../generate/files.ts";
 import { Generator } from "../generate/generator.ts";
 import { IMAGE_SIZE } from "../model/config.ts";
 import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
@@ -28,10 +29,7 @@ import {
   terminalColumns,
   writableOutDir,
 } from "./options.ts";
-import { openWeights, resolveClass } from "./weights.ts";
-
-/** The sample command's own defaults; the sampler's come from the generation core. */
-export const SAMPLE_DEFAULTS = { previewEvery: 20, scale: 16 } as const;
+import { openWeights } from "./weights.ts";
 
 /** `--steps`, `--sampler` and `--eta`, declared once for `sample` and `eval`. */
 export const SAMPLER_OPTIONS = {
@@ -54,13 +52,9 @@ export const SAMPLER_OPTIONS = {
 export function samplerOptions(
   values: OptionValues<typeof SAMPLER_OPTIONS>,
 ): { steps: number; sampler: SamplerKind; eta: number } {
-  const steps = numberOption("steps", values.steps, GENERATE_DEFAULTS.steps, {
-    min: 1,
-    max: 1000,
-    integer: true,
-  });
+  const steps = numberOption("steps", values.steps, GENERATE_DEFAULTS.steps, GENERATE_RANGES.steps);
   const sampler = choiceOption("sampler", values.sampler, SAMPLERS, GENERATE_DEFAULTS.sampler);
-  const eta = numberOption("eta", values.eta, GENERATE_DEFAULTS.eta, { min: 0, max: 1 });
+  const eta = numberOption("eta", values.eta, GENERATE_DEFAULTS.eta, GENERATE_RANGES.eta);
   if (values.eta !== undefined && sampler !== "ddim") {
     throw new UserError(`--eta sets DDIM's noise; add --sampler ddim to use it`);
   }
@@ -86,12 +80,12 @@ const OPTIONS = {
   ...SAMPLER_OPTIONS,
   "preview-every": {
     value: "P",
-    help: `preview every P steps (default ${SAMPLE_DEFAULTS.previewEvery}; 0 = only the end)`,
+    help: `preview every P steps (default ${GENERATE_DEFAULTS.previewEvery}; 0 = only the end)`,
   },
   out: { value: "DIR", help: "output folder (default out/)" },
   scale: {
     value: "F",
-    help: `NEAREST upscale of the large PNGs (default ${SAMPLE_DEFAULTS.scale}: 256 px)`,
+    help: `NEAREST upscale of the large PNGs (default ${GENERATE_DEFAULTS.scale}: 256 px)`,
   },
   "soft-alpha": {
     help: "keep the model's continuous alpha (default: snapped to fully\n" +
@@ -122,9 +116,6 @@ async function freshPath(path: string, force: boolean): Promise<string> {
   }
 }
 
-const slug = (name: string) =>
-  name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "class";
-
 export const sampleCommand: Command = {
   summary: "draw sprites, with a live preview in the terminal",
   async run(args) {
@@ -139,28 +130,31 @@ export const sampleCommand: Command = {
     const fixedClass = values.class === undefined
       ? null
       : resolveClass(values.class, weights.classNames);
-    const guidance = numberOption("guidance", values.guidance, GENERATE_DEFAULTS.guidance, {
-      min: 0,
-      max: 100,
-    });
+    const guidance = numberOption(
+      "guidance",
+      values.guidance,
+      GENERATE_DEFAULTS.guidance,
+      GENERATE_RANGES.guidance,
+    );
     const n = numberOption("n", values.n, fixedClass === null ? k : 4, {
       min: 1,
       max: 4096,
       integer: true,
     });
-    const seed = numberOption("seed", values.seed, 0, { min: 0, max: 2 ** 32 - 1, integer: true });
+    const seed = numberOption("seed", values.seed, GENERATE_DEFAULTS.seed, GENERATE_RANGES.seed);
     const { steps, sampler, eta } = samplerOptions(values);
     const previewEvery = numberOption(
       "preview-every",
       values["preview-every"],
-      SAMPLE_DEFAULTS.previewEvery,
-      { min: 0, max: 1000, integer: true },
+      GENERATE_DEFAULTS.previewEvery,
+      GENERATE_RANGES.previewEvery,
     );
-    const scale = numberOption("scale", values.scale, SAMPLE_DEFAULTS.scale, {
-      min: 1,
-      max: 64,
-      integer: true,
-    });
+    const scale = numberOption(
+      "scale",
+      values.scale,
+      GENERATE_DEFAULTS.scale,
+      GENERATE_RANGES.scale,
+    );
     const outDir = values.out ?? "out";
     const force = values.force ?? false;
     const gpu = await getGpu();
@@ -175,12 +169,12 @@ export const sampleCommand: Command = {
     }
     // Only now, so a refused batch leaves no new folder behind.
     await writableOutDir(outDir);
-    const classes = Array.from({ length: n }, (_, i) => fixedClass ?? i % k);
+    const classes = classesFor(n, fixedClass, k);
     const color = values["no-preview"] ? "none" : colorModeFor(Deno.stdout);
     const live = new LiveView(Deno.stdout, color);
     const columns = terminalColumns();
     const shown = Math.max(1, Math.min(n, Math.floor((columns + 1) / (IMAGE_SIZE + 1))));
-    const frames: RgbaImage[] = [];
+    const previews: RgbaImage[][] = [];
     const started = performance.now();
     const result = await generator.generate({
       classes,
@@ -193,9 +187,7 @@ export const sampleCommand: Command = {
       previewEvery: previewEvery === 0 && !values.gif ? 0 : previewEvery || steps,
       onPreview({ images, step, total }) {
         // The end's frame is drawn below from the sprites as written.
-        if (values.gif && step < total) {
-          frames.push(composeSheet([images], { scale: 4, gap: 1, checker: true }));
-        }
+        if (values.gif && step < total) previews.push(images);
         if (color === "none") return;
         const grid = composeSheet([images.slice(0, shown)], { scale: 1, gap: 1, checker: false });
         const status = formatProgress({ step, total, startedAt: started }, {
@@ -206,34 +198,19 @@ export const sampleCommand: Command = {
     }).finally(() => generator.destroy());
     live.done();
 
-    const images = result.images;
+    const labels = classes.map((c) => classLabel(c, weights.classNames));
     const files: string[] = [];
-    const write = async (name: string, bytes: Uint8Array) => {
-      const path = await freshPath(join(outDir, name), force);
-      await writeFileAtomic(path, bytes);
+    let sheet = "";
+    for (const file of generationFiles(labels, seed, scale, values.gif ?? false)) {
+      const path = await freshPath(join(outDir, file.name), force);
+      await writeFileAtomic(path, await encodeGenerationFile(file, { ...result, previews, scale }));
       files.push(path);
-      return path;
-    };
-    for (let i = 0; i < n; i++) {
-      const stem = `${
-        slug(classes[i] === k ? "unconditional" : weights.classNames[classes[i]])
-      }-s${seed}-${i}`;
-      await write(`${stem}.png`, await encodePng(images[i]));
-      await write(`${stem}-x${scale}.png`, await encodePng(upscaleNearest(images[i], scale)));
-    }
-    const sheet = await write(
-      `sheet-s${seed}.png`,
-      await encodePng(composeSheet([images], { scale: 4, gap: 2, checker: false })),
-    );
-    if (values.gif) {
-      // The finished sprites as written, held twice as long.
-      const last = composeSheet([images], { scale: 4, gap: 1, checker: true });
-      await write(`fadein-s${seed}.gif`, await encodeGif([...frames, last, last], 150));
+      if (file.kind === "sheet") sheet = path;
     }
     const summary = {
       weights: basename(weightsName),
       adapter: gpu.adapter.description,
-      classes: classes.map((c) => (c === k ? "unconditional" : weights.classNames[c])),
+      classes: labels,
       guidance,
       sampler,
       steps,
