@@ -6,7 +6,7 @@
 
 import { getGpu } from "../gpu/device.ts";
 import { Generator } from "../generate/generator.ts";
-import { startServer } from "../serve/server.ts";
+import { type RunningServer, startServer } from "../serve/server.ts";
 import { stopOnSignals } from "../train/loop.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
@@ -93,8 +93,7 @@ export const serveCommand: Command = {
     const { weights, name } = await openWeights(values.weights);
     const gpu = await getGpu();
     const generator = Generator.fromWeights(gpu, weights);
-    const stop = stopOnSignals();
-    let server;
+    let server: RunningServer;
     try {
       server = startServer({
         generator,
@@ -109,7 +108,6 @@ export const serveCommand: Command = {
         maxSeconds,
       });
     } catch (err) {
-      stop.dispose();
       generator.destroy();
       if (err instanceof Deno.errors.AddrInUse) {
         throw new UserError(`port ${port} on ${host} is in use; choose another with --port`);
@@ -119,6 +117,7 @@ export const serveCommand: Command = {
       }
       throw err;
     }
+    const stop = stopOnSignals();
     console.log(`serving ${name} on ${gpu.adapter.description}`);
     console.log(`open ${server.url} (Ctrl-C stops)`);
     await new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true }));

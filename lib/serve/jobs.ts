@@ -142,7 +142,8 @@ export class JobQueue {
   /** Queues a validated request; a full queue throws {@link QueueFull}. */
   submit(spec: JobSpec): Job {
     if (this.#closed) throw new Error("the server is stopping");
-    if (this.#waiting.length >= this.options.maxQueue) {
+    // An idle server runs a job at once, whatever `maxQueue` (0 = nothing waits).
+    if (this.#running && this.#waiting.length >= this.options.maxQueue) {
       throw new QueueFull(this.#waiting.length, this.retryAfter());
     }
     const job = new Job(spec, (abandoned) => this.cancel(abandoned));
@@ -206,11 +207,9 @@ export class JobQueue {
     const job = this.#waiting.shift()!;
     job.position = 0;
     this.#announcePositions(0);
-    const done = this.#run(job).then(() => {
-      this.#running = null;
-      this.#next();
-    });
-    this.#running = { job, done };
+    const running = { job, done: Promise.resolve() };
+    this.#running = running;
+    running.done = this.#run(job);
   }
 
   /** Tells the waiting jobs from index `from` on their new places. */
@@ -221,7 +220,15 @@ export class JobQueue {
     }
   }
 
+  /** Runs `job`; once it has ended, the place is free before its watchers hear the end. */
   async #run(job: Job): Promise<void> {
+    const end = await this.#generate(job);
+    this.#running = null;
+    job.finish(end);
+    this.#next();
+  }
+
+  async #generate(job: Job): Promise<Extract<JobEvent, { type: "done" | "failed" | "cancelled" }>> {
     const { spec } = job;
     job.state = "running";
     job.emit({ type: "started", total: spec.steps });
@@ -242,22 +249,19 @@ export class JobQueue {
       });
       this.#recentSeconds.push(job.result.seconds);
       if (this.#recentSeconds.length > RECENT_RUNS) this.#recentSeconds.shift();
-      job.finish({ type: "done" });
+      return { type: "done" };
     } catch (err) {
       if (err instanceof GenerationCancelled && !job.signal.aborted) {
-        job.finish({
+        return {
           type: "failed",
           error: `stopped after ${this.options.maxSeconds} s, this server's limit per request ` +
             `(--max-seconds); ask for fewer steps or sprites`,
-        });
-      } else if (err instanceof GenerationCancelled) {
-        job.finish({ type: "cancelled" });
-      } else if (err instanceof InputError) {
-        job.finish({ type: "failed", error: err.message });
-      } else {
-        console.error(err);
-        job.finish({ type: "failed", error: `internal error: ${(err as Error).message}` });
+        };
       }
+      if (err instanceof GenerationCancelled) return { type: "cancelled" };
+      if (err instanceof InputError) return { type: "failed", error: err.message };
+      console.error(err);
+      return { type: "failed", error: `internal error: ${(err as Error).message}` };
     } finally {
       clearTimeout(timer);
     }
