@@ -100,6 +100,9 @@ async function sameCheckpoint(path: string, reference: string): Promise<void> {
 /** The last words of a run stopped by a signal: the step and the checkpoint to resume from. */
 const STOPPED = /^error: stopped by SIGTERM at step (\d+); resume with --resume (\S+)\n$/;
 
+/** How long a run may take to stop after SIGTERM (a step and a checkpoint) before it is killed. */
+const SIGTERM_GRACE_MS = 5 * 60_000;
+
 /**
  * Starts `train`, sends SIGTERM once step `at` is logged, and returns what the run printed.
  * The run must not be able to finish on its own: how far past `at` it gets depends on load.
@@ -109,15 +112,18 @@ async function trainUntilSigterm(args: string[], at: number) {
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let stdout = "";
-  let signalled = false;
+  let killer: ReturnType<typeof setTimeout> | undefined;
   for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
     stdout += chunk.value;
-    if (!signalled && stdout.includes(`step ${at}/`)) {
+    if (killer === undefined && stdout.includes(`step ${at}/`)) {
       child.kill("SIGTERM");
-      signalled = true;
+      // A run that ignores the signal would never end: it is killed, and the test fails.
+      killer = setTimeout(() => child.kill("SIGKILL"), SIGTERM_GRACE_MS);
     }
   }
-  return { status: await child.status, stdout, stderr: await stderr };
+  const status = await child.status;
+  clearTimeout(killer);
+  return { status, stdout, stderr: await stderr };
 }
 
 Deno.test("train: the loss falls, the weights sample, and resume equals an uninterrupted run", async (t) => {
