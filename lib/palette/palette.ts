@@ -73,6 +73,14 @@ export function nearestIndex(lab: Float64Array, L: number, a: number, b: number)
   return best;
 }
 
+/** Colours sorted dark to light (OKLab L), then by value: how palette editors show ramps. */
+export function byLightness(colors: readonly Rgb[]): Rgb[] {
+  const L = new Map(colors.map((c) => [c, oklabFromRgb(...c)[0]]));
+  return [...colors].sort((p, q) =>
+    L.get(p)! - L.get(q)! || keyOf(p[0], p[1], p[2]) - keyOf(q[0], q[1], q[2])
+  );
+}
+
 /** The darkest colour (lowest OKLab lightness) of a palette: the usual outline colour. */
 export function darkest(palette: Palette): Rgb {
   if (palette.colors.length === 0) throw new RangeError("an empty palette has no darkest colour");

@@ -1,0 +1,84 @@
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import type { RgbaImage } from "../io/image.ts";
+import { applyPalette } from "./apply.ts";
+import { kmeansPalette } from "./kmeans.ts";
+import { makePalette } from "./palette.ts";
+
+const KEY: Record<string, number[]> = {
+  ".": [0, 0, 0, 0],
+  K: [20, 12, 28, 255], // the palette's darkest
+  R: [208, 70, 72, 255],
+  W: [222, 238, 214, 255],
+  r: [200, 60, 80, 255], // near R
+  w: [250, 250, 250, 255], // near W
+};
+const PALETTE = makePalette("p", [[208, 70, 72], [20, 12, 28], [222, 238, 214]]);
+
+const draw = (rows: string[]): RgbaImage => ({
+  width: rows[0].length,
+  height: rows.length,
+  data: Uint8Array.from(rows.flatMap((row) => [...row].flatMap((ch) => KEY[ch]))),
+});
+
+function text(img: RgbaImage): string[] {
+  const name = (i: number) =>
+    Object.keys(KEY).find((k) => KEY[k].every((v, c) => img.data[i * 4 + c] === v)) ?? "?";
+  return Array.from(
+    { length: img.height },
+    (_, y) => Array.from({ length: img.width }, (_, x) => name(y * img.width + x)).join(""),
+  );
+}
+
+Deno.test("applyPalette: map, then despeckle, then outline (auto = darkest palette colour)", () => {
+  const sprite = [
+    "........",
+    ".rrrr...",
+    ".rrwr...", // w is an orphan once mapped to W
+    ".rrrr...",
+    "........",
+    "......w.", // a stray dot: despeckled away before the outline, so it gets no ring
+    "........",
+    "........",
+  ];
+  const { images, palettes } = applyPalette([draw(sprite)], {
+    palette: { fixed: PALETTE },
+    despeckle: true,
+    outline: "auto",
+  });
+  deepStrictEqual(palettes, [PALETTE]);
+  deepStrictEqual(text(images[0]), [
+    ".KKKK...",
+    "KRRRRK..",
+    "KRRRRK..",
+    "KRRRRK..",
+    ".KKKK...",
+    "........",
+    "........",
+    "........",
+  ]);
+  // An outline colour outside the palette becomes the nearest palette colour.
+  const white = applyPalette([draw(["r."])], {
+    palette: { fixed: PALETTE },
+    outline: [255, 255, 255],
+  });
+  deepStrictEqual(text(white.images[0]), ["RW"]);
+  // Without a palette colours are kept; auto outline is the sprite's darkest colour.
+  deepStrictEqual(text(applyPalette([draw(["wr."])], { outline: "auto" }).images[0]), ["wrr"]);
+});
+
+Deno.test("applyPalette: auto:K per sprite (seed + i) or one palette for the batch", () => {
+  const a = draw(["rRwW", "KKr."]);
+  const b = draw(["wwww", "RrRK"]);
+  const perSprite = applyPalette([a, b], { palette: { auto: 2 }, seed: 9 });
+  deepStrictEqual(perSprite.palettes, [kmeansPalette([a], 2, 9), kmeansPalette([b], 2, 10)]);
+  const batch = applyPalette([a, b], { palette: { auto: 2 }, scope: "batch", seed: 9 });
+  strictEqual(batch.palettes[0], batch.palettes[1]);
+  deepStrictEqual(batch.palettes[0], kmeansPalette([a, b], 2, 9));
+  // Every opaque pixel is a colour of its sprite's palette.
+  for (const [i, img] of batch.images.entries()) {
+    const allowed = new Set(batch.palettes[i]!.colors.map((c) => c.join()));
+    for (let p = 0; p < img.data.length; p += 4) {
+      if (img.data[p + 3]) strictEqual(allowed.has([...img.data.slice(p, p + 3)].join()), true);
+    }
+  }
+});
