@@ -15,6 +15,7 @@ import { datasetHash, DEFAULT_DATASET, loadDataset, type SpriteDataset } from ".
 import { IMAGE_SIZE, type ModelConfig, PRESETS } from "../model/config.ts";
 import { largestActivationPerRow } from "../model/memory.ts";
 import { encodeWeights } from "../model/weights.ts";
+import { datasetPalette } from "../palette/dataset.ts";
 import { type CheckpointState, readCheckpoint, writeCheckpoint } from "../train/checkpoint.ts";
 import { type LogEntry, RECIPE, Trainer, type TrainHyper } from "../train/trainer.ts";
 import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
@@ -425,6 +426,7 @@ async function trainLoop(
         classNames: data.classNames,
         layout: trainer.layout,
         flat,
+        palette: datasetPalette(data),
         provenance: {
           dataset: data.source,
           dataset_hash: hash,
