@@ -12,7 +12,8 @@
  *   shift, not a mix.
  * - `floyd`: Floyd–Steinberg error diffusion in OKLab, rows left to right: the difference between
  *   the wanted and the chosen colour goes 7/16 right, 3/16 down-left, 5/16 down, 1/16 down-right.
- *   Transparent pixels neither receive nor pass on error (the share is dropped, as at the edges).
+ *   Transparent pixels are skipped: they pass on no error, and error sent to them is lost, as
+ *   past the edges.
  */
 
 import type { RgbaImage } from "../io/image.ts";
@@ -52,7 +53,7 @@ export function floydSteinberg(
   const work = lab.slice();
   const out = new Int32Array(width * height).fill(-1);
   const spread = (x: number, y: number, e: number[], weight: number) => {
-    if (x < 0 || x >= width || y >= height || !opaque(y * width + x)) return;
+    if (x < 0 || x >= width || y >= height) return;
     const at = (y * width + x) * 3;
     for (let c = 0; c < 3; c++) work[at + c] += (e[c] * weight) / 16;
   };

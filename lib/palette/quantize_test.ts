@@ -111,6 +111,16 @@ Deno.test("quantize: Floyd–Steinberg error diffusion, hand-computed on OKLab i
   deepStrictEqual([
     ...floydSteinberg(Float64Array.from([0.5, 0.02, 0, 0.5, 0.02, 0]), 2, 1, all, chroma),
   ], [1, 0]);
+  // Each weight on its own. Right (7/16): 0.33 + 0.4·7/16 = 0.505 → 1 (5/16 would give 0.455).
+  deepStrictEqual([...floydSteinberg(lightness(0.4, 0.33), 2, 1, all, black)], [0, 1]);
+  // Down (5/16): 0.36 → 0.485 → 0 and 0.38 → 0.505 → 1 (7/16 or 3/16 would decide both alike).
+  deepStrictEqual([...floydSteinberg(lightness(0.4, 0.36), 1, 2, all, black)], [0, 0]);
+  deepStrictEqual([...floydSteinberg(lightness(0.4, 0.38), 1, 2, all, black)], [0, 1]);
+  // Down-left (3/16): (1,0) = 0.4 → 0 sends 0.075 to (0,1): 0.43 → 0.505 → 1 (1/16: 0.455 → 0).
+  deepStrictEqual(
+    [...floydSteinberg(lightness(0, 0.4, 0.43, 0), 2, 2, all, black)],
+    [0, 0, 1, 0],
+  );
   // Through quantize: a flat image of palette colours has no error to spread.
   deepStrictEqual(whiteMask(quantize(grey(255, 3, 3), BW, "floyd")).flat(), Array(9).fill(1));
 });
