@@ -5,14 +5,11 @@
  * the expected pixels are PIL's own RGBA reading of each file.
  */
 
-import { deepStrictEqual, ok } from "node:assert/strict";
+import { deepStrictEqual } from "node:assert/strict";
 import { join } from "node:path";
 import { encodeIndexedPng } from "../io/indexed_png.ts";
+import { hasPil, runPythonJson } from "../io/pil_testing.ts";
 import { loadDataset } from "./dataset.ts";
-
-const PYTHON = "/usr/bin/python3";
-const hasPil =
-  new Deno.Command(PYTHON, { args: ["-c", "import PIL"], stderr: "null" }).outputSync().success;
 
 // Writes one 4×4 PNG per kind into argv[1] and prints {name: RGBA bytes} as PIL reads them back.
 const WRITE_PNGS = `
@@ -59,9 +56,7 @@ Deno.test({
     try {
       const sprites = join(dir, "sprites");
       await Deno.mkdir(sprites);
-      const run = await new Deno.Command(PYTHON, { args: ["-c", WRITE_PNGS, sprites] }).output();
-      ok(run.success, new TextDecoder().decode(run.stderr));
-      const expected: Record<string, number[]> = JSON.parse(new TextDecoder().decode(run.stdout));
+      const expected = await runPythonJson<Record<string, number[]>>(WRITE_PNGS, [sprites]);
       // One written here too: our indexed writer, read back by the loaders.
       const [clear, red, green] = [[0, 0, 0, 0], [250, 20, 30, 255], [20, 200, 90, 255]];
       const ours = Array.from({ length: 16 }, (_, i) => [clear, red, green][i % 3]).flat();

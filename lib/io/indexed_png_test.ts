@@ -1,12 +1,9 @@
-import { deepStrictEqual, ok, throws } from "node:assert/strict";
+import { deepStrictEqual, throws } from "node:assert/strict";
 import { join } from "node:path";
 import type { RgbaImage } from "./image.ts";
 import { crc32, encodeIndexedPng } from "./indexed_png.ts";
+import { hasPil, runPythonJson } from "./pil_testing.ts";
 import { decodePng } from "./png.ts";
-
-const PYTHON = "/usr/bin/python3";
-const hasPil =
-  new Deno.Command(PYTHON, { args: ["-c", "import PIL"], stderr: "null" }).outputSync().success;
 
 const PALETTE: [number, number, number][] = [[20, 12, 28], [208, 70, 72], [222, 238, 214]];
 
@@ -16,6 +13,14 @@ function sprite(): RgbaImage {
   const [K, R] = PALETTE.map((c) => [...c, 255]);
   const pixels = [T, K, K, K, T, K, R, R, K, T, T, K, R, K, T];
   return { width: 5, height: 3, data: Uint8Array.from(pixels.flat()) };
+}
+
+interface PilView {
+  mode: string;
+  palette: number[][];
+  transparency: number | null;
+  indices: number[];
+  rgba: number[][];
 }
 
 /** PIL's view of a PNG: mode, palette entries, tRNS, index per pixel, RGBA per pixel. */
@@ -33,9 +38,7 @@ print(json.dumps({
   "indices": list(im.getdata()),
   "rgba": [list(p) for p in im.convert("RGBA").getdata()],
 }))`;
-  const out = await new Deno.Command(PYTHON, { args: ["-c", script, path] }).output();
-  ok(out.success, new TextDecoder().decode(out.stderr));
-  return JSON.parse(new TextDecoder().decode(out.stdout));
+  return await runPythonJson<PilView>(script, [path]);
 }
 
 Deno.test("indexed png: CRC-32 check values", () => {

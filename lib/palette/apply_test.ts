@@ -1,6 +1,7 @@
 import { deepStrictEqual, notDeepStrictEqual, strictEqual } from "node:assert/strict";
 import { mulberry32 } from "../util/rng.ts";
 import type { RgbaImage } from "../io/image.ts";
+import { asText, draw as drawWith } from "./testing.ts";
 import { applyPalette } from "./apply.ts";
 import { kmeansPalette } from "./kmeans.ts";
 import { makePalette } from "./palette.ts";
@@ -15,20 +16,8 @@ const KEY: Record<string, number[]> = {
 };
 const PALETTE = makePalette("p", [[208, 70, 72], [20, 12, 28], [222, 238, 214]]);
 
-const draw = (rows: string[]): RgbaImage => ({
-  width: rows[0].length,
-  height: rows.length,
-  data: Uint8Array.from(rows.flatMap((row) => [...row].flatMap((ch) => KEY[ch]))),
-});
-
-function text(img: RgbaImage): string[] {
-  const name = (i: number) =>
-    Object.keys(KEY).find((k) => KEY[k].every((v, c) => img.data[i * 4 + c] === v)) ?? "?";
-  return Array.from(
-    { length: img.height },
-    (_, y) => Array.from({ length: img.width }, (_, x) => name(y * img.width + x)).join(""),
-  );
-}
+const draw = (rows: string[]) => drawWith(rows, KEY);
+const text = (img: RgbaImage) => asText(img, KEY);
 
 Deno.test("applyPalette: map, then despeckle, then outline (auto = darkest palette colour)", () => {
   const sprite = [

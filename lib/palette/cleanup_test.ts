@@ -1,5 +1,6 @@
 import { deepStrictEqual } from "node:assert/strict";
 import type { RgbaImage } from "../io/image.ts";
+import { asText, draw as drawWith } from "./testing.ts";
 import { despeckle, outline } from "./cleanup.ts";
 
 /** Pixel art as text: one character per pixel, `.` transparent, letters from `KEY`. */
@@ -11,19 +12,8 @@ const KEY: Record<string, number[]> = {
   O: [20, 12, 28, 255],
 };
 
-function draw(rows: string[]): RgbaImage {
-  const data = Uint8Array.from(rows.flatMap((row) => [...row].flatMap((ch) => KEY[ch])));
-  return { width: rows[0].length, height: rows.length, data };
-}
-
-function text(img: RgbaImage): string[] {
-  const name = (i: number) =>
-    Object.keys(KEY).find((k) => KEY[k].every((v, c) => img.data[i * 4 + c] === v)) ?? "?";
-  return Array.from(
-    { length: img.height },
-    (_, y) => Array.from({ length: img.width }, (_, x) => name(y * img.width + x)).join(""),
-  );
-}
+const draw = (rows: string[]) => drawWith(rows, KEY);
+const text = (img: RgbaImage) => asText(img, KEY);
 
 Deno.test("outline: transparent pixels beside (not diagonal to) opaque ones, inside holes too", () => {
   const sprite = [

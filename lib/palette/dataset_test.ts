@@ -1,11 +1,8 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { DEFAULT_DATASET, loadDataset, type SpriteDataset } from "../data/dataset.ts";
+import { hasPil, runPythonJson } from "../io/pil_testing.ts";
 import { datasetPalette } from "./dataset.ts";
 import { hexOf } from "./palette.ts";
-
-const PYTHON = "/usr/bin/python3";
-const hasPil =
-  new Deno.Command(PYTHON, { args: ["-c", "import PIL"], stderr: "null" }).outputSync().success;
 
 /** A dataset of one 2×2 sprite per entry of `pixels` (RGBA bytes, four pixels each). */
 function tiny(channels: 3 | 4, pixels: number[][][]): SpriteDataset {
@@ -67,11 +64,7 @@ import json, sys
 from PIL import Image
 im = Image.open(sys.argv[1]).convert("RGBA")
 print(json.dumps(sorted({"%02x%02x%02x" % p[:3] for p in im.getdata() if p[3] >= 128})))`;
-    const out = await new Deno.Command(PYTHON, {
-      args: ["-c", script, `${DEFAULT_DATASET}/atlas.png`],
-    }).output();
-    ok(out.success, new TextDecoder().decode(out.stderr));
-    const pil: string[] = JSON.parse(new TextDecoder().decode(out.stdout));
+    const pil = await runPythonJson<string[]>(script, [`${DEFAULT_DATASET}/atlas.png`]);
     deepStrictEqual(pil.length, 245);
     deepStrictEqual(palette.colors.map(hexOf).sort(), pil);
   },
