@@ -14,8 +14,9 @@ import { UserError } from "../lib/cli/errors.ts";
 import { datasetHash, DEFAULT_DATASET, loadDataset } from "../lib/data/dataset.ts";
 import { writeFileAtomic } from "../lib/io/atomic.ts";
 import { parseSafetensors, withMetadata } from "../lib/io/safetensors.ts";
-import { paletteMetadata, parseWeights, WeightsError } from "../lib/model/weights.ts";
+import { paletteMetadata, parseWeights } from "../lib/model/weights.ts";
 import { datasetPalette } from "../lib/palette/dataset.ts";
+import { InputError } from "../lib/util/errors.ts";
 
 const USAGE = "usage: add_palette.ts WEIGHTS [--data PATH] [--out FILE] [--force]";
 
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (err) {
-  if (!(err instanceof UserError || err instanceof WeightsError)) throw err;
+  if (!(err instanceof InputError)) throw err;
   console.error(`error: ${err.message}`);
   Deno.exit(err instanceof UserError ? err.exitCode : 1);
 }

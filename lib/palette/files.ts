@@ -6,7 +6,7 @@
  */
 
 import { extname } from "node:path";
-import { UserError } from "../cli/errors.ts";
+import { PaletteError } from "./errors.ts";
 import { decodePng } from "../io/png.ts";
 import { hexOf, makePalette, MAX_COLORS, type Palette, parseHex, type Rgb } from "./palette.ts";
 
@@ -21,7 +21,7 @@ function lines(text: string): { n: number; text: string }[] {
 }
 
 function refuse(source: string, line: number | undefined, what: string): never {
-  throw new UserError(`${source}${line === undefined ? "" : `:${line}`}: ${what}`);
+  throw new PaletteError(`${source}${line === undefined ? "" : `:${line}`}: ${what}`);
 }
 
 function nonEmpty(p: Palette, source: string): Palette {

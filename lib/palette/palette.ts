@@ -4,7 +4,7 @@
  * duplicates are dropped once and the size limit (what an indexed PNG can hold) is checked once.
  */
 
-import { UserError } from "../cli/errors.ts";
+import { PaletteError } from "./errors.ts";
 import { oklabFromRgb, type Rgb } from "./oklab.ts";
 
 export type { Rgb };
@@ -45,7 +45,7 @@ export function makePalette(name: string, colors: Iterable<Rgb>, source = name):
     if (!seen.has(key)) seen.add(key), kept.push([c[0], c[1], c[2]]);
   }
   if (kept.length > MAX_COLORS) {
-    throw new UserError(
+    throw new PaletteError(
       `${source}: ${kept.length} distinct colours; a palette holds at most ${MAX_COLORS}`,
     );
   }

@@ -4,7 +4,7 @@
  * from resolving so front ends can check a spec before loading anything.
  */
 
-import { UserError } from "../cli/errors.ts";
+import { PaletteError } from "./errors.ts";
 import { BUILTIN_PALETTES } from "./builtin.ts";
 import { PALETTE_FILE_TYPES, readPaletteFile } from "./files.ts";
 import { MAX_COLORS, type Palette } from "./palette.ts";
@@ -26,7 +26,7 @@ export function parsePaletteSpec(spec: string): PaletteSpec {
   if (auto) {
     const k = /^\d+$/.test(auto[1]) ? Number(auto[1]) : NaN;
     if (!(k >= 2 && k <= MAX_COLORS)) {
-      throw new UserError(
+      throw new PaletteError(
         `palette '${spec}': auto:K needs a whole number of colours K from 2 to ${MAX_COLORS}`,
       );
     }
@@ -35,7 +35,7 @@ export function parsePaletteSpec(spec: string): PaletteSpec {
   if ((PALETTE_FILE_TYPES as readonly string[]).some((ext) => spec.toLowerCase().endsWith(ext))) {
     return { kind: "file", path: spec };
   }
-  throw new UserError(
+  throw new PaletteError(
     `unknown palette '${spec}': give a built-in name (${
       [...BUILTIN_PALETTES.keys()].join(", ")
     }), dataset, auto:K, or a ${PALETTE_FILE_TYPES.join("/")} file`,
@@ -59,7 +59,7 @@ export async function resolvePaletteSpec(
       return { fixed: await readPaletteFile(spec.path) };
     case "dataset":
       if (!dataset.palette) {
-        throw new UserError(
+        throw new PaletteError(
           `${dataset.source} carries no dataset palette (weights trained before palettes were stored, or data with more than ${MAX_COLORS} colours); add one with scripts/add_palette.ts, or choose another palette`,
         );
       }
