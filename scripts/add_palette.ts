@@ -15,7 +15,7 @@ import { datasetHash, DEFAULT_DATASET, loadDataset } from "../lib/data/dataset.t
 import { writeFileAtomic } from "../lib/io/atomic.ts";
 import { parseSafetensors, withMetadata } from "../lib/io/safetensors.ts";
 import { paletteMetadata, parseWeights } from "../lib/model/weights.ts";
-import { datasetPalette } from "../lib/palette/dataset.ts";
+import { datasetPalette } from "../lib/data/palette.ts";
 import { InputError } from "../lib/util/errors.ts";
 
 const USAGE = "usage: add_palette.ts WEIGHTS [--data PATH] [--out FILE] [--force]";

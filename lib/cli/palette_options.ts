@@ -1,7 +1,7 @@
 /**
- * The palette options `sample` and `eval` share: `--palette SPEC`, `--palette-scope`, `--dither`,
- * `--outline`, `--despeckle`, and `--list-palettes`. Parsed (and checked) before any work, the
- * palette itself resolved against the weights (for `dataset`).
+ * The palette options `sample`, `train` (for its sample grids) and `eval` share: `--palette SPEC`,
+ * `--palette-scope`, `--dither`, `--outline`, `--despeckle`, and `--list-palettes`. Parsed (and
+ * checked) before any work, the palette itself resolved against the weights (for `dataset`).
  */
 
 import { BUILTIN_PALETTES } from "../palette/builtin.ts";
@@ -10,36 +10,35 @@ import { MAX_COLORS, type Palette, parseHex } from "../palette/palette.ts";
 import { DITHERS } from "../palette/quantize.ts";
 import { type PaletteSpec, parsePaletteSpec, resolvePaletteSpec } from "../palette/spec.ts";
 import { UserError } from "./errors.ts";
-import { choiceOption } from "./options.ts";
+import { InputError } from "../util/errors.ts";
+import { choiceOption, type OptionValues, parseOptions } from "./options.ts";
 
-/** The parseArgs entries of the palette options. */
-export const PALETTE_ARGS = {
-  palette: { type: "string" },
-  "palette-scope": { type: "string" },
-  dither: { type: "string" },
-  outline: { type: "string" },
-  despeckle: { type: "boolean" },
-  "list-palettes": { type: "boolean" },
+/** The palette options, declared once for `sample`, `train` (its sample grids) and `eval`. */
+export const PALETTE_OPTIONS = {
+  palette: {
+    value: "SPEC",
+    help: "limit colours to a palette: a built-in name (see --list-palettes),\n" +
+      "dataset (the training data's colours, stored with the weights), auto:K\n" +
+      "(K colours by k-means), or a .hex/.gpl/.pal/.png palette file",
+  },
+  "palette-scope": {
+    value: "sprite|batch",
+    help: "auto:K palettes: one per sprite (default) or one shared by the batch",
+  },
+  dither: { value: DITHERS.join("|"), help: "dithering onto the palette (default none)" },
+  outline: {
+    value: "COLOR",
+    help: "a 1-pixel outline around each sprite: RRGGBB, or auto (the darkest\n" +
+      "palette colour)",
+  },
+  despeckle: { help: "orphan pixels take the colour most of their 8 neighbours share" },
 } as const;
 
-export const PALETTE_HELP =
-  `  --palette SPEC       limit colours to a palette: a built-in name (see --list-palettes),
-                       dataset (the training data's colours, stored with the weights),
-                       auto:K (K colours by k-means), or a .hex/.gpl/.pal/.png file;
-                       sprites are then written as indexed PNGs with .gpl and .hex beside
-  --palette-scope S    sprite (default: auto:K per sprite) or batch (one palette shared)
-  --dither D           none (default), bayer4, bayer8 or floyd
-  --outline COLOR      1-pixel outline around each sprite: RRGGBB, or auto (darkest colour)
-  --despeckle          replace orphan pixels by their neighbours' majority colour
-  --list-palettes      print the palettes and exit`;
+export const LIST_PALETTES_OPTION = {
+  "list-palettes": { help: "print the palettes and exit" },
+} as const;
 
-export interface PaletteValues {
-  palette?: string;
-  "palette-scope"?: string;
-  dither?: string;
-  outline?: string;
-  despeckle?: boolean;
-}
+export type PaletteValues = OptionValues<typeof PALETTE_OPTIONS>;
 
 /** The checked options, the palette spec still unresolved (`dataset` needs the weights). */
 export interface ParsedPaletteOptions extends Omit<PaletteOptions, "palette"> {
@@ -93,4 +92,37 @@ export function listPalettes(datasetPalette: Palette | undefined): string {
     `FILE\t\t(.hex, .gpl, .pal or .png)`,
   );
   return rows.join("\n");
+}
+
+/**
+ * Eval's post-processing variants: `--variants "palette=dataset; palette=dataset despeckle"` is a
+ * `;`-separated list, each part the palette options without their dashes (`name=value` or a
+ * flag's name). Each must change something (a palette, despeckle or an outline).
+ */
+export function parseVariants(text: string): { label: string; options: ParsedPaletteOptions }[] {
+  return text.split(";").map((part) => part.trim()).filter((part) => part !== "").map((label) => {
+    try {
+      const args = label.split(/\s+/).flatMap((token) => {
+        const [name, ...value] = token.split("=");
+        return value.length ? [`--${name}`, value.join("=")] : [`--${name}`];
+      });
+      const { values } = parseOptions("eval", args, PALETTE_OPTIONS);
+      const options = parsePaletteOptions(values);
+      if (!options.spec && !options.despeckle && !options.outline) {
+        throw new UserError("it changes nothing; give palette=…, despeckle or outline=…");
+      }
+      return { label, options };
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      throw new UserError(`--variants '${label}': ${err.message}`);
+    }
+  });
+}
+
+/** The palette options given on a command line, as one variant in {@link parseVariants}' form. */
+export function variantText(values: PaletteValues): string {
+  return Object.keys(PALETTE_OPTIONS).flatMap((name) => {
+    const value = values[name as keyof PaletteValues];
+    return value === undefined ? [] : [typeof value === "string" ? `${name}=${value}` : name];
+  }).join(" ");
 }

@@ -1,8 +1,8 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { DEFAULT_DATASET, loadDataset, type SpriteDataset } from "../data/dataset.ts";
+import { DEFAULT_DATASET, loadDataset, type SpriteDataset } from "./dataset.ts";
 import { hasPil, runPythonJson } from "../io/pil_testing.ts";
-import { datasetPalette } from "./dataset.ts";
-import { hexOf } from "./palette.ts";
+import { datasetPalette } from "./palette.ts";
+import { hexOf } from "../palette/palette.ts";
 
 /** A dataset of one 2×2 sprite per entry of `pixels` (RGBA bytes, four pixels each). */
 function tiny(channels: 3 | 4, pixels: number[][][]): SpriteDataset {

@@ -5,8 +5,15 @@
  * default dataset has 245.
  */
 
-import type { SpriteDataset } from "../data/dataset.ts";
-import { byLightness, keyOf, makePalette, MAX_COLORS, type Palette, type Rgb } from "./palette.ts";
+import type { SpriteDataset } from "./dataset.ts";
+import {
+  byLightness,
+  keyOf,
+  makePalette,
+  MAX_COLORS,
+  type Palette,
+  type Rgb,
+} from "../palette/palette.ts";
 
 /** The dataset's distinct opaque colours, dark to light; undefined when more than 256. */
 export function datasetPalette(ds: SpriteDataset): Palette | undefined {
