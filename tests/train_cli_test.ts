@@ -161,7 +161,7 @@ Deno.test("train: the loss falls, the weights sample, and resume equals an unint
       ]);
       succeeded(r);
       deepStrictEqual(JSON.parse(r.stdout).classes, ["class 0", "class 1"]);
-      deepStrictEqual(listDir(out).length, 5);
+      deepStrictEqual(listDir(out).length, 6); // 2 sprites × 2 sizes, the sheet and its JSON
     });
 
     await t.step("resumed at step 20, stopped by SIGTERM, resumed again: bit for bit", async () => {
