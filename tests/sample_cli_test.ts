@@ -46,6 +46,7 @@ Deno.test("sample: PNGs, sheet, GIF and --json; same seed ⇒ same bytes, never 
     const names = [
       ...stems.flatMap((s) => [`${s}.png`, `${s}-x3.png`]),
       "sheet-s7.png",
+      "sheet-s7.json",
       "fadein-s7.gif",
     ];
     deepStrictEqual(listDir(out), [...names].sort());
@@ -159,11 +160,12 @@ Deno.test("sample: no arguments but --steps/--out draws one sprite per class of 
     const stems = classNames.map((name, i) => `${name}-s0-${i}`);
     deepStrictEqual(
       listDir(dir),
-      [...stems.flatMap((s) => [`${s}.png`, `${s}-x16.png`]), "sheet-s0.png"].sort(),
+      [...stems.flatMap((s) => [`${s}.png`, `${s}-x16.png`]), "sheet-s0.json", "sheet-s0.png"]
+        .sort(),
     );
     deepStrictEqual(await pngSize(join(dir, `${stems[0]}-x16.png`)), [256, 256]);
     ok(r.stdout.startsWith(`${classNames.length} sprites (ddpm, 2 steps, guidance 3, seed 0)`));
-    ok(r.stdout.includes(`wrote ${2 * classNames.length + 1} files to ${dir}/`), r.stdout);
+    ok(r.stdout.includes(`wrote ${2 * classNames.length + 2} files to ${dir}/`), r.stdout);
     deepStrictEqual(r.stderr, "");
   });
 });
@@ -208,11 +210,12 @@ Deno.test("sample: --list-classes, --class NAME, and no escape codes off a TTY",
     ok(!byName.stdout.includes("\x1b") && !byName.stdout.includes("▀"), byName.stdout);
     deepStrictEqual(
       byName.stdout.split("\n")[1],
-      `wrote 5 files to ${join(dir, "name")}/ (sheet: sheet-s0.png)`,
+      `wrote 6 files to ${join(dir, "name")}/ (sheet: sheet-s0.png)`,
     );
     deepStrictEqual(
       listDir(join(dir, "name")),
       [
+        "sheet-s0.json",
         "sheet-s0.png",
         "sword-s0-0-x16.png",
         "sword-s0-0.png",

@@ -13,6 +13,7 @@ import { decodePng } from "../lib/io/png.ts";
 import { encodeSafetensors } from "../lib/io/safetensors.ts";
 import { type ModelConfig, paramSpecs, PRESETS } from "../lib/model/config.ts";
 import { readWeights } from "../lib/model/weights.ts";
+import { hexOf } from "../lib/palette/palette.ts";
 import { ParamLayout } from "../lib/nn/params.ts";
 import {
   CHECKPOINT_FORMAT,
@@ -160,6 +161,8 @@ Deno.test("train: the loss falls, the weights sample, and resume equals an unint
       deepStrictEqual(weights.config, CONFIG);
       deepStrictEqual(weights.classNames, ["class 0", "class 1"]);
       deepStrictEqual([weights.provenance.steps, weights.provenance.batch], [STEPS, 8]);
+      // The tiny dataset's three opaque colours, dark to light: the `dataset` palette.
+      deepStrictEqual(weights.palette?.colors.map(hexOf), ["1e3cc8", "dc2828", "f0f0f0"]);
       const { ema } = await readCheckpoint(ckpt(full, STEPS));
       deepStrictEqual(weights.flat, ema);
     });
@@ -178,6 +181,7 @@ Deno.test("train: the loss falls, the weights sample, and resume equals an unint
       ]);
       succeeded(r);
       deepStrictEqual(JSON.parse(r.stdout).classes, new Array(4).fill("class 0"));
+      deepStrictEqual(listDir(out).length, 10); // 4 sprites × 2 sizes, the sheet and its JSON
       const sheet = await decodePng(await Deno.readFile(grid(full, STEPS)), "grid");
       // 2 classes × 4 sprites, 4× upscaled, 2-px gaps.
       deepStrictEqual([sheet.width, sheet.height], [4 * 64 + 3 * 2, 2 * 64 + 2]);

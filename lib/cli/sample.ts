@@ -8,8 +8,12 @@ import { basename, join } from "node:path";
 import { getGpu } from "../gpu/device.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { RgbaImage } from "../io/image.ts";
+import { encodeIndexedPng } from "../io/indexed_png.ts";
 import { encodeGif, encodePng } from "../io/png.ts";
-import { composeSheet, upscaleNearest } from "../io/sheet.ts";
+import { composeSheet, sheetLayout, upscaleNearest } from "../io/sheet.ts";
+import { sheetJson } from "../io/sheet_json.ts";
+import { formatGplPalette, formatHexPalette } from "../palette/files.ts";
+import { hexOf, makePalette, MAX_COLORS, type Palette } from "../palette/palette.ts";
 import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
 import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
 import { Generator } from "../generate/generator.ts";
@@ -28,6 +32,13 @@ import {
   terminalColumns,
   writableOutDir,
 } from "./options.ts";
+import {
+  LIST_PALETTES_OPTION,
+  listPalettes,
+  PALETTE_OPTIONS,
+  parsePaletteOptions,
+  resolvePaletteOptions,
+} from "./palette_options.ts";
 import { openWeights, resolveClass } from "./weights.ts";
 
 /** The sample command's own defaults; the sampler's come from the generation core. */
@@ -97,6 +108,8 @@ const OPTIONS = {
     help: "keep the model's continuous alpha (default: snapped to fully\n" +
       "opaque or fully transparent, as pixel-art sprites are)",
   },
+  ...PALETTE_OPTIONS,
+  ...LIST_PALETTES_OPTION,
   gif: { help: "also write an animated GIF of the fade-in" },
   json: { help: "print a JSON summary on stdout" },
   "no-preview": { help: "no terminal preview" },
@@ -106,9 +119,12 @@ const OPTIONS = {
 const HELP = helpText(
   "deno run -A main.ts sample [options]",
   "Draws sprites from a trained model, showing the predicted clean image as it\n" +
-    "fades in, and writes them as PNG files.",
+    "fades in, and writes them as PNG files, with a sprite sheet and its JSON\n" +
+    "description (Aseprite's json-array format).",
   OPTIONS,
-  "The original's exact sampler: --sampler ddpm --steps 1000.",
+  "With --palette, sprites and sheet are indexed PNGs (PLTE + tRNS) and the palette is\n" +
+    "written beside them as .gpl and .hex, so pixel-art editors open them with it.\n" +
+    "The original's exact sampler: --sampler ddpm --steps 1000.",
 );
 
 /** `path`, or `path` with -2, -3 … before the extension if it exists (unless `force`). */
@@ -134,6 +150,13 @@ export const sampleCommand: Command = {
     if (values["list-classes"]) {
       weights.classNames.forEach((c, i) => console.log(`${i}\t${c}`));
       return;
+    }
+    if (values["list-palettes"]) return void console.log(listPalettes(weights.palette));
+    const paletteOptions = parsePaletteOptions(values);
+    if (values["soft-alpha"] && paletteOptions.spec) {
+      throw new UserError(
+        "--soft-alpha and --palette exclude each other: palette sprites are opaque or clear",
+      );
     }
     const k = weights.config.num_classes;
     const fixedClass = values.class === undefined
@@ -163,6 +186,14 @@ export const sampleCommand: Command = {
     });
     const outDir = values.out ?? "out";
     const force = values.force ?? false;
+    // Before any GPU work, so a bad palette file or a missing dataset palette fails at once.
+    const post = {
+      softAlpha: values["soft-alpha"],
+      ...await resolvePaletteOptions(paletteOptions, {
+        palette: weights.palette,
+        source: weightsName,
+      }, seed),
+    };
     const gpu = await getGpu();
     const generator = Generator.fromWeights(gpu, weights);
     const fit = generator.maxSprites(guidance);
@@ -189,7 +220,7 @@ export const sampleCommand: Command = {
       sampler,
       eta,
       seed,
-      post: { softAlpha: values["soft-alpha"] },
+      post,
       previewEvery: previewEvery === 0 && !values.gif ? 0 : previewEvery || steps,
       onPreview({ images, step, total }) {
         // The end's frame is drawn below from the sprites as written.
@@ -206,7 +237,7 @@ export const sampleCommand: Command = {
     }).finally(() => generator.destroy());
     live.done();
 
-    const images = result.images;
+    const { images, palettes } = result;
     const files: string[] = [];
     const write = async (name: string, bytes: Uint8Array) => {
       const path = await freshPath(join(outDir, name), force);
@@ -214,16 +245,60 @@ export const sampleCommand: Command = {
       files.push(path);
       return path;
     };
+    const text = (s: string) => new TextEncoder().encode(s);
+    /** A palette's .gpl and .hex beside the sprites. */
+    const writePalette = async (stem: string, palette: Palette) => {
+      await write(`${stem}.gpl`, text(formatGplPalette(palette)));
+      await write(`${stem}.hex`, text(formatHexPalette(palette)));
+    };
+    // With a palette, PNGs are indexed: each sprite with its own palette, the sheet with all.
+    const png = (image: RgbaImage, palette: Palette | undefined) =>
+      palette ? Promise.resolve(encodeIndexedPng(image, palette.colors)) : encodePng(image);
+    const shared = palettes[0] && palettes.every((p) => p === palettes[0])
+      ? palettes[0]
+      : undefined;
+    const names: string[] = [];
     for (let i = 0; i < n; i++) {
       const stem = `${
         slug(classes[i] === k ? "unconditional" : weights.classNames[classes[i]])
       }-s${seed}-${i}`;
-      await write(`${stem}.png`, await encodePng(images[i]));
-      await write(`${stem}-x${scale}.png`, await encodePng(upscaleNearest(images[i], scale)));
+      names.push(basename(await write(`${stem}.png`, await png(images[i], palettes[i]))));
+      await write(
+        `${stem}-x${scale}.png`,
+        await png(upscaleNearest(images[i], scale), palettes[i]),
+      );
+      if (palettes[i] && !shared) await writePalette(stem, palettes[i]!);
     }
+    if (shared) await writePalette(`palette-s${seed}`, shared);
+    const sheetOptions = { scale: 4, gap: 2 };
+    // The sheet is indexed when all its colours and the transparent entry fit in 256.
+    const sheetColors = new Map(palettes.flatMap((p) => p?.colors ?? []).map((c) => [hexOf(c), c]));
+    const indexedSheet = palettes[0] !== undefined && sheetColors.size < MAX_COLORS;
+    const sheetPalette = indexedSheet ? makePalette("sheet", sheetColors.values()) : undefined;
     const sheet = await write(
       `sheet-s${seed}.png`,
-      await encodePng(composeSheet([images], { scale: 4, gap: 2, checker: false })),
+      await png(
+        composeSheet([images], { ...sheetOptions, checker: false }),
+        sheetPalette,
+      ),
+    );
+    const layout = sheetLayout([n], images[0], sheetOptions);
+    await write(
+      `${basename(sheet, ".png")}.json`,
+      text(sheetJson(
+        layout.tiles.map((tile, i) => ({
+          filename: names[i],
+          ...tile,
+          class: classes[i] === k ? "unconditional" : weights.classNames[classes[i]],
+          seed,
+        })),
+        {
+          image: basename(sheet),
+          width: layout.width,
+          height: layout.height,
+          format: indexedSheet ? "I8" : "RGBA8888",
+        },
+      )),
     );
     if (values.gif) {
       // The finished sprites as written, held twice as long.
@@ -239,6 +314,7 @@ export const sampleCommand: Command = {
       steps,
       eta,
       seed,
+      palette: paletteOptions.spec ? values.palette : null,
       seconds: Number(result.seconds.toFixed(3)),
       files,
     };

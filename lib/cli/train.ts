@@ -22,7 +22,9 @@ import { composeSheet } from "../io/sheet.ts";
 import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
 import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
+import { datasetPalette } from "../data/palette.ts";
 import type { Command } from "./commands.ts";
+import { PALETTE_OPTIONS, parsePaletteOptions, resolvePaletteOptions } from "./palette_options.ts";
 import { UserError } from "./errors.ts";
 import {
   choiceOption,
@@ -70,6 +72,7 @@ const OPTIONS = {
   "sample-every": { value: "N", help: "EMA sample grid every N steps, 0 = off (default 1000)" },
   keep: { value: "K", help: "checkpoints kept (default 3)" },
   resume: { value: "FILE", help: "continue a run from its checkpoint, exactly" },
+  ...PALETTE_OPTIONS,
   force: {
     help: "resume even if the dataset or config differ; start a new run in a\n" +
       "folder that holds one (its log and checkpoints are deleted)",
@@ -81,6 +84,8 @@ const HELP = helpText(
   "Trains ContextUNet on sprites (default: the shipped Angband dataset) with the\n" +
     "original's recipe; every option below defaults to it.",
   OPTIONS,
+  "The palette options apply to the sample grids; --palette dataset means the training\n" +
+    "data's own colours.",
 );
 
 function checkBatchFits(gpu: Gpu, config: ModelConfig, batch: number): void {
@@ -119,6 +124,7 @@ export const trainCommand: Command = {
   async run(args) {
     const { values } = parseOptions("train", args, OPTIONS);
     if (values.help) return void console.log(HELP);
+    const gridPalette = parsePaletteOptions(values);
 
     let resume: CheckpointState | null = null;
     if (values.resume) {
@@ -153,6 +159,11 @@ export const trainCommand: Command = {
       throw new UserError(
         `${dataPath}: ${data.channels} channels and ${data.classNames.length} classes, but the model has ` +
           `in_ch ${config.in_ch} and num_classes ${config.num_classes}`,
+      );
+    }
+    if (gridPalette.spec?.kind === "dataset" && !datasetPalette(data)) {
+      throw new UserError(
+        `${dataPath} has more than 256 colours, so no dataset palette for the grids; choose another --palette`,
       );
     }
     const hash = await datasetHash(data);
@@ -234,6 +245,10 @@ export const trainCommand: Command = {
       checkpointEvery: num("checkpoint-every", 500, { min: 1, integer: true }),
       sampleEvery: num("sample-every", 1000, { min: 0, integer: true }),
       keep: num("keep", 3, { min: 1, integer: true }),
+      gridPost: await resolvePaletteOptions(gridPalette, {
+        palette: datasetPalette(data),
+        source: dataPath,
+      }, 0),
     };
     const gpu = await getGpu();
     checkBatchFits(gpu, config, batch);

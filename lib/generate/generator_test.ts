@@ -7,7 +7,10 @@ import { initParams } from "../model/init.ts";
 import { ContextUNet } from "../model/unet.ts";
 import { storeFromWeights, type Weights } from "../model/weights.ts";
 import { ParamLayout } from "../nn/params.ts";
+import { snapAlpha } from "../io/image.ts";
+import { kmeansPalette } from "../palette/kmeans.ts";
 import { GenerationCancelled, Generator, RequestError } from "./generator.ts";
+import { postProcess } from "./postprocess.ts";
 
 const CONFIG: ModelConfig = {
   in_ch: 4,
@@ -147,6 +150,34 @@ Deno.test("generate: requests it cannot serve are refused before any work", asyn
         (err: Error) => err instanceof RequestError && message.test(err.message),
       );
     }
+  } finally {
+    gen.destroy();
+  }
+});
+
+Deno.test("generate: post-processing with auto:K palettes fitted from the request's seed", async () => {
+  const gen = Generator.fromWeights(await getGpu(), tinyWeights());
+  try {
+    const out = await gen.generate({
+      ...request,
+      classes: [0, 1],
+      guidance: 1,
+      post: { palette: { auto: 3 }, despeckle: true },
+    });
+    const snapped = gen.toImages(out.raw, 2).map(snapAlpha);
+    // Sprite i's palette: k-means with seed + i over the alpha-snapped sprite.
+    deepStrictEqual(out.palettes, [
+      kmeansPalette([snapped[0]], 3, request.seed),
+      kmeansPalette([snapped[1]], 3, request.seed + 1),
+    ]);
+    deepStrictEqual(
+      out.images,
+      postProcess(gen.toImages(out.raw, 2), {
+        palette: { auto: 3 },
+        despeckle: true,
+        seed: request.seed,
+      }),
+    );
   } finally {
     gen.destroy();
   }
