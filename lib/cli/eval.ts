@@ -155,7 +155,7 @@ export const evalCommand: Command = {
         live.log(`w = ${g.guidance}: ${summary(g.overall)} (${g.seconds.toFixed(0)} s)`);
       },
     });
-    live.done();
+    await live.done();
     const ctx: ReportContext = {
       weights: weightsName,
       config: weights.config,

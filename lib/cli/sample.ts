@@ -217,7 +217,7 @@ export const sampleCommand: Command = {
         live.update(`${renderHalfBlocks(grid, { color })}\n${status}`);
       },
     });
-    live.done();
+    await live.done();
     store.destroy();
 
     const finished = toImages(result.images);

@@ -408,14 +408,14 @@ async function trainLoop(
     await record();
     if (stopSignal) {
       const path = await checkpoint();
-      live.done();
+      await live.done();
       // An error, so main.ts exits with 130 (it sets the exit code of a command that returns to 0).
       throw new UserError(
         `stopped by ${stopSignal} at step ${trainer.step}; resume with --resume ${path}`,
         130,
       );
     }
-    live.done();
+    await live.done();
     const weightsPath = join(o.outDir, "ema.safetensors");
     const flat = await trainer.read("ema");
     await writeFileAtomic(

@@ -24,7 +24,7 @@ function memoryStream(isTerminal: boolean, chunk = Infinity) {
 const BEGIN = "\x1b[?2026h";
 const END = "\x1b[?2026l";
 
-Deno.test("on a TTY, frames redraw in place and rewrite only changed lines", () => {
+Deno.test("on a TTY, frames redraw in place and rewrite only changed lines", async () => {
   const out = memoryStream(true, 3);
   const view = new LiveView(out, "truecolor");
   view.update("a\nb");
@@ -39,13 +39,13 @@ Deno.test("on a TTY, frames redraw in place and rewrite only changed lines", () 
   deepStrictEqual(out.take(), `${BEGIN}\x1b[1Ahello\x1b[K\nx\x1b[K\n${END}`);
   view.update("x\ny\nz"); // grows
   deepStrictEqual(out.take(), `${BEGIN}\x1b[1A\ny\x1b[K\nz\x1b[K\n${END}`);
-  view.done(); // the frame stays; the next block starts below it
+  await view.done(); // the frame stays; the next block starts below it
   deepStrictEqual(out.take(), "");
   view.update("q");
   deepStrictEqual(out.take(), `${BEGIN}q\x1b[K\n${END}`);
 });
 
-Deno.test("off a TTY, or without colour, only log lines are written, plainly", () => {
+Deno.test("off a TTY, or without colour, only log lines are written, plainly", async () => {
   for (const [isTerminal, color] of [[false, "truecolor"], [true, "none"]] as const) {
     const out = memoryStream(isTerminal);
     const view = new LiveView(out, color);
@@ -53,7 +53,7 @@ Deno.test("off a TTY, or without colour, only log lines are written, plainly", (
     view.log("step 10 loss 0.5");
     view.update("frame 2");
     view.log("done");
-    view.done();
+    await view.done();
     const text = out.take();
     deepStrictEqual(text, "step 10 loss 0.5\ndone\n");
     ok(!text.includes("\x1b"));
