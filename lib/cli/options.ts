@@ -2,6 +2,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ensureWritableDir } from "../io/atomic.ts";
+import { detectDisplay, type Display, PREVIEW_CHOICES } from "../term/detect.ts";
 import { UserError } from "./errors.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -86,3 +87,26 @@ export async function writableOutDir(dir: string): Promise<void> {
 /** The terminal's width in columns, or `fallback` off a terminal (or a pty reporting 0). */
 export const terminalColumns = (fallback = 80): number =>
   (Deno.stdout.isTerminal() && Deno.consoleSize().columns) || fallback;
+
+/** `--preview` and `--preview-scale`, for the commands that draw sprites in the terminal. */
+export const PREVIEW_OPTIONS = {
+  preview: { type: "string" },
+  "preview-scale": { type: "string" },
+} as const;
+
+export const PREVIEW_HELP =
+  `  --preview MODE       how pictures are drawn: auto (default: what the terminal speaks),
+                       kitty, iterm, sixel, blocks (ANSI half-blocks) or none
+  --preview-scale K    pixels per sprite pixel (kitty, iterm, sixel) or cells per sprite
+                       pixel (blocks), 1–64; default: a sprite as tall as 8 text lines`;
+
+/** The terminal's picture protocol and geometry for `--preview`, and `--preview-scale`. */
+export async function previewDisplay(
+  values: { preview?: string; "preview-scale"?: string },
+): Promise<{ display: Display; scale: number | undefined }> {
+  const choice = choiceOption("preview", values.preview, PREVIEW_CHOICES, "auto");
+  const scale = values["preview-scale"] === undefined
+    ? undefined
+    : numberOption("preview-scale", values["preview-scale"], 0, { min: 1, max: 64, integer: true });
+  return { display: await detectDisplay(choice), scale };
+}

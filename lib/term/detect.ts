@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-control-regex -- terminal replies begin with ESC, and so do their patterns
 /**
  * Which picture protocol the terminal speaks, and its geometry, as timg and chafa find out:
  * the environment first (TERM, TERM_PROGRAM, LC_TERMINAL, KITTY_WINDOW_ID, TMUX), then, on
