@@ -14,14 +14,16 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { imageFromTensor, type RgbaImage } from "../io/image.ts";
 import { encodePng } from "../io/png.ts";
 import { composeSheet } from "../io/sheet.ts";
-import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
+import { renderedText, renderGrid } from "../term/render.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
 import {
   choiceOption,
   numberOption,
   parseOptions,
-  terminalColumns,
+  PREVIEW_HELP,
+  PREVIEW_OPTIONS,
+  previewDisplay,
   writableOutDir,
 } from "./options.ts";
 
@@ -37,10 +39,13 @@ const HELP = `usage: deno run -A main.ts data <command> [options]
   info [PATH] [loading options]
       Count, sprite size, channels, classes with counts, and the content hash.
 
-  preview [PATH] [--out FILE.png] [--per-class N] [--scale N] [loading options]
+  preview [PATH] [--out FILE.png] [--per-class N] [--scale N] [--preview MODE]
+          [--preview-scale K] [loading options]
       Writes a contact sheet (one row per class, unlabelled last, alpha over a
-      checkerboard; default out/<name>-preview.png) and shows a few sprites per class
-      in the terminal as ANSI half-blocks.
+      checkerboard; default out/<name>-preview.png) and shows a row of sprites per class
+      in the terminal: real pixels where it can show them (kitty, iTerm2, sixel), else
+      ANSI half-blocks.
+${PREVIEW_HELP.replaceAll(/^ {2}/gm, "      ")}
 
 PATH (default: the default dataset) is one of
   a folder with labels.json     the default dataset's form: an atlas PNG and its labels
@@ -159,6 +164,7 @@ async function preview(args: string[]): Promise<void> {
     out: { type: "string" },
     "per-class": { type: "string" },
     scale: { type: "string" },
+    ...PREVIEW_OPTIONS,
   }, true);
   if (values.help) return void console.log(HELP);
   const path = onePath("preview", positionals);
@@ -179,15 +185,16 @@ async function preview(args: string[]): Promise<void> {
   await writeFileAtomic(out, await encodePng(sheet));
   console.log(`wrote ${out}: ${groups.length} rows (${groups.map((g) => g.name).join(", ")})`);
 
-  const color = colorModeFor(Deno.stdout);
-  if (color === "none") return;
-  // As many sprites as fit the terminal's width (a sprite and a gap each), 8 at most.
-  const fit = Math.floor((terminalColumns() + 1) / (ds.size + 1));
-  const shown = Math.max(1, Math.min(8, fit));
+  const { display, scale: previewScale } = await previewDisplay(values);
+  if (display.protocol === "none") return;
   for (const [r, g] of groups.entries()) {
-    console.log(`${String(g.label).padStart(2)} ${g.name}`);
-    const strip = composeSheet([rows[r].slice(0, shown)], { scale: 1, gap: 1, checker: false });
-    console.log(renderHalfBlocks(strip, { color }));
+    // One row per class, as many sprites as fit the terminal's width.
+    const rendered = await renderGrid(rows[r], display, {
+      scale: previewScale,
+      maxRows: 1,
+      note: false,
+    });
+    console.log(`${String(g.label).padStart(2)} ${g.name}\n${renderedText(rendered)}`);
   }
 }
 

@@ -45,17 +45,14 @@ export const showCommand: Command = {
     // Every file is read before anything is drawn, so a bad one stops the command cleanly.
     const images: RgbaImage[] = [];
     for (const path of positionals) images.push(await readPng(path));
-    const out = new TextEncoder();
     for (const [i, image] of images.entries()) {
       const title = `${positionals[i]}  ${image.width}×${image.height}`;
       const rendered = await renderGrid([image], display, { scale, lines: display.rows - 2 });
+      const body = renderedText(rendered);
       const shrunk = rendered.layout.subsample > 1
         ? `  (shown at 1/${rendered.layout.subsample})`
         : "";
-      const text = `${title}${display.protocol === "none" ? "" : shrunk}\n` +
-        renderedText(rendered);
-      const bytes = out.encode(text);
-      for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));
+      console.log(body === "" ? title : `${title}${shrunk}\n${body}`);
     }
   },
 };

@@ -171,8 +171,11 @@ export function placePicture(picture: { escape: string; rows: number }): string 
   return `${down}\x1b[${picture.rows}A\x1b7${picture.escape}\x1b8${down}`;
 }
 
-/** A rendered grid as output that scrolls like text (for `show` and `data preview`). */
+/**
+ * A rendered grid as output that scrolls like text (`show`, `data preview`), to be printed
+ * as a line (it has no newline of its own at the end).
+ */
 export function renderedText(rendered: Rendered): string {
-  const lines = rendered.lines.map((l) => l + "\n").join("");
-  return (rendered.picture ? placePicture(rendered.picture) : "") + lines;
+  const picture = rendered.picture ? placePicture(rendered.picture) : "";
+  return (picture + rendered.lines.map((l) => l + "\n").join("")).replace(/\n$/, "");
 }

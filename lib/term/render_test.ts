@@ -98,7 +98,7 @@ Deno.test("a picture is placed from its saved corner and leaves the cursor below
   );
   deepStrictEqual(
     renderedText({ picture: { escape: "<pic>", rows: 1 }, lines: ["note"], layout: {} as never }),
-    "\n\x1b[1A\x1b7<pic>\x1b8\nnote\n",
+    "\n\x1b[1A\x1b7<pic>\x1b8\nnote",
   );
 });
 
