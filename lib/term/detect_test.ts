@@ -176,17 +176,9 @@ async function inRealTerminal(terminal: string[], childEnv: string[] = []) {
       probe(2000).replace('console.log("RESULT" + ', `await Deno.writeTextFile("${file}", `),
     );
     const run = await new Deno.Command(terminal[0], {
-      args: [
-        ...terminal.slice(1),
-        "env",
-        "-u",
-        "KITTY_WINDOW_ID",
-        Deno.execPath(),
-        "run",
-        "-A",
-        script,
-      ],
-      env: { DISPLAY: display, ...env },
+      args: [...terminal.slice(1), "env", "-u", "KITTY_WINDOW_ID", ...childEnv, Deno.execPath()]
+        .concat(["run", "-A", script]),
+      env: { DISPLAY: display },
       stdout: "null",
       stderr: "null",
     }).output();

@@ -115,26 +115,30 @@ Deno.test("sixel output decodes back to the image (colours to percent and back)"
   deepStrictEqual(decoded.data, expected);
 });
 
-Deno.test("more colours than registers: median cut, each pixel gets its box's mean", () => {
-  // Percents (0,0,0) (2,0,0) (98,100,100) (100,100,100), one pixel each. Two registers:
-  // the widest channel (red, range 100; ties go to the first) splits at the weighted median
-  // into {0, 2} and {98, 100}: means (1,0,0) and (99,100,100).
-  const img = image(4, 1, [[0, 0, 0, 255], [5, 0, 0, 255], [250, 255, 255, 255], [
-    255,
-    255,
-    255,
-    255,
-  ]]);
+Deno.test("more colours than registers: median cut, each pixel gets its box's weighted mean", () => {
+  // Percents (0,0,0) ×3, (5,0,0) ×1, (95,100,100) ×1, (100,100,100) ×3. Two registers: the
+  // widest channel (red, range 100; ties go to the first) splits where the count passes
+  // half (4 of 8): {0, 5} and {95, 100}. Count-weighted means: red (0·3 + 5)/4 = 1.25 → 1
+  // and (95 + 100·3)/4 = 98.75 → 99 (unweighted they would be 3 and 98).
+  const black = [0, 0, 0, 255];
+  const white = [255, 255, 255, 255];
+  const img = image(8, 1, [
+    black,
+    black,
+    black,
+    [13, 0, 0, 255],
+    [242, 255, 255, 255],
+    white,
+    white,
+    white,
+  ]);
   const { colors, index } = sixelRegisters(img, 2);
   deepStrictEqual(colors, [[1, 0, 0], [99, 100, 100]]);
-  deepStrictEqual([...index], [0, 0, 1, 1]);
+  deepStrictEqual([...index], [0, 0, 0, 0, 1, 1, 1, 1]);
   const decoded = decodeSixel(encodeSixel(img, 2));
-  const r1 = Math.round(2.55);
-  const r99 = Math.round(99 * 2.55);
-  deepStrictEqual(
-    [...decoded.data],
-    [r1, 0, 0, 255, r1, 0, 0, 255, r99, 255, 255, 255, r99, 255, 255, 255],
-  );
+  const dark = [Math.round(2.55), 0, 0, 255];
+  const light = [Math.round(99 * 2.55), 255, 255, 255];
+  deepStrictEqual([...decoded.data], [dark, dark, dark, dark, light, light, light, light].flat());
 });
 
 Deno.test("a sprite's own colours become the registers, in order of first appearance", () => {
