@@ -217,3 +217,41 @@ Deno.test({
     ok(found.ms < 2000, `kitty answered in ${found.ms} ms`);
   },
 });
+
+Deno.test({
+  name:
+    "real tmux (no sixel in it): half-blocks, though the outer terminal's kitty variable leaks in",
+  ignore: !(await has("tmux", ["-V"])),
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "detect-tmux-" });
+    const socket = `detect-test-${Deno.pid}`;
+    try {
+      const file = `${dir}/result.json`;
+      await Deno.writeTextFile(
+        `${dir}/probe.ts`,
+        probe(2000).replace('console.log("RESULT" + ', `await Deno.writeTextFile("${file}", `),
+      );
+      const command = `KITTY_WINDOW_ID=1 '${Deno.execPath()}' run -A '${dir}/probe.ts'; sleep 5`;
+      const tmux = (...args: string[]) =>
+        new Deno.Command("tmux", { args: ["-L", socket, ...args], stdout: "piped" }).output();
+      deepStrictEqual((await tmux("new-session", "-d", "-x", "100", "-y", "30", command)).code, 0);
+      let text = "";
+      for (let i = 0; i < 100 && !text; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        text = await Deno.readTextFile(file).catch(() => "");
+      }
+      const found = JSON.parse(text);
+      deepStrictEqual([found.protocol, found.tmux], ["blocks", true]);
+      ok(found.ms < 2000, `tmux answered in ${found.ms} ms`);
+      // No kitty query went in: tmux would have taken it for a window title.
+      const title = new TextDecoder().decode(
+        (await tmux("display-message", "-p", "#{pane_title}")).stdout,
+      );
+      ok(!title.includes("Gi=31"), title);
+    } finally {
+      await new Deno.Command("tmux", { args: ["-L", socket, "kill-server"], stderr: "null" })
+        .output();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
