@@ -45,6 +45,8 @@ export class LiveView {
   /** Frames are encoded asynchronously, in order; one superseded meanwhile is not drawn. */
   #requested = 0;
   #pending: Promise<void> = Promise.resolve();
+  /** The first error of an asynchronous frame, thrown by `done()`. */
+  #failure: unknown;
   #nextLogId = LIVE_IMAGE_ID + 1;
 
   /**
@@ -70,7 +72,8 @@ export class LiveView {
 
   /**
    * Shows `images` as a grid with `status` ("\n"-separated lines) below it as the block's
-   * new frame, once encoded; a frame superseded before that is not drawn.
+   * new frame, once the frames before it are drawn; one superseded meanwhile is skipped.
+   * The images are read then, so they must not change after the call.
    */
   show(images: RgbaImage[], status: string, opts: GridOptions = {}): Promise<void> {
     if (!this.#live) return Promise.resolve();
@@ -78,10 +81,11 @@ export class LiveView {
     const statusLines = status.split("\n");
     // Room for the grid: the terminal less the status, the note and the cursor's line.
     const lines = this.#display.rows - statusLines.length - 2;
-    const rendered = renderGrid(images, this.#display, { lines, ...opts, imageId: LIVE_IMAGE_ID });
     return this.#queue(async () => {
-      const { picture, lines } = await rendered;
-      if (frame === this.#requested) this.#draw(picture, [...lines, ...statusLines]);
+      if (frame !== this.#requested) return; // superseded before its turn: not even encoded
+      const grid = { lines, ...opts, imageId: LIVE_IMAGE_ID };
+      const { picture, lines: gridLines } = await renderGrid(images, this.#display, grid);
+      if (frame === this.#requested) this.#draw(picture, [...gridLines, ...statusLines]);
     });
   }
 
@@ -97,22 +101,32 @@ export class LiveView {
   /** Writes a grid of `images` for good above the block (nothing off a TTY). */
   logImages(images: RgbaImage[], opts: GridOptions = {}): Promise<void> {
     if (!this.#live) return Promise.resolve();
-    const rendered = renderGrid(images, this.#display, { ...opts, imageId: this.#nextLogId++ });
+    const imageId = this.#nextLogId++;
     return this.#queue(async () => {
-      const { picture, lines } = await rendered;
+      const { picture, lines } = await renderGrid(images, this.#display, { ...opts, imageId });
       this.#aboveBlock((picture ? placePicture(picture) : "") + textLines(lines));
     });
   }
 
-  /** Leaves the last frame where it is; a later frame draws a new block below it. */
+  /**
+   * Waits for the frames asked for, then leaves the last where it is; a later frame draws a
+   * new block below it. Throws the error of a frame that failed.
+   */
   async done(): Promise<void> {
     await this.#pending;
     this.#picture = undefined;
     this.#shown = [];
+    if (this.#failure !== undefined) throw this.#failure;
   }
 
+  /**
+   * Runs `step` after the steps before it. The promise returned never rejects, so a caller
+   * that does not wait for a frame cannot leave a rejection unhandled; `done()` reports it.
+   */
   #queue(step: () => Promise<void>): Promise<void> {
-    this.#pending = this.#pending.then(step);
+    this.#pending = this.#pending.then(step).catch((err) => {
+      this.#failure ??= err;
+    });
     return this.#pending;
   }
 

@@ -1,5 +1,5 @@
 // deno-lint-ignore-file no-control-regex -- kitty escapes begin with ESC
-import { deepStrictEqual, ok } from "node:assert/strict";
+import assert, { deepStrictEqual, ok } from "node:assert/strict";
 import { CHECKER, compositeOverChecker, upscaleNearest } from "../io/sheet.ts";
 import type { RgbaImage } from "../io/image.ts";
 import type { Display } from "./detect.ts";
@@ -138,4 +138,14 @@ Deno.test("frames superseded while being encoded are not drawn", async () => {
   const text = out.take();
   ok(!text.includes("a\x1b[K") && text.includes("b\x1b[K"), JSON.stringify(text.slice(-40)));
   deepStrictEqual(text.split("\x1b_Ga=T").length, 2, "one picture drawn");
+});
+
+Deno.test("a frame that fails to render is reported by done(), not left unhandled", async () => {
+  const view = new LiveView(memoryStream(true), "truecolor", pictureDisplay("kitty"));
+  // Sprites of different sizes cannot share a grid: the renderer throws. A frame queued
+  // before it keeps it waiting.
+  void view.show([sprite], "a");
+  void view.show([sprite, { width: 1, height: 1, data: new Uint8Array(4) }], "x");
+  await new Promise((r) => setTimeout(r, 50)); // an unhandled rejection would fail the test here
+  await assert.rejects(view.done(), /differ in size/);
 });
