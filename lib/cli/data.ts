@@ -14,38 +14,80 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { imageFromTensor, type RgbaImage } from "../io/image.ts";
 import { encodePng } from "../io/png.ts";
 import { composeSheet } from "../io/sheet.ts";
+import { detectDisplay } from "../term/detect.ts";
 import { renderedText, renderGrid } from "../term/render.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
 import {
   choiceOption,
   numberOption,
+  optionLines,
+  type OptionValues,
   parseOptions,
-  PREVIEW_HELP,
-  PREVIEW_OPTIONS,
-  previewDisplay,
+  PICTURE_OPTIONS,
+  pictureOptions,
   writableOutDir,
 } from "./options.ts";
 
+const BUILD_OPTIONS = {
+  out: {
+    value: "DIR",
+    help: `where atlas.png, labels.json and LICENSE.md go (default ${DEFAULT_DATASET})`,
+  },
+  debs: {
+    value: "DIR",
+    help: "use angband-data_*.deb and angband_*.deb already in DIR instead of downloading",
+  },
+} as const;
+
+const LOAD_OPTIONS = {
+  size: { value: "N", help: "sprite side after NEAREST resizing (default 16)" },
+  channels: {
+    value: "3|4",
+    help: "RGB (transparency over black) or RGBA (default: 4 when any pixel is transparent)",
+  },
+  tile: {
+    value: "N",
+    help: `tile side of a sprite sheet (default: the labels' "tile", else --size)`,
+  },
+  labels: {
+    value: "FILE",
+    help: "labels for a .npy (.npy) or a sheet (.json), instead of the sibling file",
+  },
+} as const;
+
+const PREVIEW_OPTIONS = {
+  ...LOAD_OPTIONS,
+  out: { value: "FILE.png", help: "the contact sheet (default out/<name>-preview.png)" },
+  "per-class": { value: "N", help: "sprites per class row (default 16)" },
+  scale: { value: "N", help: "NEAREST upscale of the sheet (default 4)" },
+  ...PICTURE_OPTIONS,
+} as const;
+
 const HELP = `usage: deno run -A main.ts data <command> [options]
 
-  build [--out DIR] [--debs DIR]
+  build [options]
       Rebuild the default dataset from Adam Bolt's 16×16 Angband tiles: fetches Debian's
       angband-data and angband packages with 'apt-get download' (nothing is installed),
       labels the tiles from the game's own mapping files and writes atlas.png, labels.json
-      and LICENSE.md into DIR (default: the default dataset's folder, ${DEFAULT_DATASET}).
-      --debs DIR uses angband-data_*.deb and angband_*.deb already in DIR instead.
+      and LICENSE.md.
+${optionLines(BUILD_OPTIONS, "      ")}
 
   info [PATH] [loading options]
       Count, sprite size, channels, classes with counts, and the content hash.
 
-  preview [PATH] [--out FILE.png] [--per-class N] [--scale N] [--preview MODE]
-          [--preview-scale K] [loading options]
+  preview [PATH] [options] [loading options]
       Writes a contact sheet (one row per class, unlabelled last, alpha over a
-      checkerboard; default out/<name>-preview.png) and shows a row of sprites per class
-      in the terminal: real pixels where it can show them (kitty, iTerm2, sixel), else
-      ANSI half-blocks.
-${PREVIEW_HELP.replaceAll(/^ {2}/gm, "      ")}
+      checkerboard) and shows a row of sprites per class in the terminal: real pixels
+      where it can show them (kitty, iTerm2, sixel), else ANSI half-blocks.
+${
+  optionLines({
+    out: PREVIEW_OPTIONS.out,
+    "per-class": PREVIEW_OPTIONS["per-class"],
+    scale: PREVIEW_OPTIONS.scale,
+    ...PICTURE_OPTIONS,
+  }, "      ")
+}
 
 PATH (default: the default dataset) is one of
   a folder with labels.json     the default dataset's form: an atlas PNG and its labels
@@ -56,25 +98,9 @@ PATH (default: the default dataset) is one of
   a folder of class folders     one subfolder of PNGs per class (class names = folder names)
 
 loading options
-  --size N          sprite side after NEAREST resizing (default 16)
-  --channels 3|4    RGB (transparency over black) or RGBA (default: 4 when any pixel is transparent)
-  --tile N          tile side of a sprite sheet (default: the labels' "tile", else --size)
-  --labels FILE     labels for a .npy (.npy) or a sheet (.json), instead of the sibling file`;
+${optionLines(LOAD_OPTIONS)}`;
 
-const LOAD_OPTIONS = {
-  size: { type: "string" },
-  channels: { type: "string" },
-  tile: { type: "string" },
-  labels: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-function loadOptions(values: {
-  size?: string;
-  channels?: string;
-  tile?: string;
-  labels?: string;
-}): LoadOptions {
+function loadOptions(values: OptionValues<typeof LOAD_OPTIONS>): LoadOptions {
   const side = (name: string, text: string | undefined, max: number) =>
     text === undefined ? undefined : numberOption(name, text, 0, { min: 1, max, integer: true });
   const channels = values.channels === undefined
@@ -96,11 +122,7 @@ function onePath(command: string, positionals: string[]): string {
 }
 
 async function build(args: string[]): Promise<void> {
-  const { values } = parseOptions("data build", args, {
-    out: { type: "string" },
-    debs: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
+  const { values } = parseOptions("data build", args, BUILD_OPTIONS);
   if (values.help) return void console.log(HELP);
   const out = values.out ?? DEFAULT_DATASET;
   await writableOutDir(out);
@@ -159,13 +181,7 @@ function spread(ds: SpriteDataset, label: number, n: number): RgbaImage[] {
 }
 
 async function preview(args: string[]): Promise<void> {
-  const { values, positionals } = parseOptions("data preview", args, {
-    ...LOAD_OPTIONS,
-    out: { type: "string" },
-    "per-class": { type: "string" },
-    scale: { type: "string" },
-    ...PREVIEW_OPTIONS,
-  }, true);
+  const { values, positionals } = parseOptions("data preview", args, PREVIEW_OPTIONS, true);
   if (values.help) return void console.log(HELP);
   const path = onePath("preview", positionals);
   const perClass = numberOption("per-class", values["per-class"], 16, {
@@ -174,6 +190,7 @@ async function preview(args: string[]): Promise<void> {
     integer: true,
   });
   const scale = numberOption("scale", values.scale, 4, { min: 1, max: 64, integer: true });
+  const pictures = pictureOptions(values);
   const out = values.out ?? `out/${basename(path).replace(/\.[^.]*$/, "")}-preview.png`;
   const ds = await loadDataset(path, loadOptions(values));
 
@@ -185,14 +202,15 @@ async function preview(args: string[]): Promise<void> {
   await writeFileAtomic(out, await encodePng(sheet));
   console.log(`wrote ${out}: ${groups.length} rows (${groups.map((g) => g.name).join(", ")})`);
 
-  const { display, scale: previewScale } = await previewDisplay(values);
+  const display = await detectDisplay(pictures.preview);
   if (display.protocol === "none") return;
   for (const [r, g] of groups.entries()) {
     // One row per class, as many sprites as fit the terminal's width.
     const rendered = await renderGrid(rows[r], display, {
-      scale: previewScale,
+      scale: pictures.scale,
       maxRows: 1,
       note: false,
+      scrolls: true,
     });
     console.log(`${String(g.label).padStart(2)} ${g.name}\n${renderedText(rendered)}`);
   }

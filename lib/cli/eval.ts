@@ -25,41 +25,57 @@ import {
   samplesSheet,
 } from "../eval/report.ts";
 import { colorModeFor } from "../term/ansi.ts";
+import { terminalSize } from "../term/detect.ts";
 import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
-import { numberOption, parseOptions, terminalColumns, writableOutDir } from "./options.ts";
-import { SAMPLE_DEFAULTS, samplerOptions } from "./sample.ts";
+import { choiceOption, helpText, numberOption, parseOptions, writableOutDir } from "./options.ts";
+import { SAMPLER_OPTIONS, samplerOptions } from "./sample.ts";
 import { openWeights } from "./weights.ts";
 
 export const EVAL_DEFAULTS = { n: 32, guidance: "1,3,7.5", batch: 128, out: "out/eval" } as const;
 
-const HELP = `usage: deno run -A main.ts eval [options]
+const OPTIONS = {
+  weights: { value: "FILE", help: "weights (.safetensors); default: the shipped weights" },
+  classifier: {
+    value: "FILE",
+    help: `sprite classifier; default: the shipped ${DEFAULT_CLASSIFIER_NAME}\n` +
+      "(train one for other data with scripts/train_classifier.ts)",
+  },
+  data: {
+    value: "PATH",
+    help: "the real sprites the model learnt from (default: the shipped dataset)",
+  },
+  n: { value: "N", help: `samples per class and guidance value (default ${EVAL_DEFAULTS.n})` },
+  guidance: {
+    value: "LIST",
+    help: `comma-separated guidance values (default ${EVAL_DEFAULTS.guidance})`,
+  },
+  ...SAMPLER_OPTIONS,
+  seed: { value: "S", help: "noise seed (default 0); the same for every guidance value" },
+  batch: { value: "B", help: `sprites per sampling batch (default ${EVAL_DEFAULTS.batch})` },
+  score: {
+    value: "raw|delivered",
+    help: "score the model's raw output (default) or the sprites as 'sample'\n" +
+      "delivers them (after post-processing: alpha snapped)",
+  },
+  out: { value: "DIR", help: `output folder (default ${EVAL_DEFAULTS.out})` },
+} as const;
 
-Measures sample quality: draws --n sprites per class at each guidance value and
+const HELP = helpText(
+  "deno run -A main.ts eval [options]",
+  `Measures sample quality: draws --n sprites per class at each guidance value and
 reports, per class and over all classes,
   accuracy     the share the sprite classifier assigns to the conditioning class
   FID          Fréchet distance to real sprites in the classifier's features,
                beside the real-vs-real floor
   memorised    the share of samples that copy a training sprite (mirror included)
   diversity    mean pairwise distance among samples, beside that of real sprites
-as report.json and report.md with charts and sample pictures in --out.
-
-  --weights FILE       weights (.safetensors); default: the shipped weights
-  --classifier FILE    sprite classifier; default: the shipped ${DEFAULT_CLASSIFIER_NAME}
-                       (train one for other data with scripts/train_classifier.ts)
-  --data PATH          the real sprites the model learnt from (default: the shipped dataset)
-  --n N                samples per class and guidance value (default ${EVAL_DEFAULTS.n})
-  --guidance LIST      comma-separated guidance values (default ${EVAL_DEFAULTS.guidance})
-  --steps K            denoising steps, 1–1000 (default ${SAMPLE_DEFAULTS.steps})
-  --sampler ddpm|ddim  as for 'sample' (default ${SAMPLE_DEFAULTS.sampler})
-  --eta E              DDIM noise, 0–1 (default ${SAMPLE_DEFAULTS.eta}; only with --sampler ddim)
-  --seed S             noise seed (default 0); the same for every guidance value
-  --batch B            sprites per sampling batch (default ${EVAL_DEFAULTS.batch})
-  --out DIR            output folder (default ${EVAL_DEFAULTS.out})
-
-The original's sampler: --sampler ddpm --steps 1000.`;
+as report.json and report.md with charts and sample pictures in --out.`,
+  OPTIONS,
+  "The original's sampler: --sampler ddpm --steps 1000.",
+);
 
 /** "1,3,7.5" → [1, 3, 7.5]: distinct values in [0, 100], in the order given. */
 function guidanceList(text: string): number[] {
@@ -93,20 +109,7 @@ const summary = (m: SampleMetrics) =>
 export const evalCommand: Command = {
   summary: "measure sample quality: class accuracy, sprite FID, memorisation, diversity",
   async run(args) {
-    const { values } = parseOptions("eval", args, {
-      weights: { type: "string" },
-      classifier: { type: "string" },
-      data: { type: "string" },
-      n: { type: "string" },
-      guidance: { type: "string" },
-      steps: { type: "string" },
-      sampler: { type: "string" },
-      eta: { type: "string" },
-      seed: { type: "string" },
-      batch: { type: "string" },
-      out: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    });
+    const { values } = parseOptions("eval", args, OPTIONS);
     if (values.help) return void console.log(HELP);
     const options: EvalOptions = {
       n: numberOption("n", values.n, EVAL_DEFAULTS.n, { min: 1, max: 4096, integer: true }),
@@ -118,6 +121,7 @@ export const evalCommand: Command = {
         max: 4096,
         integer: true,
       }),
+      score: choiceOption("score", values.score, ["raw", "delivered"] as const, "raw"),
     };
     const { weights, name: weightsName } = await openWeights(values.weights);
     const [classifier, classifierName] = await openClassifier(values.classifier);
@@ -127,7 +131,7 @@ export const evalCommand: Command = {
     await writableOutDir(outDir);
     const gpu = await getGpu();
     const live = new LiveView(Deno.stdout, colorModeFor(Deno.stdout));
-    const columns = terminalColumns();
+    const { columns } = terminalSize(Deno.stdout);
     const write = async (name: string, image: RgbaImage) =>
       await writeFileAtomic(join(outDir, name), await encodePng(image));
     const k = weights.config.num_classes;
@@ -147,7 +151,7 @@ export const evalCommand: Command = {
         ));
       },
       async onGuidance(g, samples) {
-        await write(FILES.samples(g.guidance), samplesSheet(samples, k, options.n, channels));
+        await write(FILES.samples(g.guidance), samplesSheet(samples, k, options.n));
         await write(
           FILES.nearest(g.guidance),
           nearestPairs(samples, data.images, k, options.n, channels),

@@ -1,97 +1,117 @@
 /**
- * `sample`: classifier-free guided generation with a live ANSI preview of the
- * predicted clean image, written as PNGs (native and upscaled), a sheet, and
- * optionally a GIF of the fade-in.
+ * `sample`: classifier-free guided generation with a live preview of the predicted clean
+ * image in the terminal (kitty, iTerm2, sixel or half-blocks), written as PNGs (native and
+ * upscaled), a sheet, and optionally a GIF of the fade-in. The sprites come from the
+ * generation core.
  */
 
 import { basename, join } from "node:path";
 import { getGpu } from "../gpu/device.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
-import { imageFromTensor, type RgbaImage, snapAlpha } from "../io/image.ts";
+import type { RgbaImage } from "../io/image.ts";
 import { encodeGif, encodePng } from "../io/png.ts";
 import { composeSheet, upscaleNearest } from "../io/sheet.ts";
-import { guidanceRows, sample } from "../diffusion/sampler.ts";
-import type { SamplerKind } from "../diffusion/schedule.ts";
-import { maxSampleRows } from "../model/memory.ts";
-import { IMAGE_SIZE } from "../model/config.ts";
-import { storeFromWeights } from "../model/weights.ts";
-import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
+import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
+import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
+import { Generator } from "../generate/generator.ts";
+import { detectDisplay } from "../term/detect.ts";
 import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
 import {
   choiceOption,
+  helpText,
   numberOption,
+  type OptionValues,
   parseOptions,
-  terminalColumns,
+  PICTURE_OPTIONS,
+  pictureOptions,
   writableOutDir,
 } from "./options.ts";
 import { openWeights, resolveClass } from "./weights.ts";
 
-/** Defaults chosen from measurements on the CPU fallback (see README, "Sampling defaults"). */
-export const SAMPLE_DEFAULTS = {
-  guidance: 3,
-  steps: 100,
-  sampler: "ddpm",
-  eta: 0,
-  previewEvery: 20,
-  scale: 16,
+/** The sample command's own defaults; the sampler's come from the generation core. */
+export const SAMPLE_DEFAULTS = { previewEvery: 20, scale: 16 } as const;
+
+/** `--steps`, `--sampler` and `--eta`, declared once for `sample` and `eval`. */
+export const SAMPLER_OPTIONS = {
+  steps: {
+    value: "K",
+    help: `denoising steps, 1–1000 (default ${GENERATE_DEFAULTS.steps})`,
+  },
+  sampler: {
+    value: SAMPLERS.join("|"),
+    help: `ddpm = the original's ancestral sampler, respaced below 1000 steps\n` +
+      `(default ${GENERATE_DEFAULTS.sampler}); ddim = deterministic at --eta 0, noisier textures`,
+  },
+  eta: { value: "E", help: "DDIM noise, 0–1 (default 0; only with --sampler ddim)" },
 } as const;
 
 /**
- * `--steps`, `--sampler` and `--eta`, shared by `sample` and `eval`. `--eta` only means something
- * to DDIM, so giving it to the (default) DDPM sampler is an error rather than silently ignored.
+ * The values of {@link SAMPLER_OPTIONS}. `--eta` only means something to DDIM, so giving it to
+ * the (default) DDPM sampler is an error rather than silently ignored.
  */
 export function samplerOptions(
-  values: { steps?: string; sampler?: string; eta?: string },
+  values: OptionValues<typeof SAMPLER_OPTIONS>,
 ): { steps: number; sampler: SamplerKind; eta: number } {
-  const steps = numberOption("steps", values.steps, SAMPLE_DEFAULTS.steps, {
+  const steps = numberOption("steps", values.steps, GENERATE_DEFAULTS.steps, {
     min: 1,
     max: 1000,
     integer: true,
   });
-  const sampler = choiceOption(
-    "sampler",
-    values.sampler,
-    ["ddpm", "ddim"] as const,
-    SAMPLE_DEFAULTS.sampler,
-  );
-  const eta = numberOption("eta", values.eta, SAMPLE_DEFAULTS.eta, { min: 0, max: 1 });
+  const sampler = choiceOption("sampler", values.sampler, SAMPLERS, GENERATE_DEFAULTS.sampler);
+  const eta = numberOption("eta", values.eta, GENERATE_DEFAULTS.eta, { min: 0, max: 1 });
   if (values.eta !== undefined && sampler !== "ddim") {
     throw new UserError(`--eta sets DDIM's noise; add --sampler ddim to use it`);
   }
   return { steps, sampler, eta };
 }
 
-const HELP = `usage: deno run -A main.ts sample [options]
+const OPTIONS = {
+  weights: { value: "FILE", help: "weights (.safetensors); default: the shipped weights" },
+  class: {
+    value: "NAME|INDEX",
+    help: "class to draw (default: one sprite per class, in turn)",
+  },
+  "list-classes": { help: "print the weights' classes and exit" },
+  guidance: {
+    value: "W",
+    help:
+      `classifier-free guidance, 0 = unconditional (default ${GENERATE_DEFAULTS.guidance}; higher\n` +
+      "values such as the original's 7.5 push class identity, at the cost of\n" +
+      "oversaturated colours)",
+  },
+  n: { value: "N", help: "sprites to draw (default: the number of classes, or 4 with --class)" },
+  seed: { value: "S", help: "random seed (default: 0); same seed and options ⇒ same PNGs" },
+  ...SAMPLER_OPTIONS,
+  "preview-every": {
+    value: "P",
+    help: `preview every P steps (default ${SAMPLE_DEFAULTS.previewEvery}; 0 = only the end)`,
+  },
+  ...PICTURE_OPTIONS,
+  out: { value: "DIR", help: "output folder (default out/)" },
+  scale: {
+    value: "F",
+    help: `NEAREST upscale of the large PNGs (default ${SAMPLE_DEFAULTS.scale}: 256 px)`,
+  },
+  "soft-alpha": {
+    help: "keep the model's continuous alpha (default: snapped to fully\n" +
+      "opaque or fully transparent, as pixel-art sprites are)",
+  },
+  gif: { help: "also write an animated GIF of the fade-in" },
+  json: { help: "print a JSON summary on stdout" },
+  "no-preview": { help: "no sprites in the terminal (the same as --preview none)" },
+  force: { help: "overwrite existing files instead of choosing new names" },
+} as const;
 
-Draws sprites from a trained model, showing the predicted clean image as it
-fades in, and writes them as PNG files.
-
-  --weights FILE       weights (.safetensors); default: the shipped weights
-  --class NAME|INDEX   class to draw (default: one sprite per class, in turn)
-  --list-classes       print the weights' classes and exit
-  --guidance W         classifier-free guidance, 0 = unconditional (default ${SAMPLE_DEFAULTS.guidance}; higher
-                       values such as the original's 7.5 push class identity, at the cost of
-                       oversaturated colours)
-  --n N                sprites to draw (default: the number of classes, or 4 with --class)
-  --seed S             random seed (default: 0); same seed and options ⇒ same PNGs
-  --steps K            denoising steps, 1–1000 (default ${SAMPLE_DEFAULTS.steps})
-  --sampler ddpm|ddim  ddpm = the original's ancestral sampler, respaced below 1000 steps
-                       (default); ddim = deterministic at --eta 0, noisier textures
-  --eta E              DDIM noise, 0–1 (default 0; only with --sampler ddim)
-  --preview-every P    preview every P steps (default ${SAMPLE_DEFAULTS.previewEvery}; 0 = only the end)
-  --out DIR            output folder (default out/)
-  --scale F            NEAREST upscale of the large PNGs (default ${SAMPLE_DEFAULTS.scale}: 256 px)
-  --soft-alpha         keep the model's continuous alpha (default: snapped to fully
-                       opaque or fully transparent, as pixel-art sprites are)
-  --gif                also write an animated GIF of the fade-in
-  --json               print a JSON summary on stdout
-  --no-preview         no terminal preview
-  --force              overwrite existing files instead of choosing new names
-
-The original's exact sampler: --sampler ddpm --steps 1000.`;
+const HELP = helpText(
+  "deno run -A main.ts sample [options]",
+  "Draws sprites from a trained model, showing the predicted clean image as it\n" +
+    "fades in, and writes them as PNG files.",
+  OPTIONS,
+  "The original's exact sampler: --sampler ddpm --steps 1000.",
+);
 
 /** `path`, or `path` with -2, -3 … before the extension if it exists (unless `force`). */
 async function freshPath(path: string, force: boolean): Promise<string> {
@@ -110,26 +130,7 @@ const slug = (name: string) =>
 export const sampleCommand: Command = {
   summary: "draw sprites, with a live preview in the terminal",
   async run(args) {
-    const { values } = parseOptions("sample", args, {
-      weights: { type: "string" },
-      class: { type: "string" },
-      "list-classes": { type: "boolean" },
-      guidance: { type: "string" },
-      n: { type: "string" },
-      seed: { type: "string" },
-      steps: { type: "string" },
-      sampler: { type: "string" },
-      eta: { type: "string" },
-      "preview-every": { type: "string" },
-      out: { type: "string" },
-      scale: { type: "string" },
-      "soft-alpha": { type: "boolean" },
-      gif: { type: "boolean" },
-      json: { type: "boolean" },
-      "no-preview": { type: "boolean" },
-      force: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    });
+    const { values } = parseOptions("sample", args, OPTIONS);
     if (values.help) return void console.log(HELP);
     const { weights, name: weightsName } = await openWeights(values.weights);
     if (values["list-classes"]) {
@@ -140,7 +141,7 @@ export const sampleCommand: Command = {
     const fixedClass = values.class === undefined
       ? null
       : resolveClass(values.class, weights.classNames);
-    const guidance = numberOption("guidance", values.guidance, SAMPLE_DEFAULTS.guidance, {
+    const guidance = numberOption("guidance", values.guidance, GENERATE_DEFAULTS.guidance, {
       min: 0,
       max: 100,
     });
@@ -155,73 +156,57 @@ export const sampleCommand: Command = {
       "preview-every",
       values["preview-every"],
       SAMPLE_DEFAULTS.previewEvery,
-      {
-        min: 0,
-        max: 1000,
-        integer: true,
-      },
+      { min: 0, max: 1000, integer: true },
     );
     const scale = numberOption("scale", values.scale, SAMPLE_DEFAULTS.scale, {
       min: 1,
       max: 64,
       integer: true,
     });
+    const pictures = pictureOptions(values);
     const outDir = values.out ?? "out";
     const force = values.force ?? false;
     const gpu = await getGpu();
-    const rows = guidanceRows(n, guidance);
-    const maxRows = maxSampleRows(weights.config, gpu.maxBinding);
-    if (rows > maxRows) {
-      const fit = guidanceRows(1, guidance) === 2 ? Math.floor(maxRows / 2) : maxRows;
+    const generator = Generator.fromWeights(gpu, weights);
+    const fit = generator.maxSprites(guidance);
+    if (n > fit) {
+      generator.destroy();
       throw new UserError(
-        `--n ${n} needs ${rows} model rows per step, over this adapter's maxStorageBufferBindingSize ` +
-          `(${gpu.maxBinding} bytes); use --n ${fit} or less`,
+        `--n ${n} is more sprites than one sampling step fits on this adapter ` +
+          `(maxStorageBufferBindingSize ${gpu.maxBinding} bytes); use --n ${fit} or less`,
       );
     }
     // Only now, so a refused batch leaves no new folder behind.
     await writableOutDir(outDir);
     const classes = Array.from({ length: n }, (_, i) => fixedClass ?? i % k);
-    const channels = weights.config.in_ch;
-    const color = values["no-preview"] ? "none" : colorModeFor(Deno.stdout);
-    const live = new LiveView(Deno.stdout, color);
-    const columns = terminalColumns();
-    const shown = Math.max(1, Math.min(n, Math.floor((columns + 1) / (IMAGE_SIZE + 1))));
+    const display = await detectDisplay(values["no-preview"] ? "none" : pictures.preview);
+    const live = new LiveView(Deno.stdout, display.color, display);
     const frames: RgbaImage[] = [];
-    const toImages = (x: Float32Array) =>
-      Array.from(
-        { length: n },
-        (_, i) =>
-          imageFromTensor(x, channels, IMAGE_SIZE, IMAGE_SIZE, i * channels * IMAGE_SIZE ** 2),
-      );
     const started = performance.now();
-    const store = storeFromWeights(gpu, weights);
-    const result = await sample(gpu, weights.config, store, {
+    const result = await generator.generate({
       classes,
       guidance,
       steps,
       sampler,
       eta,
       seed,
+      post: { softAlpha: values["soft-alpha"] },
       previewEvery: previewEvery === 0 && !values.gif ? 0 : previewEvery || steps,
-      onPreview(x0, step, total) {
-        const images = toImages(x0);
+      onPreview({ images, step, total }) {
         // The end's frame is drawn below from the sprites as written.
         if (values.gif && step < total) {
           frames.push(composeSheet([images], { scale: 4, gap: 1, checker: true }));
         }
-        if (color === "none") return;
-        const grid = composeSheet([images.slice(0, shown)], { scale: 1, gap: 1, checker: false });
         const status = formatProgress({ step, total, startedAt: started }, {
-          width: Math.min(columns, 100),
+          width: Math.min(display.columns, 100),
         });
-        live.update(`${renderHalfBlocks(grid, { color })}\n${status}`);
+        // Drawn in turn without holding up sampling; done() below waits for the last frame.
+        live.show(images, status, { scale: pictures.scale });
       },
-    });
+    }).finally(() => generator.destroy());
     await live.done();
-    store.destroy();
 
-    const finished = toImages(result.images);
-    const images = values["soft-alpha"] ? finished : finished.map(snapAlpha);
+    const images = result.images;
     const files: string[] = [];
     const write = async (name: string, bytes: Uint8Array) => {
       const path = await freshPath(join(outDir, name), force);

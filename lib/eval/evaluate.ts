@@ -12,14 +12,16 @@
  * The real-side numbers do not depend on the samples and are computed once per run.
  */
 
-import { UserError } from "../cli/errors.ts";
+import { InputError } from "../util/errors.ts";
 import type { SpriteDataset } from "../data/dataset.ts";
-import { guidanceRows, sample } from "../diffusion/sampler.ts";
 import type { SamplerKind } from "../diffusion/schedule.ts";
+import { Generator } from "../generate/generator.ts";
+import type { PostOptions } from "../generate/postprocess.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { upload } from "../gpu/tensor.ts";
-import { maxSampleRows } from "../model/memory.ts";
-import { storeFromWeights, type Weights } from "../model/weights.ts";
+import { type RgbaImage, tensorFromImages } from "../io/image.ts";
+import { IMAGE_SIZE } from "../model/config.ts";
+import type { Weights } from "../model/weights.ts";
 import { ParamStore } from "../nn/params.ts";
 import { epochPermutation } from "../train/batch.ts";
 import { classify, predictions, SpriteClassifier } from "./classifier.ts";
@@ -43,6 +45,10 @@ export interface EvalOptions {
   seed: number;
   /** Most sprites per sampling batch; all batches get one size, so the model compiles once. */
   batch: number;
+  /** The post-processing users get (as `sample` applies it); default: alpha snapped. */
+  post?: PostOptions;
+  /** Score the raw model output (default) or the sprites after `post`, as users get them. */
+  score?: "raw" | "delivered";
 }
 
 export interface SampleMetrics {
@@ -90,8 +96,10 @@ export interface EvalReport {
 /** The samples of one guidance value, for pictures. */
 export interface GuidanceSamples {
   guidance: number;
-  /** [K·n, C, 16, 16], class-major (n of class 0, then class 1 …). */
+  /** What was scored, [K·n, C, 16, 16], class-major (n of class 0, then class 1 …). */
   images: Float32Array;
+  /** The sprites as users get them (after post-processing), in the same order. */
+  delivered: RgbaImage[];
   predicted: Int32Array;
   /** Nearest sprites in the dataset the CLI was given (indices into it). */
   nearest: Nearest;
@@ -151,20 +159,20 @@ function checkCompatible(
   const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
   const names = (list: string[]) => JSON.stringify(list);
   if (!same(weights.classNames, classifier.classNames)) {
-    throw new UserError(
+    throw new InputError(
       `the classifier knows classes ${names(classifier.classNames)}, the weights ` +
         `${names(weights.classNames)}; train one for this data with ` +
         "scripts/train_classifier.ts and pass it as --classifier",
     );
   }
   if (!same(weights.classNames, data.classNames)) {
-    throw new UserError(
+    throw new InputError(
       `the dataset ${data.source} has classes ${names(data.classNames)}, the weights ` +
         `${names(weights.classNames)}; pass the --data the model was trained on`,
     );
   }
   if (classifier.config.in_ch !== weights.config.in_ch || data.channels !== weights.config.in_ch) {
-    throw new UserError(
+    throw new InputError(
       `channels differ: weights ${weights.config.in_ch}, classifier ${classifier.config.in_ch}, ` +
         `data ${data.channels}`,
     );
@@ -179,7 +187,7 @@ async function measureReal(
 ) {
   const k = data.classNames.length;
   const f = model.config.features;
-  const chw = data.channels * 256;
+  const chw = data.channels * IMAGE_SIZE ** 2;
   const halves = stratifiedSplit(data.labels, k, 0.5, HALVES_SEED);
   const labelled = [...halves.train, ...halves.test].sort((a, b) => a - b);
   const rowOf = new Map(labelled.map((index, row) => [index, row]));
@@ -237,15 +245,17 @@ export async function evaluate(
 ): Promise<EvalReport> {
   checkCompatible(weights, classifier, data);
   const k = weights.config.num_classes;
-  const chw = data.channels * 256;
+  const chw = data.channels * IMAGE_SIZE ** 2;
   const f = classifier.config.features;
   const total = k * opts.n;
   const plan = batchPlan(total, opts.batch);
-  const maxRows = maxSampleRows(weights.config, gpu.maxBinding);
-  if (Math.max(...opts.guidances.map((g) => guidanceRows(plan.size, g))) > maxRows) {
-    throw new UserError(
-      `a sampling batch of ${plan.size} sprites needs more than this adapter's ${maxRows} ` +
-        "rows; lower --batch",
+  const generator = Generator.fromWeights(gpu, weights);
+  const fit = Math.min(...opts.guidances.map((g) => generator.maxSprites(g)));
+  if (plan.size > fit) {
+    generator.destroy();
+    throw new InputError(
+      `a sampling batch of ${plan.size} sprites is more than this adapter fits (${fit}); ` +
+        "lower --batch",
     );
   }
 
@@ -253,7 +263,6 @@ export async function evaluate(
   upload(gpu, classifierStore.flat("param"), classifier.flat);
   const model = new SpriteClassifier(gpu, classifier.config, classifierStore, CLASSIFIER_BATCH);
   const real = await measureReal(model, data, opts.n);
-  const unet = storeFromWeights(gpu, weights);
 
   const stepsTotal = opts.guidances.length * plan.batches * opts.steps;
   const previewEvery = Math.max(1, Math.floor(opts.steps / 20));
@@ -264,23 +273,27 @@ export async function evaluate(
   const reports: GuidanceReport[] = [];
   for (const [g, guidance] of opts.guidances.entries()) {
     const started = performance.now();
-    const images = new Float32Array(total * chw);
+    const raw = new Float32Array(total * chw);
+    const delivered: RgbaImage[] = [];
     for (let j = 0; j < plan.batches; j++) {
       const done = (g * plan.batches + j) * opts.steps;
       hooks.onProgress?.(done, stepsTotal, guidance);
-      const result = await sample(gpu, weights.config, unet, {
+      const result = await generator.generate({
         classes: classes.slice(j * plan.size, (j + 1) * plan.size),
         guidance,
         steps: opts.steps,
         sampler: opts.sampler,
         eta: opts.eta,
         seed: batchSeed(opts.seed, j),
+        post: opts.post,
         previewEvery,
-        onPreview: (_, step) => hooks.onProgress?.(done + step, stepsTotal, guidance),
+        onPreview: ({ step }) => hooks.onProgress?.(done + step, stepsTotal, guidance),
       });
       const keep = Math.min(plan.size, total - j * plan.size);
-      images.set(result.images.subarray(0, keep * chw), j * plan.size * chw);
+      raw.set(result.raw.subarray(0, keep * chw), j * plan.size * chw);
+      delivered.push(...result.images.slice(0, keep));
     }
+    const images = opts.score === "delivered" ? tensorFromImages(delivered, data.channels) : raw;
     const judged = await classify(model, images, total);
     const predicted = predictions(judged.logits, k);
     const nearest = nearestSprites(images, total, data.images, data.count, chw);
@@ -308,9 +321,9 @@ export async function evaluate(
     };
     const report = { guidance, seconds: (performance.now() - started) / 1000, perClass, overall };
     reports.push(report);
-    await hooks.onGuidance?.(report, { guidance, images, predicted, nearest });
+    await hooks.onGuidance?.(report, { guidance, images, delivered, predicted, nearest });
   }
-  unet.destroy();
+  generator.destroy();
   model.destroy();
   classifierStore.destroy();
   return {

@@ -4,9 +4,9 @@
  * per guidance value a sample sheet and the closest sample / training sprite pairs.
  */
 
-import { imageFromTensor, type RgbaImage, snapAlpha } from "../io/image.ts";
+import { imageFromTensor, type RgbaImage } from "../io/image.ts";
 import { composeSheet } from "../io/sheet.ts";
-import type { ModelConfig } from "../model/config.ts";
+import { IMAGE_SIZE, type ModelConfig } from "../model/config.ts";
 import { BLACK, drawLineChart, PALETTE } from "./chart.ts";
 import type { ClassifierTraining } from "./classifier_io.ts";
 import { mirrored } from "./distance.ts";
@@ -215,22 +215,12 @@ export const fidChart = (report: EvalReport, ctx: ReportContext): RgbaImage =>
 const SHEET_COLUMNS = 16;
 const PAIRS_PER_CLASS = 4;
 
-/**
- * One row per class: its first samples as `sample` writes them (alpha snapped), 4× upscaled
- * over the checkerboard.
- */
-export function samplesSheet(
-  s: GuidanceSamples,
-  classes: number,
-  n: number,
-  channels: number,
-): RgbaImage {
-  const chw = channels * 256;
-  const rows = Array.from({ length: classes }, (_, c) =>
-    Array.from(
-      { length: Math.min(n, SHEET_COLUMNS) },
-      (_, i) => snapAlpha(imageFromTensor(s.images, channels, 16, 16, (c * n + i) * chw)),
-    ));
+/** One row per class: its first samples as users get them, 4× upscaled over the checkerboard. */
+export function samplesSheet(s: GuidanceSamples, classes: number, n: number): RgbaImage {
+  const rows = Array.from(
+    { length: classes },
+    (_, c) => s.delivered.slice(c * n, c * n + Math.min(n, SHEET_COLUMNS)),
+  );
   return composeSheet(rows, { scale: 4, gap: 2, checker: true });
 }
 
@@ -245,7 +235,7 @@ export function nearestPairs(
   n: number,
   channels: number,
 ): RgbaImage {
-  const chw = channels * 256;
+  const chw = channels * IMAGE_SIZE ** 2;
   const rows = Array.from({ length: classes }, (_, c) => {
     const closest = Array.from({ length: n }, (_, i) => c * n + i)
       .sort((a, b) => s.nearest.distance[a] - s.nearest.distance[b])
@@ -254,10 +244,7 @@ export function nearestPairs(
       const index = s.nearest.index[row];
       const sprite = training.subarray(index * chw, (index + 1) * chw);
       const nearest = s.nearest.flipped[row] ? mirrored(sprite, 1, chw) : sprite;
-      const pair = [
-        snapAlpha(imageFromTensor(s.images, channels, 16, 16, row * chw)),
-        imageFromTensor(nearest, channels, 16, 16),
-      ];
+      const pair = [s.delivered[row], imageFromTensor(nearest, channels, IMAGE_SIZE, IMAGE_SIZE)];
       return composeSheet([pair], { scale: 4, gap: 2, checker: true });
     });
   });

@@ -1,4 +1,6 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
+import { postProcess } from "../generate/postprocess.ts";
+import { imageFromTensor } from "../io/image.ts";
 import { PALETTE } from "./chart.ts";
 import { batchPlan, type EvalReport, type SampleMetrics } from "./evaluate.ts";
 import {
@@ -106,9 +108,14 @@ Deno.test("report: sample sheet and nearest pairs place each sprite, closest fir
   training.fill(1, 3 * plane, 4 * plane);
   for (let i = 0; i < plane; i++) if (i % 16 < 8) training[chw + 2 * plane + i] = 1;
   training.fill(1, chw + 3 * plane, 2 * chw);
+  // Delivered as `sample` writes them: through the post-processing pipeline (alpha snapped).
+  const delivered = postProcess(
+    Array.from({ length: 2 * n }, (_, r) => imageFromTensor(images, 4, 16, 16, r * chw)),
+  );
   const samples = {
     guidance: 1,
     images,
+    delivered,
     predicted: new Int32Array(2 * n),
     nearest: {
       index: Int32Array.from([0, 1, 0, 1, 0, 1]),
@@ -128,7 +135,7 @@ Deno.test("report: sample sheet and nearest pairs place each sprite, closest fir
       ? ok(isChecker(got), `${where}: sample 2 should be transparent, got ${got}`)
       : deepStrictEqual(got, [red(r), 0, 0], where);
 
-  const sheet = samplesSheet(samples, 2, n, 4);
+  const sheet = samplesSheet(samples, 2, n);
   deepStrictEqual([sheet.width, sheet.height], [3 * 64 + 2 * 2, 2 * 64 + 2]);
   for (let r = 0; r < 2 * n; r++) {
     const [c, i] = [Math.floor(r / n), r % n];

@@ -8,6 +8,7 @@
  */
 
 import type { Gpu } from "../gpu/device.ts";
+import { InputError } from "../util/errors.ts";
 import { upload } from "../gpu/tensor.ts";
 import {
   encodeSafetensors,
@@ -28,7 +29,7 @@ export interface Weights {
 }
 
 /** A loaded weights file, or the reason it cannot be used. */
-export class WeightsError extends Error {}
+export class WeightsError extends InputError {}
 
 const defaultClassNames = (k: number) => Array.from({ length: k }, (_, i) => `class ${i}`);
 

@@ -103,7 +103,8 @@ export class LiveView {
     if (!this.#live) return Promise.resolve();
     const imageId = this.#nextLogId++;
     return this.#queue(async () => {
-      const { picture, lines } = await renderGrid(images, this.#display, { ...opts, imageId });
+      const grid = { scrolls: true, ...opts, imageId };
+      const { picture, lines } = await renderGrid(images, this.#display, grid);
       this.#aboveBlock((picture ? placePicture(picture) : "") + textLines(lines));
     });
   }

@@ -31,6 +31,12 @@ export interface GridOptions {
   maxRows?: number;
   /** Terminal lines the grid may take (default: the terminal's rows less 2). */
   lines?: number;
+  /**
+   * Output that scrolls away like text (printed or logged for good, not redrawn): half-blocks
+   * are then not held to the terminal's height. Pictures always are, as they are drawn from a
+   * saved cursor position that scrolling would move.
+   */
+  scrolls?: boolean;
   /** Whether a line says how many sprites are not shown (default true). */
   note?: boolean;
   /** The kitty image id: a frame drawn with the same id replaces the last. */
@@ -62,10 +68,10 @@ export function gridLayout(
   opts: GridOptions = {},
 ): Layout {
   const cell = cellPixels(display);
-  const room = {
-    width: display.columns * cell.width,
-    height: Math.max(1, opts.lines ?? display.rows - 2) * cell.height,
-  };
+  const lines = opts.scrolls && display.protocol === "blocks"
+    ? Infinity
+    : Math.max(1, opts.lines ?? display.rows - 2);
+  const room = { width: display.columns * cell.width, height: lines * cell.height };
   // The sprite drawn 1:1 must fit; a bigger one (a sheet given to `show`) is subsampled.
   const subsample = Math.max(
     1,

@@ -145,6 +145,13 @@ Deno.test("a picture bigger than the terminal is shown subsampled", () => {
   // 1054 px wide in 80 columns of half-blocks: every 14th pixel.
   const big = gridLayout(1, { width: 1054, height: 526 }, display("blocks"), { lines: 1000 });
   deepStrictEqual([big.subsample, big.scale], [14, 1]);
+  // Half-blocks that scroll are held to the width only: 8 rows of 16 in 80×24.
+  const logged = gridLayout(32, sprite, display("blocks"), { perRow: 4, scrolls: true });
+  deepStrictEqual([logged.scale, logged.rows, logged.shown], [1, 8, 32]);
+  deepStrictEqual(gridLayout(32, sprite, display("blocks"), { perRow: 4 }).rows, 2);
+  // Pictures are held to the height even then: 8 rows at scale 10 would be 1350 px.
+  const picture = gridLayout(32, sprite, display("kitty"), { perRow: 4, scrolls: true });
+  deepStrictEqual([picture.shown, picture.scale], [32, 3]); // ⌊(440+3)/51⌋ = 8 rows at 3
   // A 16×16 sprite in 10×20 cells: no subsampling, the default scale.
   deepStrictEqual(gridLayout(1, sprite, display("kitty")).subsample, 1);
 });
