@@ -294,7 +294,12 @@ Deno.test("sample: a batch over the adapter's binding limit is refused before an
       withTempDir("sample-cli-", async (dir) => {
         const out = join(dir, "out");
         const r = await sample("--n", String(n), "--no-preview", "--out", out);
-        failsWith(r, new RegExp(`--n ${n} needs ${2 * n} model rows.*use --n ${n - 1} or less`));
+        failsWith(
+          r,
+          new RegExp(
+            `--n ${n} is more sprites than one sampling step fits.*use --n ${n - 1} or less`,
+          ),
+        );
         deepStrictEqual(listDir(dir), [], "the refused run created --out");
       }),
   });
