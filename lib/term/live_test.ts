@@ -149,3 +149,11 @@ Deno.test("a frame that fails to render is reported by done(), not left unhandle
   await new Promise((r) => setTimeout(r, 50)); // an unhandled rejection would fail the test here
   await assert.rejects(view.done(), /differ in size/);
 });
+
+Deno.test("done() waits for the frames asked for, so nothing is drawn after it", async () => {
+  const out = memoryStream(true);
+  const view = new LiveView(out, "truecolor", pictureDisplay("kitty"));
+  void view.show([sprite], "last frame", { scale: 20 });
+  await view.done();
+  ok(out.take().includes("last frame"), "the frame came after done()");
+});
