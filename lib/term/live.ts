@@ -105,7 +105,7 @@ export class LiveView {
     return this.#queue(async () => {
       const grid = { scrolls: true, ...opts, imageId };
       const { picture, lines } = await renderGrid(images, this.#display, grid);
-      this.#aboveBlock((picture ? placePicture(picture) : "") + textLines(lines));
+      this.#aboveBlock(textLines(lines), picture);
     });
   }
 
@@ -154,11 +154,14 @@ export class LiveView {
   }
 
   /** Writes `text` where the block starts and draws the block again below it. */
-  #aboveBlock(text: string): void {
-    // A picture moves with the block: its old place is erased and it is drawn again.
-    const erase = this.#picture ? ERASE_BELOW : "";
+  #aboveBlock(text: string, picture?: Picture): void {
+    // Text overwrites the block's old lines; a picture does not (text shows through it and
+    // beside it), so where one is drawn, or one moves down with the block, the old block is
+    // erased first.
+    const erase = this.#picture || picture ? ERASE_BELOW : "";
+    const logged = (picture ? placePicture(picture) : "") + text;
     const block = (this.#picture ? placePicture(this.#picture) : "") + textLines(this.#shown);
-    this.#write(BEGIN_FRAME + this.#cursorToTop() + erase + text + block + END_FRAME);
+    this.#write(BEGIN_FRAME + this.#cursorToTop() + erase + logged + block + END_FRAME);
   }
 
   /** Kitty pictures survive erasing the text under them; the live one is deleted by id. */

@@ -157,3 +157,19 @@ Deno.test("done() waits for the frames asked for, so nothing is drawn after it",
   await view.done();
   ok(out.take().includes("last frame"), "the frame came after done()");
 });
+
+Deno.test("a picture logged above a text block erases the block's old lines first", async () => {
+  const out = memoryStream(true);
+  const display = pictureDisplay("sixel");
+  const view = new LiveView(out, "truecolor", display);
+  view.update("progress 1");
+  out.take();
+  await view.logImages([sprite], { scale: 20 });
+  const picture = encodeSixel(upscaleNearest(compositeOver(sprite), 20));
+  // Up over the progress line, erase it (a picture would leave it showing), the picture, then
+  // the progress line again below it.
+  deepStrictEqual(
+    out.take(),
+    `${BEGIN}\x1b[1A\x1b[J\n\n\x1b[2A\x1b7${picture}\x1b8\n\nprogress 1\x1b[K\n${END}`,
+  );
+});
