@@ -4,6 +4,7 @@ import { dataCommand } from "./data.ts";
 import { evalCommand } from "./eval.ts";
 import { infoCommand } from "./info.ts";
 import { sampleCommand } from "./sample.ts";
+import { showCommand } from "./show.ts";
 import { trainCommand } from "./train.ts";
 
 export interface Command {
@@ -17,6 +18,7 @@ export const commands: Record<string, Command> = {
   data: dataCommand,
   eval: evalCommand,
   info: infoCommand,
+  show: showCommand,
 };
 
 export function usage(): string {

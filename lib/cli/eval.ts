@@ -25,18 +25,12 @@ import {
   samplesSheet,
 } from "../eval/report.ts";
 import { colorModeFor } from "../term/ansi.ts";
+import { terminalSize } from "../term/detect.ts";
 import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
-import {
-  choiceOption,
-  helpText,
-  numberOption,
-  parseOptions,
-  terminalColumns,
-  writableOutDir,
-} from "./options.ts";
+import { choiceOption, helpText, numberOption, parseOptions, writableOutDir } from "./options.ts";
 import { SAMPLER_OPTIONS, samplerOptions } from "./sample.ts";
 import {
   PALETTE_OPTIONS,
@@ -159,7 +153,7 @@ export const evalCommand: Command = {
     await writableOutDir(outDir);
     const gpu = await getGpu();
     const live = new LiveView(Deno.stdout, colorModeFor(Deno.stdout));
-    const columns = terminalColumns();
+    const { columns } = terminalSize(Deno.stdout);
     const write = async (name: string, image: RgbaImage) =>
       await writeFileAtomic(join(outDir, name), await encodePng(image));
     const k = weights.config.num_classes;
@@ -194,7 +188,7 @@ export const evalCommand: Command = {
         for (const v of g.variants) live.log(`  ${v.label}: ${summary(v.overall)}`);
       },
     });
-    live.done();
+    await live.done();
     const ctx: ReportContext = {
       weights: weightsName,
       config: weights.config,

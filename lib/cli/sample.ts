@@ -1,7 +1,8 @@
 /**
- * `sample`: classifier-free guided generation with a live ANSI preview of the
- * predicted clean image, written as PNGs (native and upscaled), a sheet, and
- * optionally a GIF of the fade-in. The sprites come from the generation core.
+ * `sample`: classifier-free guided generation with a live preview of the predicted clean
+ * image in the terminal (kitty, iTerm2, sixel or half-blocks), written as PNGs (native and
+ * upscaled), a sheet, and optionally a GIF of the fade-in. The sprites come from the
+ * generation core.
  */
 
 import { basename, join } from "node:path";
@@ -17,8 +18,7 @@ import { hexOf, makePalette, MAX_COLORS, type Palette } from "../palette/palette
 import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
 import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
 import { Generator } from "../generate/generator.ts";
-import { IMAGE_SIZE } from "../model/config.ts";
-import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
+import { detectDisplay } from "../term/detect.ts";
 import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
@@ -29,7 +29,8 @@ import {
   numberOption,
   type OptionValues,
   parseOptions,
-  terminalColumns,
+  PICTURE_OPTIONS,
+  pictureOptions,
   writableOutDir,
 } from "./options.ts";
 import {
@@ -99,6 +100,7 @@ const OPTIONS = {
     value: "P",
     help: `preview every P steps (default ${SAMPLE_DEFAULTS.previewEvery}; 0 = only the end)`,
   },
+  ...PICTURE_OPTIONS,
   out: { value: "DIR", help: "output folder (default out/)" },
   scale: {
     value: "F",
@@ -112,7 +114,7 @@ const OPTIONS = {
   ...LIST_PALETTES_OPTION,
   gif: { help: "also write an animated GIF of the fade-in" },
   json: { help: "print a JSON summary on stdout" },
-  "no-preview": { help: "no terminal preview" },
+  "no-preview": { help: "no sprites in the terminal (the same as --preview none)" },
   force: { help: "overwrite existing files instead of choosing new names" },
 } as const;
 
@@ -184,6 +186,7 @@ export const sampleCommand: Command = {
       max: 64,
       integer: true,
     });
+    const pictures = pictureOptions(values);
     const outDir = values.out ?? "out";
     const force = values.force ?? false;
     // Before any GPU work, so a bad palette file or a missing dataset palette fails at once.
@@ -207,10 +210,8 @@ export const sampleCommand: Command = {
     // Only now, so a refused batch leaves no new folder behind.
     await writableOutDir(outDir);
     const classes = Array.from({ length: n }, (_, i) => fixedClass ?? i % k);
-    const color = values["no-preview"] ? "none" : colorModeFor(Deno.stdout);
-    const live = new LiveView(Deno.stdout, color);
-    const columns = terminalColumns();
-    const shown = Math.max(1, Math.min(n, Math.floor((columns + 1) / (IMAGE_SIZE + 1))));
+    const display = await detectDisplay(values["no-preview"] ? "none" : pictures.preview);
+    const live = new LiveView(Deno.stdout, display.color, display);
     const frames: RgbaImage[] = [];
     const started = performance.now();
     const result = await generator.generate({
@@ -227,15 +228,14 @@ export const sampleCommand: Command = {
         if (values.gif && step < total) {
           frames.push(composeSheet([images], { scale: 4, gap: 1, checker: true }));
         }
-        if (color === "none") return;
-        const grid = composeSheet([images.slice(0, shown)], { scale: 1, gap: 1, checker: false });
         const status = formatProgress({ step, total, startedAt: started }, {
-          width: Math.min(columns, 100),
+          width: Math.min(display.columns, 100),
         });
-        live.update(`${renderHalfBlocks(grid, { color })}\n${status}`);
+        // Drawn in turn without holding up sampling; done() below waits for the last frame.
+        live.show(images, status, { scale: pictures.scale });
       },
     }).finally(() => generator.destroy());
-    live.done();
+    await live.done();
 
     const { images, palettes } = result;
     const files: string[] = [];
