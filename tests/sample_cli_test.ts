@@ -13,6 +13,7 @@ import { loadDefaultWeights } from "../lib/model/default_weights.ts";
 import { maxSampleRows } from "../lib/model/memory.ts";
 import { encodeWeights, readWeights } from "../lib/model/weights.ts";
 import {
+  cliEnv,
   failsWith,
   listDir,
   MAIN,
@@ -45,6 +46,7 @@ Deno.test("sample: PNGs, sheet, GIF and --json; same seed ⇒ same bytes, never 
     const names = [
       ...stems.flatMap((s) => [`${s}.png`, `${s}-x3.png`]),
       "sheet-s7.png",
+      "sheet-s7.json",
       "fadein-s7.gif",
     ];
     deepStrictEqual(listDir(out), [...names].sort());
@@ -70,6 +72,30 @@ Deno.test("sample: PNGs, sheet, GIF and --json; same seed ⇒ same bytes, never 
     // Previews at steps 2 and 4, the last held once more; tiles of 64 px with 1-px gaps.
     const gif = await GIF.decode(await Deno.readFile(join(out, "fadein-s7.gif")));
     deepStrictEqual([gif.length, gif.width, gif.height], [3, 3 * 64 + 2, 64]);
+
+    // The same model as a bare F16 state_dict: no metadata, so the config is inferred from the
+    // shapes and the classes are numbered; the sprites are the same bytes.
+    const bare = join(dir, "bare.safetensors");
+    await writeTinyWeights(bare, { form: "bare F16" });
+    const bareOut = join(dir, "bare");
+    const fromBare = await sample(
+      "--weights",
+      bare,
+      ...options.slice(2),
+      ..."--seed 7 --n 3 --json --out".split(" "),
+      bareOut,
+    );
+    succeeded(fromBare);
+    deepStrictEqual(JSON.parse(fromBare.stdout).classes, ["class 0", "class 1", "class 2"]);
+    for (const [i, stem] of stems.entries()) {
+      for (const suffix of [".png", "-x3.png"]) {
+        deepStrictEqual(
+          await Deno.readFile(join(bareOut, `class-${i}-s7-${i}${suffix}`)),
+          await Deno.readFile(join(out, `${stem}${suffix}`)),
+          `${stem}${suffix} differs between the F32 weights and the bare F16 state_dict`,
+        );
+      }
+    }
 
     // --soft-alpha keeps the model's alpha: values in between, the same colour where opaque.
     const soft = join(dir, "soft");
@@ -134,16 +160,20 @@ Deno.test("sample: no arguments but --steps/--out draws one sprite per class of 
     const stems = classNames.map((name, i) => `${name}-s0-${i}`);
     deepStrictEqual(
       listDir(dir),
-      [...stems.flatMap((s) => [`${s}.png`, `${s}-x16.png`]), "sheet-s0.png"].sort(),
+      [...stems.flatMap((s) => [`${s}.png`, `${s}-x16.png`]), "sheet-s0.json", "sheet-s0.png"]
+        .sort(),
     );
     deepStrictEqual(await pngSize(join(dir, `${stems[0]}-x16.png`)), [256, 256]);
     ok(r.stdout.startsWith(`${classNames.length} sprites (ddpm, 2 steps, guidance 3, seed 0)`));
-    ok(r.stdout.includes(`wrote ${2 * classNames.length + 1} files to ${dir}/`), r.stdout);
+    ok(r.stdout.includes(`wrote ${2 * classNames.length + 2} files to ${dir}/`), r.stdout);
     deepStrictEqual(r.stderr, "");
   });
 });
 
-/** Runs `main.ts sample …` under a pseudo-terminal (util-linux `script`) and returns its output. */
+/**
+ * Runs `main.ts sample …` under a pseudo-terminal (util-linux `script`) of an xterm and returns
+ * its output; `env` adds to the caller's environment less its colour settings.
+ */
 async function sampleOnTty(args: string[], env: Record<string, string>): Promise<string> {
   const quoted = [Deno.execPath(), "run", "-A", MAIN, "sample", ...args].map((a) => `'${a}'`);
   const out = await new Deno.Command("script", {
@@ -151,7 +181,8 @@ async function sampleOnTty(args: string[], env: Record<string, string>): Promise
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env,
+    clearEnv: true,
+    env: cliEnv({ TERM: "xterm-256color", ...env }),
   }).output();
   const text = new TextDecoder().decode(out.stdout);
   deepStrictEqual(out.code, 0, text);
@@ -179,11 +210,12 @@ Deno.test("sample: --list-classes, --class NAME, and no escape codes off a TTY",
     ok(!byName.stdout.includes("\x1b") && !byName.stdout.includes("▀"), byName.stdout);
     deepStrictEqual(
       byName.stdout.split("\n")[1],
-      `wrote 5 files to ${join(dir, "name")}/ (sheet: sheet-s0.png)`,
+      `wrote 6 files to ${join(dir, "name")}/ (sheet: sheet-s0.png)`,
     );
     deepStrictEqual(
       listDir(join(dir, "name")),
       [
+        "sheet-s0.json",
         "sheet-s0.png",
         "sword-s0-0-x16.png",
         "sword-s0-0.png",

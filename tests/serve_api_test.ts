@@ -11,6 +11,7 @@ import { GIF } from "imagescript";
 import { SAMPLERS } from "../lib/diffusion/schedule.ts";
 import { GENERATE_DEFAULTS } from "../lib/generate/defaults.ts";
 import { decodePng } from "../lib/io/png.ts";
+import { BUILTIN_PALETTES } from "../lib/palette/builtin.ts";
 import {
   failsWith,
   runMain,
@@ -25,6 +26,8 @@ const MAX_QUEUE = 3;
 const MAX_SPRITES = 6;
 /** Long enough (on the CPU fallback) to still be running when a test acts on it. */
 const LONG = { n: 1, steps: 1000, previewEvery: 10 };
+
+const PALETTES = [...BUILTIN_PALETTES.keys()];
 
 const repoFile = (path: string) => Deno.readFile(new URL(`../${path}`, import.meta.url));
 
@@ -146,6 +149,24 @@ Deno.test("serve: routes, bad input, jobs, cancel, disconnect, 20 clients, sampl
               integer: true,
             }],
             [{ colour: "red" }, "colour", null],
+            [{ palette: "nope" }, "palette", [null, ...PALETTES, "auto:2…256"]],
+            [{ palette: "auto:1" }, "palette", null],
+            [{ palette: 8 }, "palette", null],
+            // A palette file is never read on a request's say-so; tiny weights carry no dataset palette.
+            [{ palette: "/etc/palette.gpl" }, "palette", null],
+            [{ palette: "dataset" }, "palette", null],
+            [{ palette: "pico8", softAlpha: true }, "softAlpha", [false]],
+            [{ palette: "pico8", paletteScope: "batch" }, "paletteScope", ["sprite", "batch"]],
+            [{ palette: "auto:4", paletteScope: "all" }, "paletteScope", ["sprite", "batch"]],
+            [{ dither: "floyd" }, "dither", ["none", "bayer4", "bayer8", "floyd"]],
+            [{ palette: "pico8", dither: "random" }, "dither", [
+              "none",
+              "bayer4",
+              "bayer8",
+              "floyd",
+            ]],
+            [{ outline: "red" }, "outline", ["RRGGBB", "auto", null]],
+            [{ despeckle: 1 }, "despeckle", [true, false]],
           ];
           for (const [body, field, allowed] of cases) {
             const res = await api.submit(body);
@@ -189,6 +210,7 @@ Deno.test("serve: routes, bad input, jobs, cancel, disconnect, 20 clients, sampl
       );
 
       let finished: Job;
+      let paletted: Job;
       await t.step("a job: queued behind another, previews in order, done, its files", async () => {
         const blocker = await api.accepted(LONG);
         const request = { class: "sword", n: 2, seed: 5, steps: 6, previewEvery: 2, scale: 3 };
@@ -233,6 +255,7 @@ Deno.test("serve: routes, bad input, jobs, cancel, disconnect, 20 clients, sampl
           "sword-s5-1.png",
           "sword-s5-1-x3.png",
           "sheet-s5.png",
+          "sheet-s5.json",
           "fadein-s5.gif",
         ]);
         const size = async (url: string) => {
@@ -243,30 +266,64 @@ Deno.test("serve: routes, bad input, jobs, cancel, disconnect, 20 clients, sampl
         deepStrictEqual(await size(finished.files[1].url), [48, 48]);
         deepStrictEqual(await size(finished.files[4].url), [2 * 64 + 2, 64]);
         // Previews at steps 2 and 4 fade in, then the finished sprites, held twice as long.
-        const gif = await GIF.decode(await api.bytes(finished.files[5].url));
+        const gif = await GIF.decode(await api.bytes(finished.files[6].url));
         deepStrictEqual([gif.length, gif.width, gif.height], [4, 2 * 64 + 1, 64]);
         const res404 = await api.fetch(`/api/jobs/${job.id}/files/sword-s5-2.png`);
         equal(res404.status, 404);
         await res404.body?.cancel();
         // A stream opened after the end replays the end.
         deepStrictEqual((await (await api.events(job.id)).rest()).map((e) => e.event), ["done"]);
+
+        // With a palette per sprite: indexed PNGs, each sprite's .gpl/.hex, an indexed sheet.
+        paletted = await api.accepted({
+          ...request,
+          palette: "auto:4",
+          dither: "bayer4",
+          outline: "auto",
+          despeckle: true,
+        });
+        paletted = (await (await api.events(paletted.id)).until("done")).data as unknown as Job;
+        deepStrictEqual(paletted.files.map((f) => [f.name, f.sprite, f.type]), [
+          ["sword-s5-0.png", 0, "image/png"],
+          ["sword-s5-0-x3.png", 0, "image/png"],
+          ["sword-s5-0.gpl", 0, "text/plain; charset=utf-8"],
+          ["sword-s5-0.hex", 0, "text/plain; charset=utf-8"],
+          ["sword-s5-1.png", 1, "image/png"],
+          ["sword-s5-1-x3.png", 1, "image/png"],
+          ["sword-s5-1.gpl", 1, "text/plain; charset=utf-8"],
+          ["sword-s5-1.hex", 1, "text/plain; charset=utf-8"],
+          ["sheet-s5.png", null, "image/png"],
+          ["sheet-s5.json", null, "application/json"],
+          ["fadein-s5.gif", null, "image/gif"],
+        ]);
+        const hex = new TextDecoder().decode(await api.bytes(paletted.files[3].url)).trim();
+        const colours = hex.split("\n");
+        ok(colours.length <= 4 && colours.every((c) => /^[0-9a-f]{6}$/.test(c)), hex);
+        const sheetJson = JSON.parse(
+          new TextDecoder().decode(await api.bytes(paletted.files[9].url)),
+        );
+        equal(sheetJson.meta.image, "sheet-s5.png");
+        equal(sheetJson.meta.format, "I8");
       });
 
-      await t.step("the command line shown writes the same bytes with main.ts sample", async () => {
-        const words = finished.command.split(" ");
-        deepStrictEqual(words.slice(0, 5), ["deno", "run", "-A", "main.ts", "sample"]);
-        const out = join(dir, "cli");
-        const run = await runMain([...words.slice(4), "--out", out, "--json"]);
-        succeeded(run);
-        const written: string[] = JSON.parse(run.stdout).files;
-        deepStrictEqual(written, finished.files.map((f) => join(out, f.name)));
-        for (const file of finished.files) {
-          deepStrictEqual(
-            await Deno.readFile(join(out, file.name)),
-            await api.bytes(file.url),
-            file.name,
-          );
+      await t.step("the command lines shown write the same bytes with main.ts sample", async () => {
+        for (const [i, job] of [finished, paletted].entries()) {
+          const words = job.command.split(" ");
+          deepStrictEqual(words.slice(0, 5), ["deno", "run", "-A", "main.ts", "sample"]);
+          const out = join(dir, `cli-${i}`);
+          const run = await runMain([...words.slice(4), "--out", out, "--json"]);
+          succeeded(run);
+          const written: string[] = JSON.parse(run.stdout).files;
+          deepStrictEqual(written, job.files.map((f) => join(out, f.name)));
+          for (const file of job.files) {
+            const fromCli = await Deno.readFile(join(out, file.name));
+            deepStrictEqual(fromCli, await api.bytes(file.url), file.name);
+          }
         }
+        match(
+          paletted.command,
+          /--palette auto:4 --dither bayer4 --outline auto --despeckle --gif$/,
+        );
       });
 
       await t.step("cancel: a running job stops, a queued one leaves the queue", async () => {

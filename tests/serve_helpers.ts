@@ -190,6 +190,6 @@ export interface Job {
   seconds: number | null;
   error: string | null;
   command: string;
-  files: { name: string; kind: string; sprite: number | null; url: string }[];
+  files: { name: string; kind: string; sprite: number | null; type: string; url: string }[];
   events: string;
 }

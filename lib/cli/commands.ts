@@ -5,6 +5,7 @@ import { evalCommand } from "./eval.ts";
 import { infoCommand } from "./info.ts";
 import { sampleCommand } from "./sample.ts";
 import { serveCommand } from "./serve.ts";
+import { showCommand } from "./show.ts";
 import { trainCommand } from "./train.ts";
 
 export interface Command {
@@ -19,6 +20,7 @@ export const commands: Record<string, Command> = {
   data: dataCommand,
   eval: evalCommand,
   info: infoCommand,
+  show: showCommand,
 };
 
 export function usage(): string {

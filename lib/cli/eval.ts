@@ -25,19 +25,19 @@ import {
   samplesSheet,
 } from "../eval/report.ts";
 import { colorModeFor } from "../term/ansi.ts";
+import { terminalSize } from "../term/detect.ts";
 import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
-import {
-  choiceOption,
-  helpText,
-  numberOption,
-  parseOptions,
-  terminalColumns,
-  writableOutDir,
-} from "./options.ts";
+import { choiceOption, helpText, numberOption, parseOptions, writableOutDir } from "./options.ts";
 import { SAMPLER_OPTIONS, samplerOptions } from "./sample.ts";
+import {
+  PALETTE_OPTIONS,
+  parseVariants,
+  resolvePaletteOptions,
+  variantText,
+} from "./palette_options.ts";
 import { openWeights } from "./weights.ts";
 
 export const EVAL_DEFAULTS = { n: 32, guidance: "1,3,7.5", batch: 128, out: "out/eval" } as const;
@@ -67,6 +67,12 @@ const OPTIONS = {
       "delivers them (after post-processing: alpha snapped)",
   },
   out: { value: "DIR", help: `output folder (default ${EVAL_DEFAULTS.out})` },
+  ...PALETTE_OPTIONS,
+  variants: {
+    value: "LIST",
+    help: "more post-processing pipelines to score on the same samples, ';'-separated,\n" +
+      'each in the palette options\' syntax: "--palette dataset; --palette pico8 --despeckle"',
+  },
 } as const;
 
 const HELP = helpText(
@@ -80,7 +86,8 @@ reports, per class and over all classes,
   diversity    mean pairwise distance among samples, beside that of real sprites
 as report.json and report.md with charts and sample pictures in --out.`,
   OPTIONS,
-  "The original's sampler: --sampler ddpm --steps 1000.",
+  "With palette options (or --variants), the post-processed sprites are scored beside the\n" +
+    "main score, from the same samples. The original's sampler: --sampler ddpm --steps 1000.",
 );
 
 /** "1,3,7.5" → [1, 3, 7.5]: distinct values in [0, 100], in the order given. */
@@ -129,7 +136,16 @@ export const evalCommand: Command = {
       }),
       score: choiceOption("score", values.score, ["raw", "delivered"] as const, "raw"),
     };
+    // The palette options as one variant, then --variants: all checked before any work.
+    const variants = parseVariants(`${variantText(values)};${values.variants ?? ""}`);
     const { weights, name: weightsName } = await openWeights(values.weights);
+    options.variants = await Promise.all(variants.map(async ({ label, options: parsed }) => ({
+      label,
+      post: await resolvePaletteOptions(parsed, {
+        palette: weights.palette,
+        source: weightsName,
+      }, options.seed),
+    })));
     const [classifier, classifierName] = await openClassifier(values.classifier);
     const dataPath = values.data ?? DEFAULT_DATASET;
     const data = await loadDataset(dataPath, { channels: weights.config.in_ch as 3 | 4 });
@@ -137,7 +153,7 @@ export const evalCommand: Command = {
     await writableOutDir(outDir);
     const gpu = await getGpu();
     const live = new LiveView(Deno.stdout, colorModeFor(Deno.stdout));
-    const columns = terminalColumns();
+    const { columns } = terminalSize(Deno.stdout);
     const write = async (name: string, image: RgbaImage) =>
       await writeFileAtomic(join(outDir, name), await encodePng(image));
     const k = weights.config.num_classes;
@@ -156,16 +172,23 @@ export const evalCommand: Command = {
           { width: Math.min(columns, 100) },
         ));
       },
-      async onGuidance(g, samples) {
+      async onGuidance(g, samples, variantImages) {
         await write(FILES.samples(g.guidance), samplesSheet(samples, k, options.n));
+        for (const [v, delivered] of variantImages.entries()) {
+          await write(
+            FILES.variantSamples(g.guidance, v),
+            samplesSheet({ ...samples, delivered }, k, options.n),
+          );
+        }
         await write(
           FILES.nearest(g.guidance),
           nearestPairs(samples, data.images, k, options.n, channels),
         );
         live.log(`w = ${g.guidance}: ${summary(g.overall)} (${g.seconds.toFixed(0)} s)`);
+        for (const v of g.variants) live.log(`  ${v.label}: ${summary(v.overall)}`);
       },
     });
-    live.done();
+    await live.done();
     const ctx: ReportContext = {
       weights: weightsName,
       config: weights.config,

@@ -50,6 +50,7 @@ export const infoCommand: Command = {
           maxSampleRows(weights.config, gpu.maxBinding) / 2,
         ),
         provenance: weights.provenance,
+        dataset_palette_colors: weights.palette?.colors.length ?? null,
       },
     };
     if (values.json) return void console.log(JSON.stringify(report, null, 2));
@@ -69,6 +70,11 @@ export const infoCommand: Command = {
         `${c.num_res_blocks} res blocks/level, attention [${c.use_attention}]`,
         `parameters  ${weights.layout.count.toLocaleString("en-US")}`,
         `classes     ${weights.classNames.map((n, i) => `${i} ${n}`).join(", ")}`,
+        `palette     ${
+          weights.palette
+            ? `${weights.palette.colors.length} colours of the training data (--palette dataset)`
+            : "none stored (--palette dataset unavailable)"
+        }`,
         `batch limit ${report.weights.max_sprites_per_step_with_guidance} sprites per guided sampling step`,
       ].join("\n"),
     );

@@ -1,21 +1,20 @@
 /**
- * `sample`: classifier-free guided generation with a live ANSI preview of the
- * predicted clean image, written as PNGs (native and upscaled), a sheet, and
- * optionally a GIF of the fade-in. The sprites come from the generation core.
+ * `sample`: classifier-free guided generation with a live preview of the predicted clean
+ * image in the terminal (kitty, iTerm2, sixel or half-blocks), written as PNGs (native and
+ * upscaled), a sheet, and optionally a GIF of the fade-in. The sprites come from the
+ * generation core.
  */
 
 import { basename, join } from "node:path";
 import { getGpu } from "../gpu/device.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { RgbaImage } from "../io/image.ts";
-import { composeSheet } from "../io/sheet.ts";
 import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
 import { classesFor, classLabel, resolveClass } from "../generate/classes.ts";
 import { GENERATE_DEFAULTS, GENERATE_RANGES } from "../generate/defaults.ts";
 import { encodeGenerationFile, generationFiles } from "../generate/files.ts";
 import { Generator } from "../generate/generator.ts";
-import { IMAGE_SIZE } from "../model/config.ts";
-import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
+import { detectDisplay } from "../term/detect.ts";
 import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
@@ -26,9 +25,17 @@ import {
   numberOption,
   type OptionValues,
   parseOptions,
-  terminalColumns,
+  PICTURE_OPTIONS,
+  pictureOptions,
   writableOutDir,
 } from "./options.ts";
+import {
+  LIST_PALETTES_OPTION,
+  listPalettes,
+  PALETTE_OPTIONS,
+  parsePaletteOptions,
+  resolvePaletteOptions,
+} from "./palette_options.ts";
 import { openWeights } from "./weights.ts";
 
 /** `--steps`, `--sampler` and `--eta`, declared once for `sample` and `eval`. */
@@ -82,6 +89,7 @@ const OPTIONS = {
     value: "P",
     help: `preview every P steps (default ${GENERATE_DEFAULTS.previewEvery}; 0 = only the end)`,
   },
+  ...PICTURE_OPTIONS,
   out: { value: "DIR", help: "output folder (default out/)" },
   scale: {
     value: "F",
@@ -91,18 +99,23 @@ const OPTIONS = {
     help: "keep the model's continuous alpha (default: snapped to fully\n" +
       "opaque or fully transparent, as pixel-art sprites are)",
   },
+  ...PALETTE_OPTIONS,
+  ...LIST_PALETTES_OPTION,
   gif: { help: "also write an animated GIF of the fade-in" },
   json: { help: "print a JSON summary on stdout" },
-  "no-preview": { help: "no terminal preview" },
+  "no-preview": { help: "no sprites in the terminal (the same as --preview none)" },
   force: { help: "overwrite existing files instead of choosing new names" },
 } as const;
 
 const HELP = helpText(
   "deno run -A main.ts sample [options]",
   "Draws sprites from a trained model, showing the predicted clean image as it\n" +
-    "fades in, and writes them as PNG files.",
+    "fades in, and writes them as PNG files, with a sprite sheet and its JSON\n" +
+    "description (Aseprite's json-array format).",
   OPTIONS,
-  "The original's exact sampler: --sampler ddpm --steps 1000.",
+  "With --palette, sprites and sheet are indexed PNGs (PLTE + tRNS) and the palette is\n" +
+    "written beside them as .gpl and .hex, so pixel-art editors open them with it.\n" +
+    "The original's exact sampler: --sampler ddpm --steps 1000.",
 );
 
 /** `path`, or `path` with -2, -3 … before the extension if it exists (unless `force`). */
@@ -125,6 +138,13 @@ export const sampleCommand: Command = {
     if (values["list-classes"]) {
       weights.classNames.forEach((c, i) => console.log(`${i}\t${c}`));
       return;
+    }
+    if (values["list-palettes"]) return void console.log(listPalettes(weights.palette));
+    const paletteOptions = parsePaletteOptions(values);
+    if (values["soft-alpha"] && paletteOptions.spec) {
+      throw new UserError(
+        "--soft-alpha and --palette exclude each other: palette sprites are opaque or clear",
+      );
     }
     const k = weights.config.num_classes;
     const fixedClass = values.class === undefined
@@ -155,8 +175,17 @@ export const sampleCommand: Command = {
       GENERATE_DEFAULTS.scale,
       GENERATE_RANGES.scale,
     );
+    const pictures = pictureOptions(values);
     const outDir = values.out ?? "out";
     const force = values.force ?? false;
+    // Before any GPU work, so a bad palette file or a missing dataset palette fails at once.
+    const post = {
+      softAlpha: values["soft-alpha"],
+      ...await resolvePaletteOptions(paletteOptions, {
+        palette: weights.palette,
+        source: weightsName,
+      }, seed),
+    };
     const gpu = await getGpu();
     const generator = Generator.fromWeights(gpu, weights);
     const fit = generator.maxSprites(guidance);
@@ -170,10 +199,8 @@ export const sampleCommand: Command = {
     // Only now, so a refused batch leaves no new folder behind.
     await writableOutDir(outDir);
     const classes = classesFor(n, fixedClass, k);
-    const color = values["no-preview"] ? "none" : colorModeFor(Deno.stdout);
-    const live = new LiveView(Deno.stdout, color);
-    const columns = terminalColumns();
-    const shown = Math.max(1, Math.min(n, Math.floor((columns + 1) / (IMAGE_SIZE + 1))));
+    const display = await detectDisplay(values["no-preview"] ? "none" : pictures.preview);
+    const live = new LiveView(Deno.stdout, display.color, display);
     const previews: RgbaImage[][] = [];
     const started = performance.now();
     const result = await generator.generate({
@@ -183,27 +210,30 @@ export const sampleCommand: Command = {
       sampler,
       eta,
       seed,
-      post: { softAlpha: values["soft-alpha"] },
+      post,
       previewEvery: previewEvery === 0 && !values.gif ? 0 : previewEvery || steps,
       onPreview({ images, step, total }) {
         // The end's frame is drawn below from the sprites as written.
         if (values.gif && step < total) previews.push(images);
-        if (color === "none") return;
-        const grid = composeSheet([images.slice(0, shown)], { scale: 1, gap: 1, checker: false });
         const status = formatProgress({ step, total, startedAt: started }, {
-          width: Math.min(columns, 100),
+          width: Math.min(display.columns, 100),
         });
-        live.update(`${renderHalfBlocks(grid, { color })}\n${status}`);
+        // Drawn in turn without holding up sampling; done() below waits for the last frame.
+        live.show(images, status, { scale: pictures.scale });
       },
     }).finally(() => generator.destroy());
-    live.done();
+    await live.done();
 
     const labels = classes.map((c) => classLabel(c, weights.classNames));
+    const output = { ...result, labels, seed, scale, previews };
     const files: string[] = [];
+    const written = new Map<string, string>();
     let sheet = "";
-    for (const file of generationFiles(labels, seed, scale, values.gif ?? false)) {
+    for (const file of generationFiles(output, values.gif ?? false)) {
       const path = await freshPath(join(outDir, file.name), force);
-      await writeFileAtomic(path, await encodeGenerationFile(file, { ...result, previews, scale }));
+      const name = (n: string) => written.get(n) ?? n;
+      await writeFileAtomic(path, await encodeGenerationFile(file, output, name));
+      written.set(file.name, basename(path));
       files.push(path);
       if (file.kind === "sheet") sheet = path;
     }
@@ -216,6 +246,7 @@ export const sampleCommand: Command = {
       steps,
       eta,
       seed,
+      palette: paletteOptions.spec ? values.palette : null,
       seconds: Number(result.seconds.toFixed(3)),
       files,
     };

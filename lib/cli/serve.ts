@@ -100,6 +100,7 @@ export const serveCommand: Command = {
         weightsName: name,
         weightsArg: values.weights,
         parameters: weights.layout.count,
+        datasetPalette: weights.palette,
         adapter: gpu.adapter.description,
         host,
         port,

@@ -16,7 +16,7 @@ import { InputError } from "../util/errors.ts";
 import type { SpriteDataset } from "../data/dataset.ts";
 import type { SamplerKind } from "../diffusion/schedule.ts";
 import { Generator } from "../generate/generator.ts";
-import type { PostOptions } from "../generate/postprocess.ts";
+import { type PostOptions, postProcess } from "../generate/postprocess.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { upload } from "../gpu/tensor.ts";
 import { type RgbaImage, tensorFromImages } from "../io/image.ts";
@@ -49,6 +49,17 @@ export interface EvalOptions {
   post?: PostOptions;
   /** Score the raw model output (default) or the sprites after `post`, as users get them. */
   score?: "raw" | "delivered";
+  /**
+   * Post-processing pipelines scored beside the main score, each on the same samples (so one
+   * sampling pass compares palettes and clean-ups); `auto:K` palettes are fitted from `seed`.
+   */
+  variants?: readonly PostVariant[];
+}
+
+/** A post-processing pipeline eval scores, with the label its report rows carry. */
+export interface PostVariant {
+  label: string;
+  post: PostOptions;
 }
 
 export interface SampleMetrics {
@@ -77,13 +88,19 @@ export interface RealMetrics {
   nearestMedian: number;
 }
 
-export interface GuidanceReport {
-  guidance: number;
-  /** Sampling and measuring this guidance value. */
-  seconds: number;
+/** Metrics of one set of samples, per class and over all classes. */
+export interface Scores {
   perClass: SampleMetrics[];
   /** All classes: FID against every class weighted equally; the rest are means or shares. */
   overall: SampleMetrics;
+}
+
+export interface GuidanceReport extends Scores {
+  guidance: number;
+  /** Sampling and measuring this guidance value. */
+  seconds: number;
+  /** The {@link EvalOptions.variants}' scores, in their order. */
+  variants: (Scores & { label: string })[];
 }
 
 export interface EvalReport {
@@ -108,7 +125,12 @@ export interface GuidanceSamples {
 export interface EvalHooks {
   /** Denoising steps done of all steps in the run, and the guidance value being sampled. */
   onProgress?: (done: number, total: number, guidance: number) => void;
-  onGuidance?: (report: GuidanceReport, samples: GuidanceSamples) => void | Promise<void>;
+  /** `variants` holds each variant's sprites, in {@link EvalOptions.variants} order. */
+  onGuidance?: (
+    report: GuidanceReport,
+    samples: GuidanceSamples,
+    variants: RgbaImage[][],
+  ) => void | Promise<void>;
 }
 
 /** Fixed: the halves, and so the floors, stay the same whatever --seed samples with. */
@@ -270,6 +292,35 @@ export async function evaluate(
     { length: plan.batches * plan.size },
     (_, i) => i < total ? Math.floor(i / opts.n) : 0,
   );
+  const rowsOf = (c: number) => Array.from({ length: opts.n }, (_, i) => c * opts.n + i);
+  /** Class-major samples [K·n, C, 16, 16] judged: metrics, predictions, nearest sprites. */
+  const score = async (images: Float32Array) => {
+    const judged = await classify(model, images, total);
+    const predicted = predictions(judged.logits, k);
+    const nearest = nearestSprites(images, total, data.images, data.count, chw);
+    const perClass: SampleMetrics[] = Array.from({ length: k }, (_, c) => {
+      const rows = rowsOf(c);
+      const distances = rows.map((r) => nearest.distance[r]);
+      return {
+        accuracy: rows.filter((r) => predicted[r] === c).length / opts.n,
+        fid: fidOf(momentsOf(judged.features, rows, f), real.referenceOf[c]),
+        memorised: share(distances, MEMORISATION_THRESHOLD),
+        nearestMedian: median(distances),
+        diversity: meanPairwiseDistance(images.subarray(c * opts.n * chw), opts.n, chw),
+      };
+    });
+    const overall: SampleMetrics = {
+      accuracy: mean(perClass.map((m) => m.accuracy)),
+      fid: fidOf(
+        balancedMoments(judged.features, Array.from({ length: k }, (_, c) => rowsOf(c)), f),
+        real.referenceAll,
+      ),
+      memorised: share(nearest.distance, MEMORISATION_THRESHOLD),
+      nearestMedian: median(nearest.distance),
+      diversity: mean(perClass.map((m) => m.diversity)),
+    };
+    return { perClass, overall, predicted, nearest };
+  };
   const reports: GuidanceReport[] = [];
   for (const [g, guidance] of opts.guidances.entries()) {
     const started = performance.now();
@@ -294,34 +345,29 @@ export async function evaluate(
       delivered.push(...result.images.slice(0, keep));
     }
     const images = opts.score === "delivered" ? tensorFromImages(delivered, data.channels) : raw;
-    const judged = await classify(model, images, total);
-    const predicted = predictions(judged.logits, k);
-    const nearest = nearestSprites(images, total, data.images, data.count, chw);
-    const rowsOf = (c: number) => Array.from({ length: opts.n }, (_, i) => c * opts.n + i);
-    const perClass: SampleMetrics[] = Array.from({ length: k }, (_, c) => {
-      const rows = rowsOf(c);
-      const distances = rows.map((r) => nearest.distance[r]);
-      return {
-        accuracy: rows.filter((r) => predicted[r] === c).length / opts.n,
-        fid: fidOf(momentsOf(judged.features, rows, f), real.referenceOf[c]),
-        memorised: share(distances, MEMORISATION_THRESHOLD),
-        nearestMedian: median(distances),
-        diversity: meanPairwiseDistance(images.subarray(c * opts.n * chw), opts.n, chw),
-      };
-    });
-    const overall: SampleMetrics = {
-      accuracy: mean(perClass.map((m) => m.accuracy)),
-      fid: fidOf(
-        balancedMoments(judged.features, Array.from({ length: k }, (_, c) => rowsOf(c)), f),
-        real.referenceAll,
-      ),
-      memorised: share(nearest.distance, MEMORISATION_THRESHOLD),
-      nearestMedian: median(nearest.distance),
-      diversity: mean(perClass.map((m) => m.diversity)),
+    const main = await score(images);
+    const rawImages = generator.toImages(raw, total);
+    const variantImages = (opts.variants ?? []).map((v) =>
+      postProcess(rawImages, { seed: opts.seed, ...v.post })
+    );
+    const variants = [];
+    for (const [i, v] of (opts.variants ?? []).entries()) {
+      const { perClass, overall } = await score(tensorFromImages(variantImages[i], data.channels));
+      variants.push({ label: v.label, perClass, overall });
+    }
+    const report = {
+      guidance,
+      seconds: (performance.now() - started) / 1000,
+      perClass: main.perClass,
+      overall: main.overall,
+      variants,
     };
-    const report = { guidance, seconds: (performance.now() - started) / 1000, perClass, overall };
     reports.push(report);
-    await hooks.onGuidance?.(report, { guidance, images, delivered, predicted, nearest });
+    await hooks.onGuidance?.(
+      report,
+      { guidance, images, delivered, predicted: main.predicted, nearest: main.nearest },
+      variantImages,
+    );
   }
   generator.destroy();
   model.destroy();

@@ -13,6 +13,7 @@ import { mirrored } from "./distance.ts";
 import type {
   EvalOptions,
   EvalReport,
+  GuidanceReport,
   GuidanceSamples,
   RealMetrics,
   SampleMetrics,
@@ -42,6 +43,8 @@ export const FILES = {
   accuracyChart: "accuracy.png",
   fidChart: "fid.png",
   samples: (g: number) => `samples-${guidanceTag(g)}.png`,
+  /** The sample sheet of post-processing variant `v` (0-based) at guidance `g`. */
+  variantSamples: (g: number, v: number) => `samples-${guidanceTag(g)}-post${v + 1}.png`,
   nearest: (g: number) => `nearest-${guidanceTag(g)}.png`,
 };
 
@@ -152,6 +155,7 @@ export function reportMarkdown(report: EvalReport, ctx: ReportContext): string {
     "",
     metric((m) => num(m.diversity, 3), (m) => num(m.diversity, 3)),
     "",
+    ...postProcessed(report, ctx),
     "## Samples",
     "",
     "One row per class (the first 16 samples).",
@@ -161,6 +165,41 @@ export function reportMarkdown(report: EvalReport, ctx: ReportContext): string {
     ) => [`w = ${g.guidance}:`, "", `![samples](${FILES.samples(g.guidance)})`, ""]),
   ];
   return lines.join("\n");
+}
+
+/** The variants' section: accuracy and FID over all classes beside the main score's. */
+function postProcessed(report: EvalReport, ctx: ReportContext): string[] {
+  const gs = report.guidance;
+  const labels = gs[0]?.variants.map((v) => v.label) ?? [];
+  if (labels.length === 0) return [];
+  const main = ctx.options.score === "delivered" ? "as delivered (alpha snapped)" : "raw output";
+  const head = [
+    "sprites",
+    ...gs.flatMap((g) => [`accuracy w = ${g.guidance}`, `FID w = ${g.guidance}`]),
+  ];
+  const row = (label: string, pick: (g: GuidanceReport) => SampleMetrics) =>
+    `| ${label} | ${gs.flatMap((g) => [pct(pick(g).accuracy), num(pick(g).fid)]).join(" | ")} |`;
+  return [
+    "## Post-processed sprites",
+    "",
+    "The same samples through each post-processing pipeline (`sample`'s palette options, " +
+    "written without dashes), " +
+    "scored as above over all classes; the first row is the scores above. Per-class numbers " +
+    `are in ${FILES.json}.`,
+    "",
+    `| ${head.join(" | ")} |`,
+    `|${head.map((_, i) => (i === 0 ? "---" : "--:")).join("|")}|`,
+    row(main, (g) => g.overall),
+    ...labels.map((label, v) => row(`\`${label}\``, (g) => g.variants[v].overall)),
+    "",
+    ...labels.flatMap((label, v) => [
+      `\`${label}\`: ${
+        gs.map((g) => `w = ${g.guidance} ![${label}](${FILES.variantSamples(g.guidance, v)})`)
+          .join(" ")
+      }`,
+      "",
+    ]),
+  ];
 }
 
 /** One line per class over the guidance values, plus all classes (black, thick). */

@@ -31,6 +31,11 @@ const report: EvalReport = {
     seconds: 12,
     perClass: [metrics(0.5), metrics(0.75)],
     overall: metrics(0.625),
+    variants: [{
+      label: "palette=pico8 despeckle",
+      perClass: [metrics(0.25), metrics(0.5)],
+      overall: metrics(0.375),
+    }],
   })),
 };
 
@@ -78,6 +83,10 @@ Deno.test("report: markdown tables per measure, JSON with NaN as null, charts", 
   ok(md.includes("| potions | 50.0 % | 50.0 % | 80.0 % (5) |"));
   ok(md.includes("| swords | 7.5 | 7.5 | – |"), "a missing floor shows as a dash");
   ok(md.includes("![samples](samples-g7.5.png)"));
+  ok(md.includes("| sprites | accuracy w = 1 | FID w = 1 | accuracy w = 7.5 | FID w = 7.5 |"));
+  ok(md.includes("| raw output | 62.5 % | 6.3 | 62.5 % | 6.3 |"), md);
+  ok(md.includes("| `palette=pico8 despeckle` | 37.5 % | 3.8 | 37.5 % | 3.8 |"), md);
+  ok(md.includes("![palette=pico8 despeckle](samples-g7.5-post1.png)"));
   const json = JSON.parse(reportJson(report, ctx));
   deepStrictEqual(json.real.perClass[1].fidFloor, null);
   deepStrictEqual(json.guidance[1].overall.accuracy, 0.625);

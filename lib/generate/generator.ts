@@ -20,8 +20,9 @@ import type { ParamStore } from "../nn/params.ts";
 import { guidanceRows, sample } from "../diffusion/sampler.ts";
 import type { SamplerKind } from "../diffusion/schedule.ts";
 import { InputError } from "../util/errors.ts";
+import type { Palette } from "../palette/palette.ts";
 import { GENERATE_RANGES, inRange } from "./defaults.ts";
-import { type PostOptions, postProcess } from "./postprocess.ts";
+import { type PostOptions, postProcessWithPalettes } from "./postprocess.ts";
 
 export { SamplingCancelled as GenerationCancelled } from "../diffusion/sampler.ts";
 
@@ -35,6 +36,7 @@ export interface GenerateRequest {
   /** DDIM's noise (0 = deterministic); ignored by the other samplers. */
   eta?: number;
   seed: number;
+  /** Post-processing; `auto:K` palettes are fitted with `post.seed`, by default the request's. */
   post?: PostOptions;
   /** Calls `onPreview` every this many steps and after the last; 0 or absent = only at the end. */
   previewEvery?: number;
@@ -58,6 +60,8 @@ export interface Generation {
   raw: Float32Array;
   /** The finished sprites: `raw` through the post-processing pipeline. */
   images: RgbaImage[];
+  /** The palette each sprite was mapped onto (undefined without a palette). */
+  palettes: (Palette | undefined)[];
   seconds: number;
 }
 
@@ -173,7 +177,8 @@ export class Generator {
       onPreview: req.onPreview &&
         ((x0, step, total) => req.onPreview!({ x0, images: this.toImages(x0, n), step, total })),
     });
-    return { raw, images: postProcess(this.toImages(raw, n), req.post), seconds };
+    const post = postProcessWithPalettes(this.toImages(raw, n), { seed: req.seed, ...req.post });
+    return { raw, ...post, seconds };
   }
 
   /** The first `n` samples of a [N, C, 16, 16] tensor as images. */

@@ -4,7 +4,10 @@ import { download } from "../gpu/tensor.ts";
 import { guidanceRows, sample } from "../diffusion/sampler.ts";
 import { ContextUNet } from "../model/unet.ts";
 import { storeFromWeights, type Weights } from "../model/weights.ts";
+import { snapAlpha } from "../io/image.ts";
+import { kmeansPalette } from "../palette/kmeans.ts";
 import { GenerationCancelled, Generator, RequestError } from "./generator.ts";
+import { postProcess } from "./postprocess.ts";
 import { TINY_CONFIG, tinyWeights } from "./testing.ts";
 
 const CONFIG = TINY_CONFIG;
@@ -127,6 +130,34 @@ Deno.test("generate: requests it cannot serve are refused before any work", asyn
         (err: Error) => err instanceof RequestError && message.test(err.message),
       );
     }
+  } finally {
+    gen.destroy();
+  }
+});
+
+Deno.test("generate: post-processing with auto:K palettes fitted from the request's seed", async () => {
+  const gen = Generator.fromWeights(await getGpu(), tinyWeights());
+  try {
+    const out = await gen.generate({
+      ...request,
+      classes: [0, 1],
+      guidance: 1,
+      post: { palette: { auto: 3 }, despeckle: true },
+    });
+    const snapped = gen.toImages(out.raw, 2).map(snapAlpha);
+    // Sprite i's palette: k-means with seed + i over the alpha-snapped sprite.
+    deepStrictEqual(out.palettes, [
+      kmeansPalette([snapped[0]], 3, request.seed),
+      kmeansPalette([snapped[1]], 3, request.seed + 1),
+    ]);
+    deepStrictEqual(
+      out.images,
+      postProcess(gen.toImages(out.raw, 2), {
+        palette: { auto: 3 },
+        despeckle: true,
+        seed: request.seed,
+      }),
+    );
   } finally {
     gen.destroy();
   }

@@ -65,7 +65,7 @@ const MAX_SPLITS = 16;
 /** Pixels of a row one invocation holds. */
 const SEGMENT = 16;
 
-interface Shape {
+export interface ConvShape {
   n: number;
   cin: number;
   cout: number;
@@ -75,7 +75,7 @@ interface Shape {
 }
 
 /** Checks x against w and returns the problem shape. */
-function shapeOf(x: Tensor, w: Tensor): Shape {
+function shapeOf(x: Tensor, w: Tensor): ConvShape {
   if (x.shape.length !== 4 || w.shape.length !== 4) {
     throw new RangeError(`conv2d: x [${x.shape}] and w [${w.shape}] must both be 4-D`);
   }
@@ -88,10 +88,10 @@ function shapeOf(x: Tensor, w: Tensor): Shape {
   return { n, cin, cout, h, w: width, k };
 }
 
-const segments = (s: Shape) => Math.ceil(s.w / SEGMENT);
+const segments = (s: ConvShape) => Math.ceil(s.w / SEGMENT);
 
 /** Tile of one convolution dispatch: TN output channels × RH rows per invocation. */
-interface ConvTile {
+export interface ConvTile {
   tn: number;
   rh: number;
   invocations: number;
@@ -100,8 +100,9 @@ interface ConvTile {
 /**
  * TN 8 (K = 3) or 16 (K = 1) and RH 4 measured fastest at every model shape;
  * TN shrinks when it would pad Cout or leave fewer than two workgroups.
+ * Exported so tests can tell which tile a shape takes.
  */
-function convTile(s: Shape): ConvTile {
+export function convTile(s: ConvShape): ConvTile {
   const rh = s.h >= 4 ? 4 : s.h >= 2 ? 2 : 1;
   const invocations = (tn: number) =>
     alignUp(s.cout, tn) / tn * s.n * Math.ceil(s.h / rh) * segments(s);
@@ -122,7 +123,7 @@ interface ConstOptions {
 }
 
 /** Every constant the kernel file uses; those an entry point does not read keep defaults. */
-function constsFor(s: Shape, o: ConstOptions): KernelConsts {
+function constsFor(s: ConvShape, o: ConstOptions): KernelConsts {
   const tn = o.tile?.tn ?? 4;
   return {
     N: s.n,
@@ -144,7 +145,7 @@ function constsFor(s: Shape, o: ConstOptions): KernelConsts {
 
 interface ConvCall {
   /** src has s.cin channels, dst s.cout. */
-  s: Shape;
+  s: ConvShape;
   weight: Tensor;
   src: Tensor;
   dst: Tensor;
@@ -213,7 +214,7 @@ export function conv2dBackward(prog: Program, a: Conv2dBackwardArgs): void {
   recordWeightGrad(prog, s, a);
 }
 
-function recordWeightGrad(prog: Program, s: Shape, a: Conv2dBackwardArgs): void {
+function recordWeightGrad(prog: Program, s: ConvShape, a: Conv2dBackwardArgs): void {
   const quads = Math.ceil(s.cout / 4) * Math.ceil(s.cin / 4);
   const batchSplits = Math.max(
     1,

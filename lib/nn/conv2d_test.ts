@@ -3,12 +3,12 @@
  * directly, the backward (dx, dw, db) against central differences of it.
  */
 
-import { ok } from "node:assert/strict";
+import { deepStrictEqual, ok } from "node:assert/strict";
 import { getGpu } from "../gpu/device.ts";
 import { Program } from "../gpu/program.ts";
 import { createTensor, upload } from "../gpu/tensor.ts";
-import { conv2dBackward, conv2dForward } from "./conv2d.ts";
-import { assertClose, finiteDiff, randn, read, tensorFrom } from "./testing.ts";
+import { conv2dBackward, conv2dForward, convTile } from "./conv2d.ts";
+import { assertClose, assertNear, finiteDiff, randn, read, tensorFrom } from "./testing.ts";
 
 interface Case {
   n: number;
@@ -48,6 +48,42 @@ function convRef(c: Case, x: Float64Array, w: Float64Array, b: Float64Array): Fl
     }
   }
   return y;
+}
+
+/**
+ * The gradients of L = Σ y · r through {@link convRef}: its loops run once more, each
+ * product's partial derivatives summed where it took its factors from (the adjoint).
+ */
+function convAdjointRef(c: Case, x: Float64Array, w: Float64Array, r: Float64Array) {
+  const p = (c.k - 1) / 2;
+  const dx = new Float64Array(x.length);
+  const dw = new Float64Array(w.length);
+  const db = new Float64Array(c.cout);
+  for (let n = 0; n < c.n; n++) {
+    for (let o = 0; o < c.cout; o++) {
+      for (let i = 0; i < c.h; i++) {
+        for (let j = 0; j < c.w; j++) {
+          const g = r[((n * c.cout + o) * c.h + i) * c.w + j];
+          db[o] += g;
+          for (let ci = 0; ci < c.cin; ci++) {
+            for (let ky = 0; ky < c.k; ky++) {
+              const iy = i + ky - p;
+              if (iy < 0 || iy >= c.h) continue;
+              for (let kx = 0; kx < c.k; kx++) {
+                const ix = j + kx - p;
+                if (ix < 0 || ix >= c.w) continue;
+                const wi = ((o * c.cin + ci) * c.k + ky) * c.k + kx;
+                const xi = ((n * c.cin + ci) * c.h + iy) * c.w + ix;
+                dx[xi] += w[wi] * g;
+                dw[wi] += x[xi] * g;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { dx, dw, db };
 }
 
 const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * b[i], 0);
@@ -174,6 +210,79 @@ Deno.test("conv2d backward matches finite differences", async () => {
   await checkBackward({ n: 2, cin: 3, cout: 2, h: 3, w: 20, k: 3 }, false, 230);
   // Several batch splits and workgroups; a sample of coordinates keeps it quick.
   await checkBackward({ n: 10, cin: 9, cout: 12, h: 8, w: 16, k: 3 }, true, 240, 80);
+});
+
+Deno.test("conv2d adjoint reference equals central differences of the forward reference", () => {
+  for (
+    const c of [{ n: 2, cin: 3, cout: 5, h: 5, w: 4, k: 3 }, {
+      n: 2,
+      cin: 3,
+      cout: 2,
+      h: 3,
+      w: 4,
+      k: 1,
+    }]
+  ) {
+    const d = data(c, 300);
+    const r = randn(c.n * c.cout * c.h * c.w, 301);
+    const loss = (xs: Float64Array, ws: Float64Array, bs: Float64Array) =>
+      dot(convRef(c, xs, ws, bs), r);
+    const adjoint = convAdjointRef(c, d.x, d.w, r);
+    const tol = { rtol: 1e-6, atol: 1e-6 };
+    assertClose(adjoint.dx, finiteDiff((v) => loss(v, d.w, d.b), d.x, 1e-3), {
+      ...tol,
+      label: `adjoint dx ${name(c)}`,
+    });
+    assertClose(adjoint.dw, finiteDiff((v) => loss(d.x, v, d.b), d.w, 1e-3), {
+      ...tol,
+      label: `adjoint dw ${name(c)}`,
+    });
+    assertClose(adjoint.db, finiteDiff((v) => loss(d.x, d.w, v), d.b, 1e-3), {
+      ...tol,
+      label: `adjoint db ${name(c)}`,
+    });
+  }
+});
+
+/**
+ * The shapes training and sampling run take 8- and 16-channel tiles in the input gradient's
+ * convolution (Cout → Cin), where the cases above take 4: every element of dx, dw and db
+ * against the f64 adjoint.
+ */
+Deno.test("conv2d backward at the model's tile sizes (TN 8 and 16) matches the f64 adjoint", async () => {
+  const gpu = await getGpu();
+  const cases: [Case, number, boolean][] = [
+    // A 3×3 convolution of the small preset's second level: dx is a 64 → 32 convolution.
+    [{ n: 16, cin: 32, cout: 64, h: 16, w: 16, k: 3 }, 8, false],
+    // A 1×1 convolution at 8×8 (skips, attention projections), accumulating dx.
+    [{ n: 32, cin: 64, cout: 32, h: 8, w: 8, k: 1 }, 16, true],
+  ];
+  for (const [c, tn, accumulate] of cases) {
+    deepStrictEqual(
+      convTile({ ...c, cin: c.cout, cout: c.cin }).tn,
+      tn,
+      `${name(c)}: the input gradient no longer takes TN ${tn}; pick a shape that does`,
+    );
+    const d = data(c, 400 + c.k);
+    const r = randn(c.n * c.cout * c.h * c.w, 410 + c.k);
+    const prior = accumulate ? randn(d.x.length, 420 + c.k) : new Float64Array(d.x.length);
+    const x = tensorFrom(gpu, [c.n, c.cin, c.h, c.w], d.x, "x");
+    const w = tensorFrom(gpu, [c.cout, c.cin, c.k, c.k], d.w, "w");
+    const dy = tensorFrom(gpu, [c.n, c.cout, c.h, c.w], r, "dy");
+    const dx = tensorFrom(gpu, x.shape, accumulate ? prior : randn(d.x.length, 430), "dx");
+    const dw = tensorFrom(gpu, w.shape, randn(d.w.length, 440), "dw");
+    const db = tensorFrom(gpu, [c.cout], randn(c.cout, 450), "db");
+    const prog = new Program(gpu, "conv2d backward test");
+    conv2dBackward(prog, { x, w, dy, dx, accumulateDx: accumulate, dw, db });
+    prog.run();
+    const expected = convAdjointRef(c, d.x, d.w, r);
+    const what = `${name(c)} TN ${tn}${accumulate ? " accumulated" : ""}`;
+    assertNear(await read(gpu, dx), add(expected.dx, prior), `dx ${what}`);
+    assertNear(await read(gpu, dw), expected.dw, `dw ${what}`);
+    assertNear(await read(gpu, db), expected.db, `db ${what}`);
+    prog.destroy();
+    for (const t of [x, w, dy, dx, dw, db]) t.buffer.destroy();
+  }
 });
 
 Deno.test("conv2d rejects a width that is not a multiple of 4", async () => {

@@ -13,7 +13,12 @@ import {
   type Generator,
   type Preview,
 } from "../generate/generator.ts";
-import { encodeGenerationFile, type GenerationFile, generationFiles } from "../generate/files.ts";
+import {
+  encodeGenerationFile,
+  type GenerationFile,
+  generationFiles,
+  type GenerationOutput,
+} from "../generate/files.ts";
 import type { RgbaImage } from "../io/image.ts";
 import { InputError } from "../util/errors.ts";
 import type { JobSpec } from "./request.ts";
@@ -56,14 +61,17 @@ export class Job {
   readonly previews: RgbaImage[][] = [];
   result: Generation | null = null;
   error: string | null = null;
-  /** Every file of the finished job, named as `sample` names them (the GIF included). */
-  readonly files: readonly GenerationFile[];
+  #output: GenerationOutput | null = null;
+  #files: readonly GenerationFile[] = [];
   readonly #encoded = new Map<string, Promise<Uint8Array>>();
   readonly #watchers = new Set<(event: JobEvent) => void>();
   readonly #abort = new AbortController();
 
-  constructor(readonly spec: JobSpec, readonly abandoned: (job: Job) => void) {
-    this.files = generationFiles(spec.labels, spec.seed, spec.scale, true);
+  constructor(readonly spec: JobSpec, readonly abandoned: (job: Job) => void) {}
+
+  /** Every file of the finished job, named as `sample` names them (the GIF included); [] before. */
+  get files(): readonly GenerationFile[] {
+    return this.#files;
   }
 
   get finished(): boolean {
@@ -97,19 +105,22 @@ export class Job {
 
   /** The bytes of the finished job's file `name`, or null if it has none of that name. */
   file(name: string): Promise<Uint8Array> | null {
-    const file = this.files.find((f) => f.name === name);
-    if (!file || !this.result) return null;
+    const file = this.#files.find((f) => f.name === name);
+    if (!file || !this.#output) return null;
     let bytes = this.#encoded.get(name);
     if (!bytes) {
-      const images = {
-        images: this.result.images,
-        previews: this.previews,
-        scale: this.spec.scale,
-      };
-      bytes = encodeGenerationFile(file, images);
+      bytes = encodeGenerationFile(file, this.#output);
       this.#encoded.set(name, bytes);
     }
     return bytes;
+  }
+
+  /** Keeps the finished sprites; their files are encoded when first asked for. */
+  done(result: Generation): void {
+    const { labels, seed, scale } = this.spec;
+    this.result = result;
+    this.#output = { ...result, labels, seed, scale, previews: this.previews };
+    this.#files = generationFiles(this.#output, true);
   }
 
   /** Records a preview and passes it on. */
@@ -235,19 +246,20 @@ export class JobQueue {
     const overtime = new AbortController();
     const timer = setTimeout(() => overtime.abort(), this.options.maxSeconds * 1000);
     try {
-      job.result = await this.generator.generate({
+      const result = await this.generator.generate({
         classes: spec.classes,
         guidance: spec.guidance,
         steps: spec.steps,
         sampler: spec.sampler,
         eta: spec.eta,
         seed: spec.seed,
-        post: { softAlpha: spec.softAlpha },
+        post: spec.post,
         previewEvery: spec.previewEvery,
         onPreview: (preview) => job.preview(preview),
         signal: AbortSignal.any([job.signal, overtime.signal]),
       });
-      this.#recentSeconds.push(job.result.seconds);
+      job.done(result);
+      this.#recentSeconds.push(result.seconds);
       if (this.#recentSeconds.length > RECENT_RUNS) this.#recentSeconds.shift();
       return { type: "done" };
     } catch (err) {

@@ -7,6 +7,12 @@
 import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
 import { classesFor, classLabel, resolveClass } from "../generate/classes.ts";
 import { GENERATE_DEFAULTS, GENERATE_RANGES, inRange, type Range } from "../generate/defaults.ts";
+import type { PostOptions } from "../generate/postprocess.ts";
+import type { PaletteScope } from "../palette/apply.ts";
+import { BUILTIN_PALETTES } from "../palette/builtin.ts";
+import { MAX_COLORS, type Palette, parseHex } from "../palette/palette.ts";
+import { type Dither, DITHERS } from "../palette/quantize.ts";
+import { type PaletteSpec, parsePaletteSpec } from "../palette/spec.ts";
 import { InputError } from "../util/errors.ts";
 
 /** A request's previews are kept for its GIF; at most this many bound the memory a job holds. */
@@ -38,6 +44,16 @@ export interface JobSpec {
   scale: number;
   softAlpha: boolean;
   previewEvery: number;
+  /** The palette as asked for (a built-in name, `dataset`, `auto:K`), or null. */
+  palette: string | null;
+  /** `auto:K` only: one palette per sprite or one for the batch; null otherwise. */
+  paletteScope: PaletteScope | null;
+  dither: Dither;
+  /** `RRGGBB` or `auto`, as asked for, or null. */
+  outline: string | null;
+  despeckle: boolean;
+  /** The post-processing all these ask for, the palette resolved. */
+  post: PostOptions;
 }
 
 /** What validation needs to know about the model and the server's bounds. */
@@ -45,6 +61,8 @@ export interface RequestLimits {
   classNames: readonly string[];
   /** The most sprites one request may draw at `guidance` (the adapter's fit and the server's cap). */
   maxSprites(guidance: number): number;
+  /** The training data's colours stored with the weights (`palette: "dataset"`), if any. */
+  datasetPalette?: Palette;
 }
 
 const FIELDS = [
@@ -58,11 +76,27 @@ const FIELDS = [
   "scale",
   "softAlpha",
   "previewEvery",
+  "palette",
+  "paletteScope",
+  "dither",
+  "outline",
+  "despeckle",
 ] as const;
+
+const SCOPES: readonly PaletteScope[] = ["sprite", "batch"];
+
+/** What `palette` accepts: built-in names, `dataset` when the weights carry it, `auto:K`. */
+export const paletteChoices = (datasetPalette: Palette | undefined): string[] => [
+  ...BUILTIN_PALETTES.keys(),
+  ...(datasetPalette ? ["dataset"] : []),
+  `auto:2…${MAX_COLORS}`,
+];
 
 const describe = (r: Range) => `${r.integer ? "an integer" : "a number"} in ${r.min}…${r.max}`;
 
-function numberField(body: Record<string, unknown>, field: string, range: Range, fallback: number) {
+type Body = Record<string, unknown>;
+
+function numberField(body: Body, field: string, range: Range, fallback: number): number {
   const value = body[field];
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !inRange(value, range)) {
@@ -75,9 +109,36 @@ function numberField(body: Record<string, unknown>, field: string, range: Range,
   return value;
 }
 
-function classField(body: Record<string, unknown>, classNames: readonly string[]): number | null {
+function booleanField(body: Body, field: string): boolean {
+  const value = body[field] ?? false;
+  if (typeof value !== "boolean") {
+    throw new FieldError(field, `${field} must be true or false, not ${JSON.stringify(value)}`, [
+      true,
+      false,
+    ]);
+  }
+  return value;
+}
+
+function choiceField<T extends string>(
+  body: Body,
+  field: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  const value = body[field] ?? fallback;
+  if (typeof value !== "string" || !(choices as readonly string[]).includes(value)) {
+    throw new FieldError(
+      field,
+      `${field} must be one of ${choices.join(", ")}, not ${JSON.stringify(value)}`,
+      choices,
+    );
+  }
+  return value as T;
+}
+
+function classField(body: Body, classNames: readonly string[]): number | null {
   const value = body.class;
-  const choices = [null, ...classNames.map((_, i) => i), ...classNames];
   if (value === undefined || value === null) return null;
   if (typeof value === "number" && Number.isInteger(value) && value >= 0) {
     if (value < classNames.length) return value;
@@ -92,8 +153,100 @@ function classField(body: Record<string, unknown>, classNames: readonly string[]
     "class",
     `class must be one of the weights' class names or indices (or null for one of each), ` +
       `not ${JSON.stringify(value)}`,
-    choices,
+    [null, ...classNames.map((_, i) => i), ...classNames],
   );
+}
+
+/** A palette spec from `palette`: never a file, so no request makes the server read one. */
+function paletteSpec(body: Body, limits: RequestLimits): PaletteSpec | undefined {
+  const text = body.palette ?? null;
+  if (text === null) return undefined;
+  const choices = paletteChoices(limits.datasetPalette);
+  const refuse = (why: string) => new FieldError("palette", why, [null, ...choices]);
+  if (typeof text !== "string") {
+    throw refuse(`palette must be a string, not ${JSON.stringify(text)}`);
+  }
+  let spec: PaletteSpec;
+  try {
+    spec = parsePaletteSpec(text);
+  } catch (err) {
+    if (err instanceof InputError) throw refuse(err.message);
+    throw err;
+  }
+  if (spec.kind === "file") {
+    throw refuse(`palette files are not read on a request's say-so; use ${choices.join(", ")}`);
+  }
+  if (spec.kind === "dataset" && !limits.datasetPalette) {
+    throw refuse(`these weights carry no dataset palette; use ${choices.join(", ")}`);
+  }
+  return spec;
+}
+
+/** The palette stage's fields, checked together (scope needs auto:K, dither needs a palette). */
+function paletteFields(body: Body, limits: RequestLimits, seed: number, softAlpha: boolean) {
+  const spec = paletteSpec(body, limits);
+  if (spec && softAlpha) {
+    throw new FieldError(
+      "softAlpha",
+      "softAlpha and palette exclude each other: palette sprites are opaque or clear",
+      [false],
+    );
+  }
+  if (body.paletteScope !== undefined && spec?.kind !== "auto") {
+    throw new FieldError(
+      "paletteScope",
+      "paletteScope applies to palette auto:K; add it or drop the scope",
+      SCOPES,
+    );
+  }
+  const paletteScope = spec?.kind === "auto"
+    ? choiceField(body, "paletteScope", SCOPES, "sprite")
+    : null;
+  if (body.dither !== undefined && !spec) {
+    throw new FieldError(
+      "dither",
+      "dither needs a palette (it chooses between its colours)",
+      DITHERS,
+    );
+  }
+  const dither = choiceField(body, "dither", DITHERS, "none");
+  const outline = body.outline ?? null;
+  const outlineColor = typeof outline === "string" ? parseHex(outline) : undefined;
+  if (outline !== null && outline !== "auto" && !outlineColor) {
+    throw new FieldError(
+      "outline",
+      `outline must be a colour RRGGBB or "auto", not ${JSON.stringify(outline)}`,
+      ["RRGGBB", "auto", null],
+    );
+  }
+  const despeckle = booleanField(body, "despeckle");
+  const palette = spec?.kind === "builtin"
+    ? { fixed: spec.palette }
+    : spec?.kind === "dataset"
+    ? { fixed: limits.datasetPalette! }
+    : spec?.kind === "auto"
+    ? { auto: spec.colors }
+    : undefined;
+  // As `sample` builds it from the same options.
+  const post: PostOptions = {
+    softAlpha,
+    scope: paletteScope ?? "sprite",
+    dither,
+    despeckle,
+    seed,
+    ...(outline === "auto"
+      ? { outline: "auto" as const }
+      : outlineColor && { outline: outlineColor }),
+    ...(palette && { palette }),
+  };
+  return {
+    palette: spec ? body.palette as string : null,
+    paletteScope,
+    dither,
+    outline: outline as string | null,
+    despeckle,
+    post,
+  };
 }
 
 /** Checks `body` (parsed JSON) field by field; the first bad field is a {@link FieldError}. */
@@ -101,7 +254,7 @@ export function parseJobRequest(body: unknown, limits: RequestLimits): JobSpec {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new FieldError(null, "the request body must be a JSON object", FIELDS);
   }
-  const fields = body as Record<string, unknown>;
+  const fields = body as Body;
   const unknown = Object.keys(fields).find((f) => !(FIELDS as readonly string[]).includes(f));
   if (unknown !== undefined) {
     throw new FieldError(
@@ -126,14 +279,7 @@ export function parseJobRequest(body: unknown, limits: RequestLimits): JobSpec {
     throw new FieldError("n", `n must be ${describe(nRange)} on this server`, nRange);
   }
   const steps = numberField(fields, "steps", GENERATE_RANGES.steps, GENERATE_DEFAULTS.steps);
-  const sampler = fields.sampler ?? GENERATE_DEFAULTS.sampler;
-  if (typeof sampler !== "string" || !(SAMPLERS as readonly string[]).includes(sampler)) {
-    throw new FieldError(
-      "sampler",
-      `sampler must be one of ${SAMPLERS.join(", ")}, not ${JSON.stringify(sampler)}`,
-      SAMPLERS,
-    );
-  }
+  const sampler = choiceField(fields, "sampler", SAMPLERS, GENERATE_DEFAULTS.sampler);
   if (fields.eta !== undefined && sampler !== "ddim") {
     throw new FieldError(
       "eta",
@@ -144,14 +290,7 @@ export function parseJobRequest(body: unknown, limits: RequestLimits): JobSpec {
   const eta = numberField(fields, "eta", GENERATE_RANGES.eta, GENERATE_DEFAULTS.eta);
   const seed = numberField(fields, "seed", GENERATE_RANGES.seed, GENERATE_DEFAULTS.seed);
   const scale = numberField(fields, "scale", GENERATE_RANGES.scale, GENERATE_DEFAULTS.scale);
-  const softAlpha = fields.softAlpha ?? false;
-  if (typeof softAlpha !== "boolean") {
-    throw new FieldError(
-      "softAlpha",
-      `softAlpha must be true or false, not ${JSON.stringify(softAlpha)}`,
-      [true, false],
-    );
-  }
+  const softAlpha = booleanField(fields, "softAlpha");
   const previewEvery = numberField(
     fields,
     "previewEvery",
@@ -175,11 +314,12 @@ export function parseJobRequest(body: unknown, limits: RequestLimits): JobSpec {
     labels: classes.map((c) => classLabel(c, classNames)),
     guidance,
     steps,
-    sampler: sampler as SamplerKind,
+    sampler,
     eta,
     seed,
     scale,
     softAlpha,
     previewEvery,
+    ...paletteFields(fields, limits, seed, softAlpha),
   };
 }

@@ -6,6 +6,9 @@
  */
 
 import { SAMPLERS } from "../diffusion/schedule.ts";
+import { BUILTIN_PALETTES } from "../palette/builtin.ts";
+import { MAX_COLORS, type Palette } from "../palette/palette.ts";
+import { DITHERS } from "../palette/quantize.ts";
 import { GENERATE_DEFAULTS, GENERATE_RANGES } from "../generate/defaults.ts";
 import type { Generator } from "../generate/generator.ts";
 import { PAGE_ASSETS } from "./assets.ts";
@@ -13,7 +16,7 @@ import { jobEvents, PREVIEW_FORMATS, type PreviewFormat } from "./events.ts";
 import { bytes, errorResponse, HttpError, json, readJsonBody } from "./http.ts";
 import { type Job, JobQueue, QueueFull } from "./jobs.ts";
 import { FieldError, MAX_PREVIEWS, parseJobRequest } from "./request.ts";
-import { jobSummary } from "./summary.ts";
+import { contentType, jobSummary } from "./summary.ts";
 
 /** Request bodies above this are refused: a generation request is a few hundred bytes. */
 export const MAX_BODY_BYTES = 4096;
@@ -27,6 +30,8 @@ export interface ServerOptions {
   /** The `--weights` the server was given, repeated in the sample command lines it shows. */
   weightsArg?: string;
   parameters: number;
+  /** The training data's colours stored with the weights, for `palette: "dataset"`. */
+  datasetPalette?: Palette;
   adapter: string;
   host: string;
   port: number;
@@ -56,7 +61,7 @@ export function createApp(
   options: ServerOptions,
   queue: JobQueue,
 ): (req: Request) => Promise<Response> {
-  const { generator, weightsArg } = options;
+  const { generator, weightsArg, datasetPalette } = options;
   const classNames = generator.classNames;
   const maxSprites = (guidance: number) =>
     Math.min(options.maxSprites, generator.maxSprites(guidance));
@@ -83,9 +88,15 @@ export function createApp(
     },
     classes: classNames,
     samplers: SAMPLERS,
+    palettes: [
+      ...[...BUILTIN_PALETTES.values()].map((p) => ({ name: p.name, colors: p.colors.length })),
+      ...(datasetPalette ? [{ name: "dataset", colors: datasetPalette.colors.length }] : []),
+    ],
+    dithers: DITHERS,
     defaults: GENERATE_DEFAULTS,
     ranges: {
       ...GENERATE_RANGES,
+      autoColors: { min: 2, max: MAX_COLORS, integer: true },
       n: { min: 1, max: maxSprites(GENERATE_DEFAULTS.guidance), integer: true },
     },
     limits: {
@@ -99,7 +110,7 @@ export function createApp(
 
   const submit = async (req: Request) => {
     const body = await readJsonBody(req, MAX_BODY_BYTES);
-    const spec = parseJobRequest(body, { classNames, maxSprites });
+    const spec = parseJobRequest(body, { classNames, maxSprites, datasetPalette });
     const job = queue.submit(spec);
     return json(202, summary(job), { location: `/api/jobs/${job.id}` });
   };
@@ -132,8 +143,9 @@ export function createApp(
     }
     const encoded = job.file(name);
     if (!encoded) throw new HttpError(404, `job ${id} has no file '${name}'`);
-    const type = name.endsWith(".gif") ? "image/gif" : "image/png";
-    return bytes(await encoded, type, { "content-disposition": `inline; filename="${name}"` });
+    return bytes(await encoded, contentType(name), {
+      "content-disposition": `inline; filename="${name}"`,
+    });
   };
 
   const routes: Route[] = [

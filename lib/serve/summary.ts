@@ -28,14 +28,31 @@ export interface JobSummary {
     scale: number;
     softAlpha: boolean;
     previewEvery: number;
+    palette: string | null;
+    paletteScope: string | null;
+    dither: string;
+    outline: string | null;
+    despeckle: boolean;
   };
   /** Seconds the sampler ran (done jobs). */
   seconds: number | null;
   error: string | null;
   command: string;
   /** Once done: every file with its download URL. */
-  files: { name: string; kind: string; sprite: number | null; url: string }[];
+  files: { name: string; kind: string; sprite: number | null; type: string; url: string }[];
   events: string;
+}
+
+/** The media type of a generation file, by its extension. */
+export function contentType(name: string): string {
+  const types: Record<string, string> = {
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".json": "application/json",
+    ".gpl": "text/plain; charset=utf-8",
+    ".hex": "text/plain; charset=utf-8",
+  };
+  return types[name.slice(name.lastIndexOf("."))] ?? "application/octet-stream";
 }
 
 /** `text` as one shell word: unchanged when it is plain, else single-quoted. */
@@ -68,6 +85,11 @@ export function sampleCommandLine(
     add("--preview-every", spec.previewEvery);
   }
   if (spec.softAlpha) add("--soft-alpha");
+  if (spec.palette !== null) add("--palette", spec.palette);
+  if (spec.paletteScope === "batch") add("--palette-scope", spec.paletteScope);
+  if (spec.dither !== "none") add("--dither", spec.dither);
+  if (spec.outline !== null) add("--outline", spec.outline);
+  if (spec.despeckle) add("--despeckle");
   add("--gif");
   return words.map(shellWord).join(" ");
 }
@@ -97,6 +119,11 @@ export function jobSummary(
       scale: spec.scale,
       softAlpha: spec.softAlpha,
       previewEvery: spec.previewEvery,
+      palette: spec.palette,
+      paletteScope: spec.paletteScope,
+      dither: spec.dither,
+      outline: spec.outline,
+      despeckle: spec.despeckle,
     },
     seconds: job.result ? Number(job.result.seconds.toFixed(3)) : null,
     error: job.error,
@@ -105,6 +132,7 @@ export function jobSummary(
       name: f.name,
       kind: f.kind,
       sprite: "sprite" in f ? f.sprite : null,
+      type: contentType(f.name),
       url: `${base}/files/${encodeURIComponent(f.name)}`,
     })),
     events: `${base}/events`,

@@ -25,6 +25,12 @@ const spec = (over: Partial<JobSpec>): JobSpec => ({
   scale: 16,
   softAlpha: false,
   previewEvery: 20,
+  palette: null,
+  paletteScope: null,
+  dither: "none",
+  outline: null,
+  despeckle: false,
+  post: {},
   ...over,
 });
 
@@ -69,6 +75,21 @@ Deno.test("sampleCommandLine: every option that changes the files, words bash re
     "--soft-alpha",
     "--gif",
   ]);
+  const paletted = sampleCommandLine(
+    spec({
+      palette: "auto:5",
+      paletteScope: "batch",
+      dither: "floyd",
+      outline: "102030",
+      despeckle: true,
+    }),
+    classNames,
+    undefined,
+  );
+  deepStrictEqual(
+    (await bashWords(paletted)).slice(-10).join(" "),
+    "--palette auto:5 --palette-scope batch --dither floyd --outline 102030 --despeckle --gif",
+  );
   // Class "2" named by its name would mean index 2 ("sword") to `sample`: its index is used.
   const numeric = sampleCommandLine(spec({ fixedClass: 0 }), classNames, undefined);
   deepStrictEqual((await bashWords(numeric)).slice(5, 7), ["--class", "0"]);

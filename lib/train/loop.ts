@@ -14,8 +14,10 @@ import { composeSheet } from "../io/sheet.ts";
 import type { SpriteDataset } from "../data/dataset.ts";
 import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
 import { Generator } from "../generate/generator.ts";
+import type { PostOptions } from "../generate/postprocess.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { encodeWeights } from "../model/weights.ts";
+import { datasetPalette } from "../data/palette.ts";
 import { InputError } from "../util/errors.ts";
 import { type CheckpointState, writeCheckpoint } from "./checkpoint.ts";
 import { type LogEntry, Trainer, type TrainHyper } from "./trainer.ts";
@@ -28,6 +30,8 @@ export interface LoopOptions {
   checkpointEvery: number;
   /** EMA sample grid every this many steps; 0 = never. */
   sampleEvery: number;
+  /** The grids' post-processing (default: as `sample` with no options). */
+  gridPost?: PostOptions;
   /** Checkpoints kept (the newest). */
   keep: number;
 }
@@ -165,6 +169,7 @@ export async function trainLoop(
       ),
       steps: 50,
       seed: 0,
+      post: o.gridPost,
     });
     const rows = Array.from(
       { length: k },
@@ -198,6 +203,7 @@ export async function trainLoop(
         classNames: data.classNames,
         layout: trainer.layout,
         flat: await trainer.read("ema"),
+        palette: datasetPalette(data),
         provenance: {
           dataset: data.source,
           dataset_hash: datasetHash,

@@ -16,6 +16,11 @@ const CONTROLS = {
   scale: "scale",
   previewEvery: "preview-every",
   softAlpha: "soft-alpha",
+  palette: "palette",
+  paletteScope: "palette-scope",
+  dither: "dither",
+  outline: "outline",
+  despeckle: "despeckle",
 };
 
 /** The job being drawn: its id and its event stream. */
@@ -49,6 +54,11 @@ async function loadInfo() {
   const classSelect = $("class");
   info.classes.forEach((name, index) => classSelect.add(new Option(name, String(index))));
   for (const sampler of info.samplers) $("sampler").add(new Option(sampler, sampler));
+  for (const p of info.palettes) {
+    $("palette").add(new Option(`${p.name} (${p.colors} colours)`, p.name));
+  }
+  $("palette").add(new Option("auto: k-means colours", "auto"));
+  for (const dither of info.dithers) $("dither").add(new Option(dither, dither));
   const d = info.defaults;
   $("guidance").value = String(d.guidance);
   $("guidance-value").value = String(d.guidance);
@@ -78,6 +88,16 @@ function readForm() {
     softAlpha: $("soft-alpha").checked,
   };
   if (request.sampler === "ddim") request.eta = number("eta");
+  const palette = $("palette").value;
+  if (palette === "auto") {
+    request.palette = `auto:${number("auto-colors")}`;
+    request.paletteScope = $("palette-scope").value;
+  } else if (palette) request.palette = palette;
+  if (palette) request.dither = $("dither").value;
+  const outline = $("outline").value;
+  if (outline === "auto") request.outline = "auto";
+  else if (outline === "colour") request.outline = $("outline-colour").value.slice(1);
+  if ($("despeckle").checked) request.despeckle = true;
   return request;
 }
 
@@ -167,6 +187,15 @@ function follow(job) {
   };
 }
 
+/** What a batch file's download link says. */
+const FILE_LABELS = {
+  sheet: "Sheet PNG",
+  "sheet-json": "Sheet JSON",
+  gif: "Fade-in GIF",
+  gpl: "Palette .gpl",
+  hex: "Palette .hex",
+};
+
 function link(text, file, label) {
   const a = document.createElement("a");
   a.href = file.url;
@@ -194,25 +223,29 @@ function addToGallery(job) {
     caption.append(
       link("PNG", native, `download ${native.name}`),
       link(`×${r.scale}`, upscaled, `download ${upscaled.name}`),
+      ...job.files.filter((f) => f.kind === "gpl" && f.sprite === i)
+        .map((f) => link(".gpl", f, `download ${f.name}`)),
     );
     figure.append(img, caption);
     sprites.append(figure);
   }
   const meta = document.createElement("p");
   meta.className = "meta muted";
+  const palette = r.palette
+    ? ` · palette ${r.palette}${r.dither === "none" ? "" : `, ${r.dither}`}`
+    : "";
   meta.textContent =
     `${r.class ?? "one of each class"} · seed ${r.seed} · guidance ${r.guidance} · ` +
-    `${r.sampler} ${r.steps} steps · ${job.seconds.toFixed(1)} s`;
+    `${r.sampler} ${r.steps} steps${palette} · ${job.seconds.toFixed(1)} s`;
   const downloads = document.createElement("div");
   downloads.className = "downloads";
-  const sheet = job.files.find((f) => f.kind === "sheet");
-  const gif = job.files.find((f) => f.kind === "gif");
   const variations = document.createElement("button");
   variations.type = "button";
   variations.disabled = true;
   variations.textContent = "Variations";
   variations.title = "variations of a sprite need image-to-image sampling, not in this version";
-  downloads.append(link("Sheet PNG", sheet), link("Fade-in GIF", gif), variations);
+  const batchFiles = job.files.filter((f) => f.kind in FILE_LABELS && f.sprite === null);
+  downloads.append(...batchFiles.map((f) => link(FILE_LABELS[f.kind], f)), variations);
   const command = document.createElement("div");
   command.className = "command";
   const code = document.createElement("code");
@@ -251,6 +284,18 @@ $("guidance").addEventListener("input", () => {
 });
 $("sampler").addEventListener("change", () => {
   $("eta").disabled = $("sampler").value !== "ddim";
+});
+// Controls that only mean something with another choice are disabled without it.
+$("palette").addEventListener("change", () => {
+  const palette = $("palette").value;
+  $("auto-colors").disabled = $("palette-scope").disabled = palette !== "auto";
+  $("dither").disabled = !palette;
+  // Palette sprites are opaque or clear: soft alpha does not go with a palette.
+  $("soft-alpha").disabled = Boolean(palette);
+  if (palette) $("soft-alpha").checked = false;
+});
+$("outline").addEventListener("change", () => {
+  $("outline-colour").disabled = $("outline").value !== "colour";
 });
 
 loadInfo().catch((err) => showError(`cannot load the model's description: ${err.message}`));
