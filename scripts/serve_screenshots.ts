@@ -31,7 +31,15 @@ try {
   await fillForm(page, { className: null, steps: 100, previewEvery: 10, n: 8, seed: 1 });
   await generate(page);
   await waitForGallery(page, 1);
-  await fillForm(page, { className: "heroes", steps: 100, previewEvery: 10, n: 8, seed: 5 });
+  await fillForm(page, {
+    className: "heroes",
+    steps: 100,
+    previewEvery: 10,
+    n: 8,
+    seed: 5,
+    palette: "db32",
+    outline: "auto",
+  });
   await generate(page);
   await waitForStep(page, 40);
   await page.screenshot({ path: join(out, "serve-generating.png") });

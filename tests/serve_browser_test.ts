@@ -18,6 +18,7 @@ import {
   generate,
   launchBrowser,
   openApp,
+  openDetails,
   PHONE,
   recordStatus,
   statusSeen,
@@ -72,7 +73,7 @@ Deno.test("serve page: generate with live previews, gallery, download, cancel, p
             }).map((el) => el.id),
         );
         deepStrictEqual(unlabelled, []);
-        await page.click("details summary");
+        await openDetails(page, "more-options");
         await page.focus("#class");
         const reached = ["class"];
         for (let i = 0; i < 20 && reached.at(-1) !== "generate"; i++) {
@@ -81,7 +82,6 @@ Deno.test("serve page: generate with live previews, gallery, download, cancel, p
           if (id && CONTROLS.includes(id)) reached.push(id);
         }
         deepStrictEqual(reached, CONTROLS);
-        await page.click("details summary"); // closed again, as a user finds it
       });
 
       let download = "";

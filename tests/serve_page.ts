@@ -94,6 +94,16 @@ export interface PageRequest {
   previewEvery: number;
   n: number;
   seed: number;
+  /** A palette's name as the API lists it ("" = none); omitted = as it is. */
+  palette?: string;
+  outline?: "" | "auto";
+}
+
+/** Opens the collapsed section `id` by clicking its summary (left alone when already open). */
+export async function openDetails(page: Page, id: string): Promise<void> {
+  if (!await page.$eval(`#${id}`, (d) => (d as HTMLDetailsElement).open)) {
+    await page.click(`#${id} summary`);
+  }
 }
 
 /** Fills the form as a user would: choosing in the select, typing into the fields. */
@@ -113,7 +123,12 @@ export async function fillForm(page: Page, r: PageRequest): Promise<void> {
       el.dispatchEvent(new Event("input", { bubbles: true }));
     }, r.guidance);
   }
-  await page.click("details summary"); // open "More options"
+  if (r.palette !== undefined || r.outline !== undefined) {
+    await openDetails(page, "palette-options");
+    if (r.palette !== undefined) await page.select("#palette", r.palette);
+    if (r.outline !== undefined) await page.select("#outline", r.outline);
+  }
+  await openDetails(page, "more-options");
   const typeInto = async (selector: string, value: number) => {
     await page.click(selector, { count: 3 }); // select what is there
     await page.keyboard.press("Backspace");

@@ -170,14 +170,14 @@ function paletteSpec(body: Body, limits: RequestLimits): PaletteSpec | undefined
   try {
     spec = parsePaletteSpec(text);
   } catch (err) {
-    if (err instanceof InputError) throw refuse(err.message);
-    throw err;
+    if (!(err instanceof InputError)) throw err;
+    throw refuse(err.message.startsWith("palette") ? err.message : `palette: ${err.message}`);
   }
   if (spec.kind === "file") {
     throw refuse(`palette files are not read on a request's say-so; use ${choices.join(", ")}`);
   }
   if (spec.kind === "dataset" && !limits.datasetPalette) {
-    throw refuse(`these weights carry no dataset palette; use ${choices.join(", ")}`);
+    throw refuse(`palette dataset: these weights carry none; use ${choices.join(", ")}`);
   }
   return spec;
 }
