@@ -133,6 +133,42 @@ Deno.test("serve page: generate with live previews, gallery, download, cancel, p
         deepStrictEqual([png.width, png.height], [16, 16]);
       });
 
+      await t.step("the palette controls reach the API and the command line", async () => {
+        await fillForm(page, { steps: 10, previewEvery: 5, n: 2, seed: 4 });
+        await openDetails(page, "palette-options");
+        await page.select("#palette", "auto");
+        await page.click("#auto-colors", { count: 3 });
+        await page.keyboard.press("Backspace");
+        await page.type("#auto-colors", "4");
+        await page.select("#palette-scope", "batch");
+        await page.select("#dither", "bayer4");
+        await page.select("#outline", "auto");
+        await page.click("#despeckle");
+        ok(await page.$eval("#soft-alpha", (c) => (c as HTMLInputElement).disabled));
+        await generate(page);
+        await waitForGallery(page, 2);
+        const [command, links] = await page.$eval("#gallery li", (li) => [
+          li.querySelector("code")!.textContent!,
+          [...li.querySelectorAll(".downloads a")].map((a) => a.textContent),
+        ]);
+        ok(
+          (command as string).endsWith(
+            "--palette auto:4 --palette-scope batch --dither bayer4 --outline auto --despeckle --gif",
+          ),
+          command as string,
+        );
+        deepStrictEqual(links, [
+          "Palette .gpl",
+          "Palette .hex",
+          "Sheet PNG",
+          "Sheet JSON",
+          "Fade-in GIF",
+        ]);
+        await page.select("#palette", ""); // back to the model's colours for what follows
+        await page.select("#outline", "");
+        await page.click("#despeckle");
+      });
+
       await t.step("cancel stops a generation; the gallery keeps what it had", async () => {
         await fillForm(page, { steps: 1000, previewEvery: 10, n: 1, seed: 1 });
         await generate(page);
@@ -141,7 +177,7 @@ Deno.test("serve page: generate with live previews, gallery, download, cancel, p
         await page.waitForFunction(() =>
           document.querySelector("#status")!.textContent === "cancelled"
         );
-        equal(await page.$$eval("#gallery > li", (li) => li.length), 1);
+        equal(await page.$$eval("#gallery > li", (li) => li.length), 2);
         ok(await page.$eval("#generate", (b) => !(b as HTMLButtonElement).disabled));
         deepStrictEqual(errors, []);
       });
