@@ -42,6 +42,8 @@ try {
   });
   await generate(page);
   await waitForStep(page, 40);
+  // Pressing Generate scrolled the long form's button into view; the preview is at the top.
+  await page.evaluate(() => globalThis.scrollTo(0, 0));
   await page.screenshot({ path: join(out, "serve-generating.png") });
   await waitForGallery(page, 2);
   await page.screenshot({ path: join(out, "serve-gallery.png"), fullPage: true });
