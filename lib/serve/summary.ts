@@ -9,6 +9,9 @@ import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
 import type { Job, JobState } from "./jobs.ts";
 import type { JobSpec } from "./request.ts";
 
+/** The options of a request, as the summary repeats them. */
+type RequestOptions = Omit<JobSpec, "fixedClass" | "classes" | "labels" | "post">;
+
 export interface JobSummary {
   id: string;
   state: JobState;
@@ -16,24 +19,8 @@ export interface JobSummary {
   position: number;
   step: number;
   total: number;
-  request: {
-    class: string | null;
-    classes: string[];
-    n: number;
-    guidance: number;
-    steps: number;
-    sampler: string;
-    eta: number;
-    seed: number;
-    scale: number;
-    softAlpha: boolean;
-    previewEvery: number;
-    palette: string | null;
-    paletteScope: string | null;
-    dither: string;
-    outline: string | null;
-    despeckle: boolean;
-  };
+  /** The request as resolved: the class by name, each sprite's class, and every option. */
+  request: RequestOptions & { class: string | null; classes: string[]; n: number };
   /** Seconds the sampler ran (done jobs). */
   seconds: number | null;
   error: string | null;
@@ -100,6 +87,7 @@ export function jobSummary(
   weightsArg: string | undefined,
 ): JobSummary {
   const { spec } = job;
+  const { fixedClass, classes, labels, post: _, ...options } = spec;
   const base = `/api/jobs/${job.id}`;
   return {
     id: job.id,
@@ -108,22 +96,10 @@ export function jobSummary(
     step: job.latest?.step ?? 0,
     total: job.latest?.total ?? spec.steps,
     request: {
-      class: spec.fixedClass === null ? null : classNames[spec.fixedClass],
-      classes: spec.labels,
-      n: spec.classes.length,
-      guidance: spec.guidance,
-      steps: spec.steps,
-      sampler: spec.sampler,
-      eta: spec.eta,
-      seed: spec.seed,
-      scale: spec.scale,
-      softAlpha: spec.softAlpha,
-      previewEvery: spec.previewEvery,
-      palette: spec.palette,
-      paletteScope: spec.paletteScope,
-      dither: spec.dither,
-      outline: spec.outline,
-      despeckle: spec.despeckle,
+      class: fixedClass === null ? null : classNames[fixedClass],
+      classes: labels,
+      n: classes.length,
+      ...options,
     },
     seconds: job.result ? Number(job.result.seconds.toFixed(3)) : null,
     error: job.error,
