@@ -220,7 +220,9 @@ Deno.test("classifier: trains to high held-out accuracy on a separable set; weig
     warmup: 5,
     seed: 1,
     testFraction: 0.25,
+    validationFraction: 0,
     shift: 1,
+    jitter: 0.2,
   };
   const logged: number[] = [];
   const result = await trainClassifier(
@@ -228,15 +230,14 @@ Deno.test("classifier: trains to high held-out accuracy on a separable set; weig
     { images, labels, count, channels: 4 },
     config,
     recipe,
-    (_, loss) => logged.push(loss),
-    20,
+    { onLog: (_, loss) => logged.push(loss), logEvery: 20 },
   );
   deepStrictEqual(logged.length, 3);
   ok(logged[2] < logged[0], `loss ${logged}`);
   deepStrictEqual(result.split.test.length, 24);
   ok(
-    result.testAccuracy.overall >= 0.95,
-    `held-out accuracy ${JSON.stringify(result.testAccuracy)}`,
+    result.test.accuracy.overall >= 0.95,
+    `held-out accuracy ${JSON.stringify(result.test.accuracy)}`,
   );
 
   const training = {
@@ -245,8 +246,8 @@ Deno.test("classifier: trains to high held-out accuracy on a separable set; weig
     recipe,
     seconds: result.seconds,
     adapter: gpu.adapter.description,
-    testAccuracy: result.testAccuracy,
-    trainAccuracy: result.trainAccuracy,
+    testAccuracy: result.test.accuracy,
+    trainAccuracy: result.train.accuracy,
   };
 
   const weights = { config, classNames: ["top", "left", "square"], training, ...result };

@@ -16,6 +16,7 @@ import { initParams } from "../model/init.ts";
 import { Optimizer } from "../nn/optim.ts";
 import { ParamLayout, ParamStore } from "../nn/params.ts";
 import { epochPermutation } from "../train/batch.ts";
+import { mulberry32 } from "../util/rng.ts";
 import { learningRate, RECIPE } from "../train/trainer.ts";
 import {
   type ClassifierConfig,
@@ -39,8 +40,18 @@ export interface ClassifierRecipe {
   seed: number;
   /** Share of each class held out for the test split. */
   testFraction: number;
+  /**
+   * Share of each class's remaining sprites held out for validation, the split recipe choices
+   * are made on (0: none; the shipped classifier trains on all non-test sprites).
+   */
+  validationFraction: number;
   /** Random shifts of up to this many pixels each way (augmentation beside the flips). */
   shift: number;
+  /**
+   * Colour jitter: each draw's R, G and B (in [0, 1]) are scaled by their own factor in
+   * [1 − jitter, 1 + jitter] and clamped, so a sprite's palette keeps its structure.
+   */
+  jitter: number;
 }
 
 /**
@@ -56,7 +67,9 @@ export const CLASSIFIER_RECIPE: ClassifierRecipe = {
   warmup: 30,
   seed: 0,
   testFraction: 0.2,
+  validationFraction: 0,
   shift: 1,
+  jitter: 0,
 };
 
 /** The sprites a classifier trains on: NCHW [count, C, 16, 16] in [−1, 1], labels −1 = none. */
@@ -72,9 +85,16 @@ export interface Split {
   test: number[];
 }
 
-/** Seed offsets that keep the split's, the batches' and the init's random streams apart. */
+/** A classifier's three disjoint sets of labelled sprites. */
+export interface TrainingSplit extends Split {
+  validation: number[];
+}
+
+/** Seed offsets that keep the splits', the batches' and the jitter's random streams apart. */
 const SPLIT_STREAM = 0x5b1;
+const VALIDATION_STREAM = 0x7a1d;
 const BATCH_STREAM = 0xba7c;
+const JITTER_STREAM = 0xc01;
 
 /** Labelled sprite indices per class, in dataset order. */
 function byClass(labels: ArrayLike<number>, indices: Iterable<number>, k: number): number[][] {
@@ -85,8 +105,8 @@ function byClass(labels: ArrayLike<number>, indices: Iterable<number>, k: number
 
 /**
  * Per class, a seeded shuffle; the first round(testFraction · count) sprites (at least one
- * when the class has two or more) are the test split, the rest train. Unlabelled sprites are
- * in neither.
+ * when the class has two or more and testFraction > 0) are the test split, the rest train.
+ * Unlabelled sprites are in neither.
  */
 export function stratifiedSplit(
   labels: Int32Array,
@@ -97,12 +117,36 @@ export function stratifiedSplit(
   const split: Split = { train: [], test: [] };
   byClass(labels, labels.keys(), classes).forEach((members, c) => {
     const order = epochPermutation(members.length, seed ^ SPLIT_STREAM, c);
-    const held = members.length < 2 ? 0 : Math.max(1, Math.round(testFraction * members.length));
+    const held = members.length < 2 || testFraction === 0
+      ? 0
+      : Math.max(1, Math.round(testFraction * members.length));
     order.forEach((j, rank) => (rank < held ? split.test : split.train).push(members[j]));
   });
   split.train.sort((a, b) => a - b);
   split.test.sort((a, b) => a - b);
   return split;
+}
+
+/**
+ * The test split of {@link stratifiedSplit}, then the same per-class split of the rest into
+ * validation and train on its own seeded stream: the test split does not depend on
+ * `validationFraction`, so classifiers chosen on validation are compared on one test set.
+ */
+export function trainingSplit(
+  labels: Int32Array,
+  classes: number,
+  recipe: Pick<ClassifierRecipe, "testFraction" | "validationFraction" | "seed">,
+): TrainingSplit {
+  const { train: rest, test } = stratifiedSplit(labels, classes, recipe.testFraction, recipe.seed);
+  const inRest = new Set(rest);
+  const restLabels = labels.map((label, i) => (inRest.has(i) ? label : -1));
+  const { train, test: validation } = stratifiedSplit(
+    restLabels,
+    classes,
+    recipe.validationFraction,
+    recipe.seed ^ VALIDATION_STREAM,
+  );
+  return { train, validation, test };
 }
 
 /** One augmented draw: a sprite, mirrored or not, shifted by (dx, dy) pixels. */
@@ -190,6 +234,19 @@ function copySprite(
   }
 }
 
+/**
+ * Scales R, G and B of the sprite at row `row` of `out` by `gains` in [0, 1] units, clamped:
+ * one map for the whole sprite, so equal colours stay equal (alpha is untouched).
+ */
+function jitterColours(out: Float32Array, row: number, chw: number, gains: number[]): void {
+  for (let c = 0; c < 3; c++) {
+    const at = row * chw + c * 256;
+    for (let i = at; i < at + 256; i++) {
+      out[i] = Math.min(1, Math.max(-1, (out[i] + 1) * gains[c] - 1));
+    }
+  }
+}
+
 /** The sprites at `indices`, packed [indices.length, C, 16, 16]. */
 export function gatherSprites(data: LabelledSprites, indices: readonly number[]): Float32Array {
   const chw = data.channels * 256;
@@ -220,26 +277,56 @@ export function accuracy(
   };
 }
 
+/** How well a classifier names the classes of a labelled set. */
+export interface Judged {
+  accuracy: Accuracy;
+  /** Mean cross-entropy of the true classes (less noisy than accuracy on small sets). */
+  loss: number;
+}
+
 export interface TrainedClassifier {
   flat: Float32Array;
   layout: ParamLayout;
-  split: Split;
-  trainAccuracy: Accuracy;
-  testAccuracy: Accuracy;
+  split: TrainingSplit;
+  train: Judged;
+  /** Absent when the recipe holds no validation split out. */
+  validation?: Judged;
+  test: Judged;
   seconds: number;
 }
 
-/** Mean training loss of the last replayed step, reported every `logEvery` steps. */
-export type LossLog = (step: number, loss: number) => void;
+export interface TrainingHooks {
+  /** Mean training loss of the last replayed step, every `logEvery` steps. */
+  onLog?: (step: number, loss: number) => void;
+  logEvery?: number;
+  /** The validation split judged every `validateEvery` steps (when there is one). */
+  onValidate?: (step: number, judged: Judged) => void;
+  validateEvery?: number;
+}
 
-/** Trains a classifier from the seeded init; evaluates it on both splits at the end. */
+/** Mean softmax cross-entropy of rows of `k` scores against their true classes. */
+export function meanCrossEntropy(
+  logits: Float32Array,
+  truth: ArrayLike<number>,
+  k: number,
+): number {
+  let total = 0;
+  for (let n = 0; n < truth.length; n++) {
+    const row = logits.subarray(n * k, (n + 1) * k);
+    const top = row.reduce((a, b) => Math.max(a, b), -Infinity);
+    const sum = row.reduce((a, v) => a + Math.exp(v - top), 0);
+    total += top + Math.log(sum) - row[truth[n]];
+  }
+  return total / Math.max(1, truth.length);
+}
+
+/** Trains a classifier from the seeded init; judges it on every split at the end. */
 export async function trainClassifier(
   gpu: Gpu,
   data: LabelledSprites,
   config: ClassifierConfig,
   recipe: ClassifierRecipe,
-  onLog?: LossLog,
-  logEvery = 50,
+  hooks: TrainingHooks = {},
 ): Promise<TrainedClassifier> {
   const started = performance.now();
   const k = config.num_classes;
@@ -248,7 +335,8 @@ export async function trainClassifier(
       `${data.channels}-channel sprites for an in_ch ${config.in_ch} classifier`,
     );
   }
-  const split = stratifiedSplit(data.labels, k, recipe.testFraction, recipe.seed);
+  const { onLog, logEvery = 50, onValidate, validateEvery = 0 } = hooks;
+  const split = trainingSplit(data.labels, k, recipe);
   const sampler = new BalancedSampler(data.labels, split.train, k, recipe.seed, recipe.shift);
   const layout = new ParamLayout(classifierSpecs(config));
   const store = new ParamStore(gpu, layout);
@@ -280,15 +368,29 @@ export async function trainClassifier(
     seed: recipe.seed,
   };
 
+  // The trained model itself judges the splits: its forward program is already recorded.
+  const judge = async (indices: number[]): Promise<Judged> => {
+    if (indices.length === 0) return { accuracy: accuracy([], [], k), loss: NaN };
+    const { logits } = await classify(model, gatherSprites(data, indices), indices.length);
+    const truth = indices.map((i) => data.labels[i]);
+    return {
+      accuracy: accuracy(predictions(logits, k), truth, k),
+      loss: meanCrossEntropy(logits, truth, k),
+    };
+  };
+
   const chw = data.channels * 256;
   const flipped = mirrored(data.images, data.count, chw);
   const x = new Float32Array(batch * chw);
   const y = new Uint32Array(batch);
+  const jitterRandom = mulberry32(recipe.seed ^ JITTER_STREAM);
+  const gain = () => 1 + recipe.jitter * (2 * jitterRandom() - 1);
   for (let step = 0; step < recipe.steps; step++) {
     for (let r = 0; r < batch; r++) {
       const c = (r + step) % k;
       const d = sampler.next(c);
       copySprite(d.flip ? flipped : data.images, d.index, chw, x, r, d.dx, d.dy);
+      if (recipe.jitter > 0) jitterColours(x, r, chw, [gain(), gain(), gain()]);
       y[r] = c;
     }
     upload(gpu, model.x, x);
@@ -299,15 +401,16 @@ export async function trainClassifier(
       const l = await download(gpu, losses);
       onLog(step + 1, l.reduce((a, b) => a + b, 0) / batch);
     }
+    const last = step + 1 === recipe.steps;
+    if (onValidate && split.validation.length > 0 && validateEvery > 0) {
+      if ((step + 1) % validateEvery === 0 || last) {
+        onValidate(step + 1, await judge(split.validation));
+      }
+    }
   }
-  // The trained model itself judges both splits: its forward program is already recorded.
-  const judge = async (indices: number[]) => {
-    if (indices.length === 0) return accuracy([], [], k);
-    const { logits } = await classify(model, gatherSprites(data, indices), indices.length);
-    return accuracy(predictions(logits, k), indices.map((i) => data.labels[i]), k);
-  };
-  const trainAccuracy = await judge(split.train);
-  const testAccuracy = await judge(split.test);
+  const train = await judge(split.train);
+  const validation = split.validation.length > 0 ? await judge(split.validation) : undefined;
+  const test = await judge(split.test);
   model.destroy();
   const flat = await download(gpu, store.flat("param"));
   store.destroy();
@@ -317,8 +420,9 @@ export async function trainClassifier(
     flat,
     layout,
     split,
-    trainAccuracy,
-    testAccuracy,
+    train,
+    validation,
+    test,
     seconds: (performance.now() - started) / 1000,
   };
 }
