@@ -38,6 +38,8 @@ const { values } = parseArgs({
     warmup: { type: "string" },
     shift: { type: "string" },
     jitter: { type: "string" },
+    smoothing: { type: "string" },
+    mixup: { type: "string" },
     validation: { type: "string" },
     "validate-every": { type: "string" },
     widths: { type: "string" },
@@ -56,6 +58,8 @@ const recipe: ClassifierRecipe = {
   warmup: numberOption("warmup", values.warmup, R.warmup, { min: 0, ...int }),
   shift: numberOption("shift", values.shift, R.shift, { min: 0, max: 4, ...int }),
   jitter: numberOption("jitter", values.jitter, R.jitter, { min: 0, max: 1 }),
+  smoothing: numberOption("smoothing", values.smoothing, R.smoothing, { min: 0, max: 1 }),
+  mixup: numberOption("mixup", values.mixup, R.mixup, { min: 0, max: 10 }),
   validationFraction: numberOption("validation", values.validation, R.validationFraction, {
     min: 0,
     max: 0.5,
@@ -90,9 +94,10 @@ const result = await trainClassifier(gpu, data, config, recipe, {
 });
 
 console.log(`\ntrained in ${result.seconds.toFixed(0)} s on ${gpu.adapter.description}`);
-const splits: [string, Judged][] = [["train", result.train]];
-if (result.validation) splits.push(["validation", result.validation]);
-splits.push(["test", result.test]);
+// While choices are made on the validation split, the test split's numbers stay unseen.
+const splits: [string, Judged][] = result.validation
+  ? [["train", result.train], ["validation", result.validation]]
+  : [["train", result.train], ["test", result.test]];
 console.log(`class       ${splits.map(([name]) => name.padStart(17)).join("")}`);
 const cell = (j: Judged, c: number) =>
   `${pct(j.accuracy.perClass[c]).padStart(9)} (${String(j.accuracy.counts[c]).padStart(3)}) `;

@@ -22,6 +22,7 @@ import {
   type ClassifierConfig,
   classifierSpecs,
   classify,
+  headWidth,
   predictions,
   SpriteClassifier,
 } from "./classifier.ts";
@@ -52,6 +53,13 @@ export interface ClassifierRecipe {
    * [1 − jitter, 1 + jitter] and clamped, so a sprite's palette keeps its structure.
    */
   jitter: number;
+  /** Label smoothing: targets (1 − ε) · one-hot + ε / K. */
+  smoothing: number;
+  /**
+   * Mixup (Zhang et al. 2018): each row is blended with a random row of the same batch, images
+   * and targets alike, by a weight drawn from Beta(α, α); 0 turns it off.
+   */
+  mixup: number;
 }
 
 /**
@@ -70,6 +78,8 @@ export const CLASSIFIER_RECIPE: ClassifierRecipe = {
   validationFraction: 0,
   shift: 1,
   jitter: 0,
+  smoothing: 0,
+  mixup: 0,
 };
 
 /** The sprites a classifier trains on: NCHW [count, C, 16, 16] in [−1, 1], labels −1 = none. */
@@ -95,6 +105,7 @@ const SPLIT_STREAM = 0x5b1;
 const VALIDATION_STREAM = 0x7a1d;
 const BATCH_STREAM = 0xba7c;
 const JITTER_STREAM = 0xc01;
+const MIXUP_STREAM = 0x31c5;
 
 /** Labelled sprite indices per class, in dataset order. */
 function byClass(labels: ArrayLike<number>, indices: Iterable<number>, k: number): number[][] {
@@ -238,12 +249,54 @@ function copySprite(
  * Scales R, G and B of the sprite at row `row` of `out` by `gains` in [0, 1] units, clamped:
  * one map for the whole sprite, so equal colours stay equal (alpha is untouched).
  */
-function jitterColours(out: Float32Array, row: number, chw: number, gains: number[]): void {
+export function jitterColours(out: Float32Array, row: number, chw: number, gains: number[]): void {
   for (let c = 0; c < 3; c++) {
     const at = row * chw + c * 256;
     for (let i = at; i < at + 256; i++) {
       out[i] = Math.min(1, Math.max(-1, (out[i] + 1) * gains[c] - 1));
     }
+  }
+}
+
+/** A draw from Beta(α, α) by Jöhnk's method (any α > 0; quick for the small α mixup uses). */
+export function betaSample(alpha: number, random: () => number): number {
+  for (;;) {
+    const x = random() ** (1 / alpha);
+    const y = random() ** (1 / alpha);
+    if (x + y <= 1 && x + y > 0) return x / (x + y);
+  }
+}
+
+/**
+ * Mixup in place: row r of the images `x` (`chw` values a row) and of the targets `t` (`kp` a
+ * row) becomes λ · row r + (1 − λ) · row π(r), with π a random permutation of the rows and λ
+ * drawn from Beta(α, α) for each row.
+ */
+export function mixRows(
+  x: Float32Array,
+  t: Float32Array,
+  rows: number,
+  alpha: number,
+  random: () => number,
+): void {
+  const chw = x.length / rows;
+  const kp = t.length / rows;
+  const partner = Uint32Array.from({ length: rows }, (_, i) => i);
+  for (let i = rows - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [partner[i], partner[j]] = [partner[j], partner[i]];
+  }
+  const x0 = x.slice();
+  const t0 = t.slice();
+  for (let r = 0; r < rows; r++) {
+    const lambda = betaSample(alpha, random);
+    const blend = (out: Float32Array, src: Float32Array, width: number) => {
+      const a = r * width;
+      const b = partner[r] * width;
+      for (let i = 0; i < width; i++) out[a + i] = lambda * src[a + i] + (1 - lambda) * src[b + i];
+    };
+    blend(x, x0, chw);
+    blend(t, t0, kp);
   }
 }
 
@@ -343,12 +396,13 @@ export async function trainClassifier(
   upload(gpu, store.flat("param"), initParams(layout, recipe.seed));
   const { batch } = recipe;
   const model = new SpriteClassifier(gpu, config, store, batch);
-  const labels = createTensor(gpu, [batch], "classifier.labels");
+  const kp = headWidth(config);
+  const targets = createTensor(gpu, [batch, kp], "classifier.targets");
   const losses = createTensor(gpu, [batch], "classifier.losses");
   const prog = new Program(gpu, "classifier.train");
   prog.append(model.forward);
   const { program: backward, dlogits } = model.backward;
-  softmaxXent(prog, { logits: model.logits, labels, dlogits, losses, classes: k });
+  softmaxXent(prog, { logits: model.logits, targets, dlogits, losses, classes: k });
   prog.append(backward);
   const optimizer = new Optimizer(gpu, store, {
     beta1: 0.9,
@@ -382,8 +436,9 @@ export async function trainClassifier(
   const chw = data.channels * 256;
   const flipped = mirrored(data.images, data.count, chw);
   const x = new Float32Array(batch * chw);
-  const y = new Uint32Array(batch);
+  const t = new Float32Array(batch * kp);
   const jitterRandom = mulberry32(recipe.seed ^ JITTER_STREAM);
+  const mixupRandom = mulberry32(recipe.seed ^ MIXUP_STREAM);
   const gain = () => 1 + recipe.jitter * (2 * jitterRandom() - 1);
   for (let step = 0; step < recipe.steps; step++) {
     for (let r = 0; r < batch; r++) {
@@ -391,10 +446,19 @@ export async function trainClassifier(
       const d = sampler.next(c);
       copySprite(d.flip ? flipped : data.images, d.index, chw, x, r, d.dx, d.dy);
       if (recipe.jitter > 0) jitterColours(x, r, chw, [gain(), gain(), gain()]);
-      y[r] = c;
+      t.fill(0, r * kp, (r + 1) * kp);
+      t[r * kp + c] = 1;
+    }
+    if (recipe.mixup > 0) mixRows(x, t, batch, recipe.mixup, mixupRandom);
+    if (recipe.smoothing > 0) {
+      for (let r = 0; r < batch; r++) {
+        for (let j = 0; j < k; j++) {
+          t[r * kp + j] = (1 - recipe.smoothing) * t[r * kp + j] + recipe.smoothing / k;
+        }
+      }
     }
     upload(gpu, model.x, x);
-    upload(gpu, labels, y);
+    upload(gpu, targets, t);
     optimizer.setStep(step + 1, learningRate(schedule, step));
     prog.run();
     if (onLog && ((step + 1) % logEvery === 0 || step + 1 === recipe.steps)) {
@@ -414,7 +478,7 @@ export async function trainClassifier(
   model.destroy();
   const flat = await download(gpu, store.flat("param"));
   store.destroy();
-  labels.buffer.destroy();
+  targets.buffer.destroy();
   losses.buffer.destroy();
   return {
     flat,

@@ -67,6 +67,8 @@ const ctx: ReportContext = {
       validationFraction: 0,
       shift: 1,
       jitter: 0,
+      smoothing: 0,
+      mixup: 0,
     },
     seconds: 1,
     adapter: "a",
