@@ -39,6 +39,7 @@ const { values } = parseArgs({
     shift: { type: "string" },
     jitter: { type: "string" },
     smoothing: { type: "string" },
+    "class-power": { type: "string" },
     mixup: { type: "string" },
     validation: { type: "string" },
     "validate-every": { type: "string" },
@@ -58,6 +59,7 @@ const recipe: ClassifierRecipe = {
   warmup: numberOption("warmup", values.warmup, R.warmup, { min: 0, ...int }),
   shift: numberOption("shift", values.shift, R.shift, { min: 0, max: 4, ...int }),
   jitter: numberOption("jitter", values.jitter, R.jitter, { min: 0, max: 1 }),
+  classPower: numberOption("class-power", values["class-power"], R.classPower, { min: 0, max: 1 }),
   smoothing: numberOption("smoothing", values.smoothing, R.smoothing, { min: 0, max: 1 }),
   mixup: numberOption("mixup", values.mixup, R.mixup, { min: 0, max: 10 }),
   validationFraction: numberOption("validation", values.validation, R.validationFraction, {

@@ -13,6 +13,7 @@ import {
 import { encodeClassifier, parseClassifier } from "./classifier_io.ts";
 import {
   betaSample,
+  ClassSchedule,
   jitterColours,
   meanCrossEntropy,
   mixRows,
@@ -292,6 +293,20 @@ Deno.test("classifier: mixup blends each row with one partner, images and target
   ok(blended > 0, "some rows were blended");
 });
 
+Deno.test("classifier: the class schedule cycles equal weights and keeps unequal ones within one draw", () => {
+  const equal = new ClassSchedule([1, 1, 1]);
+  deepStrictEqual(Array.from({ length: 7 }, () => equal.next()), [0, 1, 2, 0, 1, 2, 0]);
+  // Weights 5 : 1 : 2 (sum 8): every prefix of the draws holds each class's share ± 1.
+  const weights = [5, 1, 2];
+  const schedule = new ClassSchedule(weights);
+  const counts = [0, 0, 0];
+  for (let i = 1; i <= 80; i++) {
+    counts[schedule.next()]++;
+    weights.forEach((w, c) => ok(Math.abs(counts[c] - (i * w) / 8) <= 1, `draw ${i}: ${counts}`));
+  }
+  deepStrictEqual(counts, [50, 10, 20]);
+});
+
 Deno.test("classifier: mean cross-entropy of hand-computed rows", () => {
   // Row 0: scores (0, 0): log 2. Row 1: (ln 3, 0), true class 1: log(4) − 0 = log 4.
   const logits = Float32Array.from([0, 0, Math.log(3), 0]);
@@ -331,6 +346,7 @@ Deno.test("classifier: trains to high held-out accuracy on a separable set; weig
     validationFraction: 0,
     shift: 1,
     jitter: 0.2,
+    classPower: 0,
     smoothing: 0.1,
     mixup: 0.4,
   };

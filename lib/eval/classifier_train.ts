@@ -1,8 +1,8 @@
 /**
  * Training the sprite classifier on the GPU with the project's own layers and AdamW:
- * a seeded stratified train/test split of the labelled sprites, class-balanced batches with
- * horizontal flips and 1-pixel shifts, softmax cross-entropy, and the held-out accuracy at
- * the end.
+ * a seeded stratified train/validation/test split of the labelled sprites, class-balanced
+ * batches with horizontal flips, 1-pixel shifts, colour jitter and mixup, softmax
+ * cross-entropy against (smoothed) targets, and the accuracy on each split at the end.
  *
  * Batches are gathered on the CPU (64 sprites are 256 KiB, one writeBuffer), because the
  * labelled set is tiny and the balancing and augmentation are easier to state there; the step
@@ -53,6 +53,11 @@ export interface ClassifierRecipe {
    * [1 − jitter, 1 + jitter] and clamped, so a sprite's palette keeps its structure.
    */
   jitter: number;
+  /**
+   * How often each class is drawn: in proportion to (its training sprites)^classPower, so 0
+   * balances the classes and 1 keeps the dataset's frequencies.
+   */
+  classPower: number;
   /** Label smoothing: targets (1 − ε) · one-hot + ε / K. */
   smoothing: number;
   /**
@@ -78,6 +83,7 @@ export const CLASSIFIER_RECIPE: ClassifierRecipe = {
   validationFraction: 0,
   shift: 1,
   jitter: 0,
+  classPower: 0,
   smoothing: 0,
   mixup: 0,
 };
@@ -169,15 +175,45 @@ interface Draw {
 }
 
 /**
- * Class-balanced draws with flips and shifts: batch row r of step s takes class (r + s) mod K,
- * and each class walks through seeded permutations of its sprites × {plain, mirrored} × every
- * shift in [−shift, shift]², so every cycle shows each variant once. Small classes repeat more
- * often; that is the point.
+ * The class of each successive draw, in proportion to fixed weights and without randomness:
+ * smooth weighted round-robin (every draw, each class gains its weight and the class with the
+ * most credit is drawn and pays the total), so any window of draws is within one of the exact
+ * shares. Equal weights give 0, 1, …, K − 1 over and over.
  */
-class BalancedSampler {
+export class ClassSchedule {
+  readonly #credit: Float64Array;
+  readonly #total: number;
+
+  constructor(readonly weights: readonly number[]) {
+    this.#credit = new Float64Array(weights.length);
+    this.#total = weights.reduce((a, b) => a + b, 0);
+  }
+
+  next(): number {
+    let best = 0;
+    this.weights.forEach((w, c) => {
+      this.#credit[c] += w;
+      if (this.#credit[c] > this.#credit[best]) best = c;
+    });
+    this.#credit[best] -= this.#total;
+    return best;
+  }
+}
+
+/**
+ * Draws with flips and shifts, by class: each class walks through seeded permutations of its sprites × {plain, mirrored} × every
+ * shift in [−shift, shift]², so every cycle shows each variant once. With classes drawn in
+ * balance, small classes repeat more often; that is the point.
+ */
+class ClassSampler {
   readonly #members: number[][];
   readonly #cursors: { cycle: number; at: number; order: Uint32Array }[];
   readonly #side: number;
+
+  /** Training sprites per class. */
+  get counts(): number[] {
+    return this.#members.map((m) => m.length);
+  }
 
   constructor(
     labels: Int32Array,
@@ -390,7 +426,8 @@ export async function trainClassifier(
   }
   const { onLog, logEvery = 50, onValidate, validateEvery = 0 } = hooks;
   const split = trainingSplit(data.labels, k, recipe);
-  const sampler = new BalancedSampler(data.labels, split.train, k, recipe.seed, recipe.shift);
+  const sampler = new ClassSampler(data.labels, split.train, k, recipe.seed, recipe.shift);
+  const classes = new ClassSchedule(sampler.counts.map((n) => n ** recipe.classPower));
   const layout = new ParamLayout(classifierSpecs(config));
   const store = new ParamStore(gpu, layout);
   upload(gpu, store.flat("param"), initParams(layout, recipe.seed));
@@ -442,7 +479,7 @@ export async function trainClassifier(
   const gain = () => 1 + recipe.jitter * (2 * jitterRandom() - 1);
   for (let step = 0; step < recipe.steps; step++) {
     for (let r = 0; r < batch; r++) {
-      const c = (r + step) % k;
+      const c = classes.next();
       const d = sampler.next(c);
       copySprite(d.flip ? flipped : data.images, d.index, chw, x, r, d.dx, d.dy);
       if (recipe.jitter > 0) jitterColours(x, r, chw, [gain(), gain(), gain()]);

@@ -67,6 +67,7 @@ const ctx: ReportContext = {
       validationFraction: 0,
       shift: 1,
       jitter: 0,
+      classPower: 0,
       smoothing: 0,
       mixup: 0,
     },
