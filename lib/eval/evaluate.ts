@@ -33,7 +33,7 @@ import {
   nearestSprites,
 } from "./distance.ts";
 import { frechetDistance, type Moments, moments } from "./fid.ts";
-import { kernelDistance } from "./kid.ts";
+import { kernelDistance, standardize, standardizer } from "./kid.ts";
 
 export interface EvalOptions {
   /** Samples per class at each guidance value. */
@@ -202,9 +202,12 @@ async function measureReal(
   });
   const referenceOf = halfB.map((rows) => momentsOf(features, rows, f));
   const referenceAll = balancedMoments(features, halfB, f);
-  const halfBFeatures = { rows: features, dim: f, groups: halfB };
+  // KID compares features standardised by all the real sprites' statistics (see kid.ts).
+  const scale = standardizer(features, labelled.length, f);
+  const kidFeatures = standardize(features, scale);
+  const halfBFeatures = { rows: kidFeatures, dim: f, groups: halfB };
   const kidOf = (groups: number[][]) =>
-    kernelDistance({ rows: features, dim: f, groups }, halfBFeatures);
+    kernelDistance({ rows: kidFeatures, dim: f, groups }, halfBFeatures);
   const near = nearestSprites(sprites, labelled.length, data.images, data.count, chw, labelled);
   const perClass: RealMetrics[] = data.classNames.map((_, c) => {
     const members = labelled.filter((i) => data.labels[i] === c);
@@ -212,7 +215,7 @@ async function measureReal(
     return {
       count: members.length,
       fidFloor: fidOf(momentsOf(features, halfA[c], f), referenceOf[c]),
-      kidFloor: kernelDistance({ rows: features, dim: f, groups: [halfA[c]] }, {
+      kidFloor: kernelDistance({ rows: kidFeatures, dim: f, groups: [halfA[c]] }, {
         ...halfBFeatures,
         groups: [halfB[c]],
       }),
@@ -229,7 +232,7 @@ async function measureReal(
     nearDuplicates: share(near.distance, MEMORISATION_THRESHOLD),
     nearestMedian: median(near.distance),
   };
-  return { perClass, overall, referenceOf, referenceAll, halfBFeatures };
+  return { perClass, overall, referenceOf, referenceAll, halfBFeatures, scale };
 }
 
 /** Splits `total` sprites into equal batches of at most `batch` (the last one padded). */
@@ -299,7 +302,8 @@ export async function evaluate(
     const predicted = predictions(judged.logits, k);
     const nearest = nearestSprites(images, total, data.images, data.count, chw);
     const rowsOf = (c: number) => Array.from({ length: opts.n }, (_, i) => c * opts.n + i);
-    const sampleFeatures = (groups: number[][]) => ({ rows: judged.features, dim: f, groups });
+    const standardized = standardize(judged.features, real.scale);
+    const sampleFeatures = (groups: number[][]) => ({ rows: standardized, dim: f, groups });
     const halfB = real.halfBFeatures;
     const perClass: SampleMetrics[] = Array.from({ length: k }, (_, c) => {
       const rows = rowsOf(c);

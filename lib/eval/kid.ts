@@ -13,6 +13,11 @@
  * A set may be split into groups (classes) that count equally, as "all classes" does: then each
  * expectation is the mean over group pairs of the group-pair means, which is again unbiased
  * for the equal mixture of the groups. All sums are in f64.
+ *
+ * The kernel assumes features of order 1 (Inception's pooled activations are). The sprite
+ * classifier's are not: their scale is whatever training left, and cubed it makes the estimate
+ * swing wildly. So `eval` first standardises every feature by the real sprites' mean and
+ * standard deviation ({@link standardizer}), which makes KID independent of that scale.
  */
 
 /** Rows of `dim` features, split into groups of row indices that are weighted equally. */
@@ -65,4 +70,35 @@ export function kernelDistance(a: FeatureGroups, b: FeatureGroups): number {
   }
   if ([...a.groups, ...b.groups].some((g) => g.length < 2)) return NaN;
   return expectation(a, a, true) + expectation(b, b, true) - 2 * expectation(a, b, false);
+}
+
+/** Per-feature mean and 1 / standard deviation of a reference set. */
+export interface Standardizer {
+  mean: Float64Array;
+  inverseStd: Float64Array;
+}
+
+/**
+ * The mean and population standard deviation of each of `dim` features over `count` rows; a
+ * constant feature gets a scale of 1 (it becomes 0 everywhere).
+ */
+export function standardizer(rows: ArrayLike<number>, count: number, dim: number): Standardizer {
+  const mean = new Float64Array(dim);
+  const inverseStd = new Float64Array(dim);
+  for (let r = 0; r < count; r++) for (let e = 0; e < dim; e++) mean[e] += rows[r * dim + e];
+  mean.forEach((v, e) => (mean[e] = v / count));
+  for (let r = 0; r < count; r++) {
+    for (let e = 0; e < dim; e++) inverseStd[e] += (rows[r * dim + e] - mean[e]) ** 2;
+  }
+  inverseStd.forEach((v, e) => (inverseStd[e] = v > 0 ? 1 / Math.sqrt(v / count) : 1));
+  return { mean, inverseStd };
+}
+
+/** (x − mean) / std of every row of `rows`, in f64. */
+export function standardize(rows: ArrayLike<number>, s: Standardizer): Float64Array {
+  const dim = s.mean.length;
+  return Float64Array.from(
+    { length: rows.length },
+    (_, i) => (rows[i] - s.mean[i % dim]) * s.inverseStd[i % dim],
+  );
 }

@@ -1,7 +1,7 @@
 import { ok, throws } from "node:assert/strict";
 import { mulberry32 } from "../util/rng.ts";
 import { assertClose, randn } from "../nn/testing.ts";
-import { type FeatureGroups, kernelDistance } from "./kid.ts";
+import { type FeatureGroups, kernelDistance, standardize, standardizer } from "./kid.ts";
 
 const single = (rows: number[], dim = 1): FeatureGroups => ({
   rows,
@@ -87,6 +87,18 @@ function vStatistic(a: FeatureGroups, b: FeatureGroups): number {
   };
   return e(a, a) + e(b, b) - 2 * e(a, b);
 }
+
+Deno.test("kid: standardising by a reference's mean and population standard deviation", () => {
+  // Feature 0: 1, 3, 5 (mean 3, std √(8/3)); feature 1 constant 7 (scale 1: it becomes 0).
+  const rows = [1, 7, 3, 7, 5, 7];
+  const s = standardizer(rows, 3, 2);
+  assertClose(s.mean, [3, 7], EXACT);
+  assertClose(s.inverseStd, [Math.sqrt(3 / 8), 1], EXACT);
+  const r = Math.sqrt(3 / 2);
+  assertClose(standardize(rows, s), [-r, 0, 0, 0, r, 0], EXACT);
+  // Other rows use the reference's statistics.
+  assertClose(standardize([3 + Math.sqrt(8 / 3), 8], s), [1, 1], EXACT);
+});
 
 const PYTHON = "/usr/bin/python3";
 const hasNumpy =

@@ -134,8 +134,9 @@ export function reportMarkdown(report: EvalReport, ctx: ReportContext): string {
     "",
     "## Kernel distance (KID)",
     "",
-    "The squared maximum mean discrepancy between samples and half B in the same features " +
-    "under the cubic polynomial kernel k(x, y) = (xᵀy / d + 1)³, estimated without bias, " +
+    "The squared maximum mean discrepancy between samples and half B in the same features, " +
+    "each standardised by the real sprites' mean and standard deviation, under the cubic " +
+    "polynomial kernel k(x, y) = (xᵀy / d + 1)³, estimated without bias, " +
     "×1000 (lower is better; it can dip below 0). Unlike FID its expected value does not " +
     "depend on n, and the floor (half A against half B at the same n, as for FID) has an " +
     "expected value of 0: its size shows the estimate's noise at this n.",
