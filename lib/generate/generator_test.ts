@@ -198,42 +198,22 @@ Deno.test("generate: variations — strength 1 is ordinary sampling, strength �
   const gen = Generator.fromWeights(await getGpu(), tinyWeights());
   const image = initImage();
   const steps = 8;
+  const vary = (strength?: number) =>
+    gen.generate({
+      ...request,
+      steps,
+      classes: [0, 2],
+      guidance: 3,
+      init: strength === undefined ? undefined : { image, strength },
+    });
   try {
-    const plain = await gen.generate({ ...request, steps, classes: [0, 2], guidance: 3 });
-    const full = await gen.generate({
-      ...request,
-      steps,
-      classes: [0, 2],
-      guidance: 3,
-      init: { image, strength: 1 },
-    });
-    deepStrictEqual(full.raw, plain.raw);
+    deepStrictEqual((await vary(1)).raw, (await vary()).raw);
     // round(0.06 · 8) = 0 steps: the init itself.
-    const none = await gen.generate({
-      ...request,
-      steps,
-      classes: [0, 2],
-      guidance: 3,
-      init: { image, strength: 0.06 },
-    });
-    deepStrictEqual(none.raw, tiled(image, 2));
-    // One step, from t = 0 (√(1−ᾱ) = 0.01): the init up to that much noise and its prediction.
-    const one = await gen.generate({
-      ...request,
-      steps,
-      classes: [0, 2],
-      guidance: 3,
-      init: { image, strength: 1 / steps },
-    });
-    const d = maxAbsDiff(one.raw, tiled(image, 2));
+    deepStrictEqual((await vary(0.06)).raw, tiled(image, 2));
+    // One step, from t = 0, where √(1−ᾱ) = 0.01: x0 = init + 0.01·(z − ε̂)/√ᾱ, a few 8-bit levels.
+    const d = maxAbsDiff((await vary(1 / steps)).raw, tiled(image, 2));
     ok(d > 0 && d < 0.1, `one step from t = 0 moved the init by ${d}`);
-    const half = await gen.generate({
-      ...request,
-      steps,
-      classes: [0, 2],
-      guidance: 3,
-      init: { image, strength: 0.5 },
-    });
+    const half = await vary(0.5);
     ok(maxAbsDiff(half.raw, tiled(image, 2)) > d, "half strength must move further than one step");
   } finally {
     gen.destroy();
