@@ -144,7 +144,10 @@ export async function sample(
     r >= n || opts.guidance === 0 ? nullClass : opts.classes[r]
   );
   upload(gpu, model.labels, labels);
-  if (model.mix) upload(gpu, model.mix, labelMix(labels, opts.mix, nullClass + 1));
+  if (model.mix) {
+    const mix = opts.guidance === 0 ? undefined : opts.mix; // w = 0: every row is the null class
+    upload(gpu, model.mix, labelMix(labels, mix, nullClass + 1));
+  }
   const guided = new GuidedUpdate(gpu, { x: model.x, eps: model.eps, n, cfg, seed: opts.seed });
   const known = opts.init &&
     new KnownImage(gpu, { x: model.x, n, cfg, seed: opts.seed, init: opts.init });
@@ -191,7 +194,7 @@ export async function sample(
   }
 }
 
-/** The [rows, classes] label weights: `mix` for the conditional rows, one-hot labels elsewhere. */
+/** The [rows, classes] label weights: `mix` for its rows (the first N), one-hot labels after. */
 function labelMix(
   labels: Uint32Array,
   mix: readonly Float32Array[] | undefined,
@@ -199,7 +202,7 @@ function labelMix(
 ): Float32Array {
   const out = new Float32Array(labels.length * classes);
   labels.forEach((label, r) => {
-    const weights = r < (mix?.length ?? 0) && label !== classes - 1 ? mix![r] : undefined;
+    const weights = mix?.[r];
     if (weights) out.set(weights, r * classes);
     else out[r * classes + label] = 1;
   });

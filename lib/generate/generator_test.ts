@@ -296,6 +296,14 @@ Deno.test("generate: class mixing — one class is the plain class; a mix is the
     const reference = await blended.generate({ ...request, classes: [0, 1], guidance: 3 });
     const d = maxAbsDiff(mixed.raw, reference.raw);
     ok(d < 1e-4, `mixed vs blended-row model: ${d}`);
+    // Guidance 0 is the null class alone, mix or not (the mixing kernel's one-hot rows are exact).
+    const uncondMixed = await gen.generate({
+      ...request,
+      classes: [{ mix: [[0, 1], [2, 1]] }],
+      guidance: 0,
+    });
+    const uncond = await gen.generate({ ...request, classes: [0], guidance: 0 });
+    deepStrictEqual(uncondMixed.raw, uncond.raw);
     const unmixed = await gen.generate({ ...request, classes: [0, 1], guidance: 3 });
     ok(maxAbsDiff(mixed.raw.subarray(0, 1024), unmixed.raw.subarray(0, 1024)) > 1e-3);
   } finally {
