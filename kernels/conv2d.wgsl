@@ -1,4 +1,6 @@
 // 2-D convolution, stride 1, zero padding (K − 1) / 2, NCHW f32 (see lib/nn/conv2d.ts).
+// With WRAP_X / WRAP_Y the padding is circular along that axis instead (seamless tiles); the
+// padding is decided in one place, the "padding" section below.
 //
 // Bindings (group 0; each entry point uses a subset, the others are left unbound):
 //   0 src       [N, CIN, H, W] vec4   read        the convolved input: x, or dy for dx
@@ -20,7 +22,7 @@
 //   COUTP (COUT rounded up to a multiple of TN), RH (output rows per invocation: 1, 2 or 4),
 //   FLIP (pack the weight transposed and flipped: the input gradient is a convolution of dy),
 //   BIAS, RESIDUAL, ACCUM (conv adds bias, residual, the old dst), S (weight_grad's partial
-//   sums: batch splits × SEGS).
+//   sums: batch splits × SEGS), WRAP_X and WRAP_Y (circular padding; false for weight_grad).
 // Entry points:
 //   pack_weights        ceil(CIN·K·K·COUTP / 4 / 64) workgroups
 //   conv                ceil(INVOCATIONS / 64) workgroups. An invocation holds TN output
@@ -125,11 +127,32 @@ fn grad_out_row(base: u32, seg: u32) -> Row {
   return r;
 }
 
-/** The src row segment and its one-pixel shifts (zero padding at the row ends). */
+// ---- padding: what lies outside the image (zeros, or the other side with WRAP_X / WRAP_Y) ----
+
+/** The pixel left of the src row starting at vec4 index base. */
+fn pixel_before_row(base: u32) -> f32 {
+  if (WRAP_X) { return src[base + VW - 1u].w; }
+  return 0.0;
+}
+
+/** The pixel right of the src row starting at vec4 index base. */
+fn pixel_after_row(base: u32) -> f32 {
+  if (WRAP_X) { return src[base].x; }
+  return 0.0;
+}
+
+/** Row iy (below zero it arrives wrapped around as u32) inside the image, or H: a zero row. */
+fn padded_row(iy: u32) -> u32 {
+  if (iy < H) { return iy; }
+  if (WRAP_Y) { return (iy + H) % H; } // −1 → H − 1, H → 0
+  return H;
+}
+
+/** The src row segment and its one-pixel shifts (padding at the row ends). */
 fn src_taps(base: u32, seg: u32) -> Taps {
   let c = src_row(base, seg);
-  var before = 0.0;
-  var after = 0.0;
+  var before = pixel_before_row(base);
+  var after = pixel_after_row(base);
   if (seg > 0u) { before = src[base + seg * SV - 1u].w; }
   if ((seg + 1u) * SV < VW) { after = src[base + (seg + 1u) * SV].x; }
   // Past the segment's valid vec4s everything is zero, so the shifts need no further masking.
@@ -212,11 +235,12 @@ fn place(id: u32) -> Place {
   return Place(n, id / (SEGS * ROW_BLOCKS * N), h, seg);
 }
 
-/** src row iy of the plane at vec4 base with its shifts; zero outside the image. */
+/** src row iy of the plane at vec4 base with its shifts; outside the image, see padded_row. */
 fn src_taps_at(base: u32, iy: u32, seg: u32) -> Taps {
-  if (iy >= H) { return Taps(); } // also below zero: iy wraps around
-  if (K == 1) { return Taps(Row(), src_row(base + iy * VW, seg), Row()); }
-  return src_taps(base + iy * VW, seg);
+  let row = padded_row(iy);
+  if (row == H) { return Taps(); }
+  if (K == 1) { return Taps(Row(), src_row(base + row * VW, seg), Row()); }
+  return src_taps(base + row * VW, seg);
 }
 
 /** The weights of one kernel row: taps kx = 0, 1, 2 (only c when K = 1). */

@@ -40,7 +40,14 @@ import {
   parsePaletteOptions,
   resolvePaletteOptions,
 } from "./palette_options.ts";
-import { openWeights, resolveClass } from "./weights.ts";
+import { openWeights } from "./weights.ts";
+import {
+  classChoiceName,
+  CREATIVE_OPTIONS,
+  parseClassChoice,
+  readCreativeOptions,
+  repeat3x3,
+} from "./creative_options.ts";
 
 /** The sample command's own defaults; the sampler's come from the generation core. */
 export const SAMPLE_DEFAULTS = { previewEvery: 20, scale: 16 } as const;
@@ -83,7 +90,8 @@ const OPTIONS = {
   weights: { value: "FILE", help: "weights (.safetensors); default: the shipped weights" },
   class: {
     value: "NAME|INDEX",
-    help: "class to draw (default: one sprite per class, in turn)",
+    help: "class to draw (default: one sprite per class, in turn), or a mix of\n" +
+      "classes: NAME:W,NAME:W… (weights normalised), e.g. monsters:0.7,food:0.3",
   },
   "list-classes": { help: "print the weights' classes and exit" },
   guidance: {
@@ -110,6 +118,7 @@ const OPTIONS = {
     help: "keep the model's continuous alpha (default: snapped to fully\n" +
       "opaque or fully transparent, as pixel-art sprites are)",
   },
+  ...CREATIVE_OPTIONS,
   ...PALETTE_OPTIONS,
   ...LIST_PALETTES_OPTION,
   gif: { help: "also write an animated GIF of the fade-in" },
@@ -163,7 +172,9 @@ export const sampleCommand: Command = {
     const k = weights.config.num_classes;
     const fixedClass = values.class === undefined
       ? null
-      : resolveClass(values.class, weights.classNames);
+      : parseClassChoice(values.class, weights.classNames);
+    const channels = weights.config.in_ch === 3 ? 3 : 4;
+    const { init, tile } = await readCreativeOptions(values, channels);
     const guidance = numberOption("guidance", values.guidance, GENERATE_DEFAULTS.guidance, {
       min: 0,
       max: 100,
@@ -216,6 +227,8 @@ export const sampleCommand: Command = {
     const started = performance.now();
     const result = await generator.generate({
       classes,
+      init,
+      tile,
       guidance,
       steps,
       sampler,
@@ -258,15 +271,18 @@ export const sampleCommand: Command = {
       ? palettes[0]
       : undefined;
     const names: string[] = [];
+    const className = (i: number) => classChoiceName(classes[i], weights.classNames);
     for (let i = 0; i < n; i++) {
-      const stem = `${
-        slug(classes[i] === k ? "unconditional" : weights.classNames[classes[i]])
-      }-s${seed}-${i}`;
+      const stem = `${slug(className(i))}-s${seed}-${i}`;
       names.push(basename(await write(`${stem}.png`, await png(images[i], palettes[i]))));
       await write(
         `${stem}-x${scale}.png`,
         await png(upscaleNearest(images[i], scale), palettes[i]),
       );
+      if (tile) {
+        const repeated = upscaleNearest(repeat3x3(images[i]), scale);
+        await write(`${stem}-tile3x3-x${scale}.png`, await png(repeated, palettes[i]));
+      }
       if (palettes[i] && !shared) await writePalette(stem, palettes[i]!);
     }
     if (shared) await writePalette(`palette-s${seed}`, shared);
@@ -289,7 +305,7 @@ export const sampleCommand: Command = {
         layout.tiles.map((tile, i) => ({
           filename: names[i],
           ...tile,
-          class: classes[i] === k ? "unconditional" : weights.classNames[classes[i]],
+          class: className(i),
           seed,
         })),
         {
@@ -308,7 +324,11 @@ export const sampleCommand: Command = {
     const summary = {
       weights: basename(weightsName),
       adapter: gpu.adapter.description,
-      classes: classes.map((c) => (c === k ? "unconditional" : weights.classNames[c])),
+      classes: classes.map((_, i) => className(i)),
+      init: values.init ?? null,
+      strength: init?.strength ?? null,
+      mask: values.mask ?? null,
+      tile: tile ?? null,
       guidance,
       sampler,
       steps,
