@@ -235,13 +235,18 @@ export function conv2dBackward(prog: Program, a: Conv2dBackwardArgs): void {
 }
 
 function recordWeightGrad(prog: Program, s: ConvShape, a: Conv2dBackwardArgs): void {
-  const quads = Math.ceil(s.cout / 4) * Math.ceil(s.cin / 4);
+  // A 1×1 gradient is a plain matrix product: 16 × 8 channel tiles when the channels allow.
+  const oneByOne = s.k === 1 && s.cin % 8 === 0 && s.cout % 16 === 0;
+  const tiles = oneByOne
+    ? (s.cout / 16) * (s.cin / 8)
+    : Math.ceil(s.cout / 4) * Math.ceil(s.cin / 4);
+  // Every (batch split, row segment) pair sums into partials of its own; weight_grad_1x1 takes
+  // whole planes.
   const batchSplits = Math.max(
     1,
-    Math.min(s.n, MAX_SPLITS, Math.ceil(MIN_GRAD_INVOCATIONS / quads)),
+    Math.min(s.n, MAX_SPLITS, Math.ceil(MIN_GRAD_INVOCATIONS / tiles)),
   );
-  // Every (batch split, row segment) pair sums into partials of its own.
-  const splits = batchSplits * segments(s);
+  const splits = batchSplits * (oneByOne ? 1 : segments(s));
   const consts = constsFor(s, { splits });
   const dwPadded = alignUp(s.cout * s.cin * s.k * s.k, 4);
   const dbPadded = alignUp(s.cout, 4);
@@ -249,7 +254,8 @@ function recordWeightGrad(prog: Program, s: ConvShape, a: Conv2dBackwardArgs): v
   const sums: (Resource | undefined)[] = [a.x];
   sums[7] = a.dy;
   sums[8] = partial;
-  prog.add(KERNEL, "weight_grad", consts, sums, Math.ceil(splits * quads / WORKGROUP));
+  const entry = oneByOne ? "weight_grad_1x1" : "weight_grad";
+  prog.add(KERNEL, entry, consts, sums, Math.ceil(splits * tiles / WORKGROUP));
   const reduce: (Resource | undefined)[] = [];
   reduce[9] = partial;
   reduce[10] = a.dw;
