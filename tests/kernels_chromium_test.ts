@@ -11,8 +11,8 @@
  * entry point's resource limits and the backend compile) for the first variant of
  * each (kernel, entry point, boolean constants). Creating every pipeline costs
  * SwiftShader 1–2 s each on this (shared, 2-core) machine, half an hour for the set;
- * `KERNEL_PIPELINES=all` does it anyway. A failure
- * names the kernel, the entry point, the constants and Chromium's message.
+ * `KERNEL_PIPELINES=all` does it anyway. A failure names the kernel, the entry point,
+ * the constants and Chromium's message.
  */
 
 import { deepStrictEqual, ok } from "node:assert/strict";
