@@ -3,12 +3,27 @@
  *
  *   deno run -A main.ts sample     draw sprites with the default weights
  *   deno run -A main.ts train      train on the default dataset or your own sprites
+ *   deno run -A main.ts eval       measure sample quality (class accuracy, FID, memorisation)
  *   deno run -A main.ts info       the adapter and the default model
  *   deno run -A main.ts data …     build, inspect and preview datasets
+ *
+ * The code, bottom up (each folder imports only from those before it):
+ *   lib/util      errors, seeded random numbers
+ *   lib/gpu       device, kernel cache, tensors, recorded programs      kernels/  the WGSL
+ *   lib/io        safetensors, npy, PNG/GIF, sheets, atomic writes
+ *   lib/nn        layers: explicit forward and backward, the parameter store
+ *   lib/model     ContextUNet, its config and weights
+ *   lib/diffusion the noise schedule and the guided sampler
+ *   lib/data      dataset loaders                lib/train  batches, trainer, the training loop
+ *   lib/generate  the generation core: requests → finished sprites
+ *   lib/eval      the sprite classifier and the quality measures
+ *   lib/term      terminal previews and progress
+ *   lib/cli       the commands (front end)
  */
 
 import { NoAdapterError } from "./lib/gpu/device.ts";
 import { UserError } from "./lib/cli/errors.ts";
+import { InputError } from "./lib/util/errors.ts";
 import { commands, usage } from "./lib/cli/commands.ts";
 
 async function main(argv: string[]): Promise<number> {
@@ -31,9 +46,9 @@ try {
   if (err instanceof NoAdapterError) {
     console.error(`error: ${err.message}`);
     Deno.exitCode = 2;
-  } else if (err instanceof UserError) {
+  } else if (err instanceof InputError) {
     console.error(`error: ${err.message}`);
-    Deno.exitCode = err.exitCode;
+    Deno.exitCode = err instanceof UserError ? err.exitCode : 1;
   } else {
     throw err;
   }

@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import { getGpu, type Gpu } from "../lib/gpu/device.ts";
 import { Program } from "../lib/gpu/program.ts";
-import { sample } from "../lib/diffusion/sampler.ts";
+import { Generator } from "../lib/generate/generator.ts";
 import { type ModelConfig, paramSpecs, PRESETS } from "../lib/model/config.ts";
 import { initParams } from "../lib/model/init.ts";
 import { ContextUNet } from "../lib/model/unet.ts";
@@ -101,13 +101,14 @@ async function benchSample(
   sprites: number,
   reps: number,
 ) {
-  const store = paramsFor(gpu, config);
+  const classNames = Array.from({ length: config.num_classes }, (_, i) => `class ${i}`);
+  const generator = new Generator(gpu, config, classNames, paramsFor(gpu, config));
   const steps = 20;
   const classes = Array.from({ length: sprites }, (_, i) => i % config.num_classes);
   const ms = await timed(reps, async () => {
-    await sample(gpu, config, store, { classes, guidance: 7.5, steps, sampler: "ddim", seed: 1 });
+    await generator.generate({ classes, guidance: 7.5, steps, sampler: "ddim", seed: 1 });
   });
-  store.destroy();
+  generator.destroy();
   return { what: "sample_step_batched", config: name, batch: sprites, ms: ms / steps };
 }
 

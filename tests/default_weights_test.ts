@@ -10,11 +10,10 @@
 
 import { ok } from "node:assert/strict";
 import { getGpu } from "../lib/gpu/device.ts";
-import { sample } from "../lib/diffusion/sampler.ts";
+import { Generator } from "../lib/generate/generator.ts";
+import { GENERATE_DEFAULTS } from "../lib/generate/defaults.ts";
 import { DEFAULT_DATASET, loadDataset } from "../lib/data/dataset.ts";
 import { loadDefaultWeights } from "../lib/model/default_weights.ts";
-import { storeFromWeights } from "../lib/model/weights.ts";
-import { SAMPLE_DEFAULTS } from "../lib/cli/sample.ts";
 
 interface SpriteStats {
   /** Share of alpha values strictly between the two ends (−0.8…0.8 in model units). */
@@ -57,18 +56,12 @@ Deno.test("default weights: a fixed-seed sample is sprite-like, not noise", asyn
   const data = await loadDataset(DEFAULT_DATASET);
   const real = stats(data.images, data.count);
   const gpu = await getGpu();
-  const store = storeFromWeights(gpu, weights);
+  const generator = Generator.fromWeights(gpu, weights);
   const k = weights.config.num_classes;
   const classes = Array.from({ length: 2 * k }, (_, i) => i % k);
-  const { images } = await sample(gpu, weights.config, store, {
-    classes,
-    guidance: SAMPLE_DEFAULTS.guidance,
-    steps: 25,
-    sampler: SAMPLE_DEFAULTS.sampler,
-    seed: 7,
-  });
-  store.destroy();
-  const got = stats(images, classes.length);
+  const { raw } = await generator.generate({ ...GENERATE_DEFAULTS, classes, steps: 25, seed: 7 });
+  generator.destroy();
+  const got = stats(raw, classes.length);
   const report = `samples ${JSON.stringify(got)} vs dataset ${JSON.stringify(real)}`;
   ok(got.softAlpha < 0.05, `alpha is far from binary: ${report}`);
   ok(Math.abs(got.opaque - real.opaque) < 0.1, `opaque share far from the dataset's: ${report}`);

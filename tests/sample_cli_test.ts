@@ -45,6 +45,7 @@ Deno.test("sample: PNGs, sheet, GIF and --json; same seed ⇒ same bytes, never 
     const names = [
       ...stems.flatMap((s) => [`${s}.png`, `${s}-x3.png`]),
       "sheet-s7.png",
+      "sheet-s7.json",
       "fadein-s7.gif",
     ];
     deepStrictEqual(listDir(out), [...names].sort());
@@ -134,11 +135,12 @@ Deno.test("sample: no arguments but --steps/--out draws one sprite per class of 
     const stems = classNames.map((name, i) => `${name}-s0-${i}`);
     deepStrictEqual(
       listDir(dir),
-      [...stems.flatMap((s) => [`${s}.png`, `${s}-x16.png`]), "sheet-s0.png"].sort(),
+      [...stems.flatMap((s) => [`${s}.png`, `${s}-x16.png`]), "sheet-s0.json", "sheet-s0.png"]
+        .sort(),
     );
     deepStrictEqual(await pngSize(join(dir, `${stems[0]}-x16.png`)), [256, 256]);
     ok(r.stdout.startsWith(`${classNames.length} sprites (ddpm, 2 steps, guidance 3, seed 0)`));
-    ok(r.stdout.includes(`wrote ${2 * classNames.length + 1} files to ${dir}/`), r.stdout);
+    ok(r.stdout.includes(`wrote ${2 * classNames.length + 2} files to ${dir}/`), r.stdout);
     deepStrictEqual(r.stderr, "");
   });
 });
@@ -179,11 +181,12 @@ Deno.test("sample: --list-classes, --class NAME, and no escape codes off a TTY",
     ok(!byName.stdout.includes("\x1b") && !byName.stdout.includes("▀"), byName.stdout);
     deepStrictEqual(
       byName.stdout.split("\n")[1],
-      `wrote 5 files to ${join(dir, "name")}/ (sheet: sheet-s0.png)`,
+      `wrote 6 files to ${join(dir, "name")}/ (sheet: sheet-s0.png)`,
     );
     deepStrictEqual(
       listDir(join(dir, "name")),
       [
+        "sheet-s0.json",
         "sheet-s0.png",
         "sword-s0-0-x16.png",
         "sword-s0-0.png",
@@ -294,7 +297,12 @@ Deno.test("sample: a batch over the adapter's binding limit is refused before an
       withTempDir("sample-cli-", async (dir) => {
         const out = join(dir, "out");
         const r = await sample("--n", String(n), "--no-preview", "--out", out);
-        failsWith(r, new RegExp(`--n ${n} needs ${2 * n} model rows.*use --n ${n - 1} or less`));
+        failsWith(
+          r,
+          new RegExp(
+            `--n ${n} is more sprites than one sampling step fits.*use --n ${n - 1} or less`,
+          ),
+        );
         deepStrictEqual(listDir(dir), [], "the refused run created --out");
       }),
   });

@@ -11,6 +11,7 @@ import { datasetHash, loadDataset } from "../lib/data/dataset.ts";
 import { encodeSafetensors } from "../lib/io/safetensors.ts";
 import { type ModelConfig, paramSpecs, PRESETS } from "../lib/model/config.ts";
 import { readWeights } from "../lib/model/weights.ts";
+import { hexOf } from "../lib/palette/palette.ts";
 import { ParamLayout } from "../lib/nn/params.ts";
 import {
   CHECKPOINT_FORMAT,
@@ -143,6 +144,8 @@ Deno.test("train: the loss falls, the weights sample, and resume equals an unint
       deepStrictEqual(weights.config, CONFIG);
       deepStrictEqual(weights.classNames, ["class 0", "class 1"]);
       deepStrictEqual([weights.provenance.steps, weights.provenance.batch], [STEPS, 8]);
+      // The tiny dataset's three opaque colours, dark to light: the `dataset` palette.
+      deepStrictEqual(weights.palette?.colors.map(hexOf), ["1e3cc8", "dc2828", "f0f0f0"]);
       const { ema } = await readCheckpoint(ckpt(full, STEPS));
       deepStrictEqual(weights.flat, ema);
     });
@@ -158,7 +161,7 @@ Deno.test("train: the loss falls, the weights sample, and resume equals an unint
       ]);
       succeeded(r);
       deepStrictEqual(JSON.parse(r.stdout).classes, ["class 0", "class 1"]);
-      deepStrictEqual(listDir(out).length, 5);
+      deepStrictEqual(listDir(out).length, 6); // 2 sprites × 2 sizes, the sheet and its JSON
     });
 
     await t.step("resumed at step 20, stopped by SIGTERM, resumed again: bit for bit", async () => {

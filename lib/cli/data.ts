@@ -20,27 +20,69 @@ import { UserError } from "./errors.ts";
 import {
   choiceOption,
   numberOption,
+  optionLines,
+  type OptionValues,
   parseOptions,
   terminalColumns,
   writableOutDir,
 } from "./options.ts";
 
+const BUILD_OPTIONS = {
+  out: {
+    value: "DIR",
+    help: `where atlas.png, labels.json and LICENSE.md go (default ${DEFAULT_DATASET})`,
+  },
+  debs: {
+    value: "DIR",
+    help: "use angband-data_*.deb and angband_*.deb already in DIR instead of downloading",
+  },
+} as const;
+
+const LOAD_OPTIONS = {
+  size: { value: "N", help: "sprite side after NEAREST resizing (default 16)" },
+  channels: {
+    value: "3|4",
+    help: "RGB (transparency over black) or RGBA (default: 4 when any pixel is transparent)",
+  },
+  tile: {
+    value: "N",
+    help: `tile side of a sprite sheet (default: the labels' "tile", else --size)`,
+  },
+  labels: {
+    value: "FILE",
+    help: "labels for a .npy (.npy) or a sheet (.json), instead of the sibling file",
+  },
+} as const;
+
+const PREVIEW_OPTIONS = {
+  ...LOAD_OPTIONS,
+  out: { value: "FILE.png", help: "the contact sheet (default out/<name>-preview.png)" },
+  "per-class": { value: "N", help: "sprites per class row (default 16)" },
+  scale: { value: "N", help: "NEAREST upscale of the sheet (default 4)" },
+} as const;
+
 const HELP = `usage: deno run -A main.ts data <command> [options]
 
-  build [--out DIR] [--debs DIR]
+  build [options]
       Rebuild the default dataset from Adam Bolt's 16×16 Angband tiles: fetches Debian's
       angband-data and angband packages with 'apt-get download' (nothing is installed),
       labels the tiles from the game's own mapping files and writes atlas.png, labels.json
-      and LICENSE.md into DIR (default: the default dataset's folder, ${DEFAULT_DATASET}).
-      --debs DIR uses angband-data_*.deb and angband_*.deb already in DIR instead.
+      and LICENSE.md.
+${optionLines(BUILD_OPTIONS, "      ")}
 
   info [PATH] [loading options]
       Count, sprite size, channels, classes with counts, and the content hash.
 
-  preview [PATH] [--out FILE.png] [--per-class N] [--scale N] [loading options]
+  preview [PATH] [options] [loading options]
       Writes a contact sheet (one row per class, unlabelled last, alpha over a
-      checkerboard; default out/<name>-preview.png) and shows a few sprites per class
-      in the terminal as ANSI half-blocks.
+      checkerboard) and shows a few sprites per class in the terminal as ANSI half-blocks.
+${
+  optionLines({
+    out: PREVIEW_OPTIONS.out,
+    "per-class": PREVIEW_OPTIONS["per-class"],
+    scale: PREVIEW_OPTIONS.scale,
+  }, "      ")
+}
 
 PATH (default: the default dataset) is one of
   a folder with labels.json     the default dataset's form: an atlas PNG and its labels
@@ -51,25 +93,9 @@ PATH (default: the default dataset) is one of
   a folder of class folders     one subfolder of PNGs per class (class names = folder names)
 
 loading options
-  --size N          sprite side after NEAREST resizing (default 16)
-  --channels 3|4    RGB (transparency over black) or RGBA (default: 4 when any pixel is transparent)
-  --tile N          tile side of a sprite sheet (default: the labels' "tile", else --size)
-  --labels FILE     labels for a .npy (.npy) or a sheet (.json), instead of the sibling file`;
+${optionLines(LOAD_OPTIONS)}`;
 
-const LOAD_OPTIONS = {
-  size: { type: "string" },
-  channels: { type: "string" },
-  tile: { type: "string" },
-  labels: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-function loadOptions(values: {
-  size?: string;
-  channels?: string;
-  tile?: string;
-  labels?: string;
-}): LoadOptions {
+function loadOptions(values: OptionValues<typeof LOAD_OPTIONS>): LoadOptions {
   const side = (name: string, text: string | undefined, max: number) =>
     text === undefined ? undefined : numberOption(name, text, 0, { min: 1, max, integer: true });
   const channels = values.channels === undefined
@@ -91,11 +117,7 @@ function onePath(command: string, positionals: string[]): string {
 }
 
 async function build(args: string[]): Promise<void> {
-  const { values } = parseOptions("data build", args, {
-    out: { type: "string" },
-    debs: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
+  const { values } = parseOptions("data build", args, BUILD_OPTIONS);
   if (values.help) return void console.log(HELP);
   const out = values.out ?? DEFAULT_DATASET;
   await writableOutDir(out);
@@ -154,12 +176,7 @@ function spread(ds: SpriteDataset, label: number, n: number): RgbaImage[] {
 }
 
 async function preview(args: string[]): Promise<void> {
-  const { values, positionals } = parseOptions("data preview", args, {
-    ...LOAD_OPTIONS,
-    out: { type: "string" },
-    "per-class": { type: "string" },
-    scale: { type: "string" },
-  }, true);
+  const { values, positionals } = parseOptions("data preview", args, PREVIEW_OPTIONS, true);
   if (values.help) return void console.log(HELP);
   const path = onePath("preview", positionals);
   const perClass = numberOption("per-class", values["per-class"], 16, {

@@ -1,11 +1,13 @@
 /**
- * Errors a user can fix. The CLI prints their message as one line, `error: …`,
- * and exits with their code; anything else is a bug and shows a stack trace.
+ * Errors of the command line itself (an option out of range, a stopped run). Like
+ * the library's {@link InputError}, main.ts prints their message as one line,
+ * `error: …`; these also carry the exit code (130 for a run stopped by a signal).
  */
 
-export class UserError extends Error {
+import { InputError } from "../util/errors.ts";
+
+export class UserError extends InputError {
   constructor(message: string, readonly exitCode = 1) {
     super(message);
-    this.name = "UserError";
   }
 }

@@ -29,37 +29,72 @@ import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
-import { numberOption, parseOptions, terminalColumns, writableOutDir } from "./options.ts";
-import { SAMPLE_DEFAULTS, samplerOptions } from "./sample.ts";
+import {
+  choiceOption,
+  helpText,
+  numberOption,
+  parseOptions,
+  terminalColumns,
+  writableOutDir,
+} from "./options.ts";
+import { SAMPLER_OPTIONS, samplerOptions } from "./sample.ts";
+import {
+  PALETTE_OPTIONS,
+  parseVariants,
+  resolvePaletteOptions,
+  variantText,
+} from "./palette_options.ts";
 import { openWeights } from "./weights.ts";
 
 export const EVAL_DEFAULTS = { n: 32, guidance: "1,3,7.5", batch: 128, out: "out/eval" } as const;
 
-const HELP = `usage: deno run -A main.ts eval [options]
+const OPTIONS = {
+  weights: { value: "FILE", help: "weights (.safetensors); default: the shipped weights" },
+  classifier: {
+    value: "FILE",
+    help: `sprite classifier; default: the shipped ${DEFAULT_CLASSIFIER_NAME}\n` +
+      "(train one for other data with scripts/train_classifier.ts)",
+  },
+  data: {
+    value: "PATH",
+    help: "the real sprites the model learnt from (default: the shipped dataset)",
+  },
+  n: { value: "N", help: `samples per class and guidance value (default ${EVAL_DEFAULTS.n})` },
+  guidance: {
+    value: "LIST",
+    help: `comma-separated guidance values (default ${EVAL_DEFAULTS.guidance})`,
+  },
+  ...SAMPLER_OPTIONS,
+  seed: { value: "S", help: "noise seed (default 0); the same for every guidance value" },
+  batch: { value: "B", help: `sprites per sampling batch (default ${EVAL_DEFAULTS.batch})` },
+  score: {
+    value: "raw|delivered",
+    help: "score the model's raw output (default) or the sprites as 'sample'\n" +
+      "delivers them (after post-processing: alpha snapped)",
+  },
+  out: { value: "DIR", help: `output folder (default ${EVAL_DEFAULTS.out})` },
+  ...PALETTE_OPTIONS,
+  variants: {
+    value: "LIST",
+    help: "more post-processing pipelines to score on the same samples, ';'-separated,\n" +
+      'each in the palette options\' syntax: "--palette dataset; --palette pico8 --despeckle"',
+  },
+} as const;
 
-Measures sample quality: draws --n sprites per class at each guidance value and
+const HELP = helpText(
+  "deno run -A main.ts eval [options]",
+  `Measures sample quality: draws --n sprites per class at each guidance value and
 reports, per class and over all classes,
   accuracy     the share the sprite classifier assigns to the conditioning class
   FID          Fréchet distance to real sprites in the classifier's features,
                beside the real-vs-real floor
   memorised    the share of samples that copy a training sprite (mirror included)
   diversity    mean pairwise distance among samples, beside that of real sprites
-as report.json and report.md with charts and sample pictures in --out.
-
-  --weights FILE       weights (.safetensors); default: the shipped weights
-  --classifier FILE    sprite classifier; default: the shipped ${DEFAULT_CLASSIFIER_NAME}
-                       (train one for other data with scripts/train_classifier.ts)
-  --data PATH          the real sprites the model learnt from (default: the shipped dataset)
-  --n N                samples per class and guidance value (default ${EVAL_DEFAULTS.n})
-  --guidance LIST      comma-separated guidance values (default ${EVAL_DEFAULTS.guidance})
-  --steps K            denoising steps, 1–1000 (default ${SAMPLE_DEFAULTS.steps})
-  --sampler ddpm|ddim  as for 'sample' (default ${SAMPLE_DEFAULTS.sampler})
-  --eta E              DDIM noise, 0–1 (default ${SAMPLE_DEFAULTS.eta}; only with --sampler ddim)
-  --seed S             noise seed (default 0); the same for every guidance value
-  --batch B            sprites per sampling batch (default ${EVAL_DEFAULTS.batch})
-  --out DIR            output folder (default ${EVAL_DEFAULTS.out})
-
-The original's sampler: --sampler ddpm --steps 1000.`;
+as report.json and report.md with charts and sample pictures in --out.`,
+  OPTIONS,
+  "With palette options (or --variants), the post-processed sprites are scored beside the\n" +
+    "main score, from the same samples. The original's sampler: --sampler ddpm --steps 1000.",
+);
 
 /** "1,3,7.5" → [1, 3, 7.5]: distinct values in [0, 100], in the order given. */
 function guidanceList(text: string): number[] {
@@ -93,20 +128,7 @@ const summary = (m: SampleMetrics) =>
 export const evalCommand: Command = {
   summary: "measure sample quality: class accuracy, sprite FID, memorisation, diversity",
   async run(args) {
-    const { values } = parseOptions("eval", args, {
-      weights: { type: "string" },
-      classifier: { type: "string" },
-      data: { type: "string" },
-      n: { type: "string" },
-      guidance: { type: "string" },
-      steps: { type: "string" },
-      sampler: { type: "string" },
-      eta: { type: "string" },
-      seed: { type: "string" },
-      batch: { type: "string" },
-      out: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    });
+    const { values } = parseOptions("eval", args, OPTIONS);
     if (values.help) return void console.log(HELP);
     const options: EvalOptions = {
       n: numberOption("n", values.n, EVAL_DEFAULTS.n, { min: 1, max: 4096, integer: true }),
@@ -118,8 +140,18 @@ export const evalCommand: Command = {
         max: 4096,
         integer: true,
       }),
+      score: choiceOption("score", values.score, ["raw", "delivered"] as const, "raw"),
     };
+    // The palette options as one variant, then --variants: all checked before any work.
+    const variants = parseVariants(`${variantText(values)};${values.variants ?? ""}`);
     const { weights, name: weightsName } = await openWeights(values.weights);
+    options.variants = await Promise.all(variants.map(async ({ label, options: parsed }) => ({
+      label,
+      post: await resolvePaletteOptions(parsed, {
+        palette: weights.palette,
+        source: weightsName,
+      }, options.seed),
+    })));
     const [classifier, classifierName] = await openClassifier(values.classifier);
     const dataPath = values.data ?? DEFAULT_DATASET;
     const data = await loadDataset(dataPath, { channels: weights.config.in_ch as 3 | 4 });
@@ -146,13 +178,20 @@ export const evalCommand: Command = {
           { width: Math.min(columns, 100) },
         ));
       },
-      async onGuidance(g, samples) {
-        await write(FILES.samples(g.guidance), samplesSheet(samples, k, options.n, channels));
+      async onGuidance(g, samples, variantImages) {
+        await write(FILES.samples(g.guidance), samplesSheet(samples, k, options.n));
+        for (const [v, delivered] of variantImages.entries()) {
+          await write(
+            FILES.variantSamples(g.guidance, v),
+            samplesSheet({ ...samples, delivered }, k, options.n),
+          );
+        }
         await write(
           FILES.nearest(g.guidance),
           nearestPairs(samples, data.images, k, options.n, channels),
         );
         live.log(`w = ${g.guidance}: ${summary(g.overall)} (${g.seconds.toFixed(0)} s)`);
+        for (const v of g.variants) live.log(`  ${v.label}: ${summary(v.overall)}`);
       },
     });
     live.done();

@@ -4,7 +4,18 @@ import { getGpu } from "../gpu/device.ts";
 import { embedWidth } from "../model/config.ts";
 import { maxSampleRows } from "../model/memory.ts";
 import type { Command } from "./commands.ts";
-import { parseOptions } from "./options.ts";
+import { helpText, parseOptions } from "./options.ts";
+
+const OPTIONS = {
+  weights: { value: "FILE", help: "weights to describe (default: the shipped weights)" },
+  json: { help: "print the report as JSON" },
+} as const;
+
+const HELP = helpText(
+  "deno run -A main.ts info [options]",
+  "Shows the WebGPU adapter (whether it is a CPU fallback, its limits) and the model.",
+  OPTIONS,
+);
 import { openWeights } from "./weights.ts";
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
@@ -12,14 +23,8 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 export const infoCommand: Command = {
   summary: "show the WebGPU adapter and the default model",
   async run(args) {
-    const { values } = parseOptions("info", args, {
-      weights: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    });
-    if (values.help) {
-      return void console.log("usage: deno run -A main.ts info [--weights FILE] [--json]");
-    }
+    const { values } = parseOptions("info", args, OPTIONS);
+    if (values.help) return void console.log(HELP);
     const gpu = await getGpu();
     const { weights, name } = await openWeights(values.weights);
     const a = gpu.adapter;
@@ -45,6 +50,7 @@ export const infoCommand: Command = {
           maxSampleRows(weights.config, gpu.maxBinding) / 2,
         ),
         provenance: weights.provenance,
+        dataset_palette_colors: weights.palette?.colors.length ?? null,
       },
     };
     if (values.json) return void console.log(JSON.stringify(report, null, 2));
@@ -64,6 +70,11 @@ export const infoCommand: Command = {
         `${c.num_res_blocks} res blocks/level, attention [${c.use_attention}]`,
         `parameters  ${weights.layout.count.toLocaleString("en-US")}`,
         `classes     ${weights.classNames.map((n, i) => `${i} ${n}`).join(", ")}`,
+        `palette     ${
+          weights.palette
+            ? `${weights.palette.colors.length} colours of the training data (--palette dataset)`
+            : "none stored (--palette dataset unavailable)"
+        }`,
         `batch limit ${report.weights.max_sprites_per_step_with_guidance} sprites per guided sampling step`,
       ].join("\n"),
     );

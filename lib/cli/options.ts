@@ -4,42 +4,94 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ensureWritableDir } from "../io/atomic.ts";
 import { UserError } from "./errors.ts";
 
-type Options = NonNullable<ParseArgsConfig["options"]>;
+/**
+ * One command-line option, declared once: how parseArgs reads it and the line `--help` prints.
+ * `value` names the argument an option takes (`--n N`); an option without one is a flag.
+ */
+export interface OptionSpec {
+  value?: string;
+  /** The help text; "\n" starts an indented continuation line. */
+  help: string;
+  short?: string;
+}
+
+export type OptionTable = Readonly<Record<string, OptionSpec>>;
+
+/** The parsed values of a table: strings for options with a value, booleans for flags. */
+export type OptionValues<T extends OptionTable> = {
+  [K in keyof T]?: T[K] extends { value: string } ? string : boolean;
+};
+
+/** `table` as parseArgs options, with `--help`/`-h` added. */
+function parseArgsOptions(table: OptionTable): NonNullable<ParseArgsConfig["options"]> {
+  const options: NonNullable<ParseArgsConfig["options"]> = {
+    help: { type: "boolean", short: "h" },
+  };
+  for (const [name, spec] of Object.entries(table)) {
+    options[name] = spec.short
+      ? { type: spec.value ? "string" : "boolean", short: spec.short }
+      : { type: spec.value ? "string" : "boolean" };
+  }
+  return options;
+}
 
 /**
- * `--name -1` → `--name=-1` for string options: parseArgs refuses a separate value
+ * `--name -1` → `--name=-1` for options with a value: parseArgs refuses a separate value
  * that starts with '-' ("argument is ambiguous"), so a negative number would get
  * that confusing message instead of the option's own range error.
  */
-function joinNegativeValues(args: string[], options: Options): string[] {
+function joinNegativeValues(args: string[], table: OptionTable): string[] {
   const joined: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const name = args[i].startsWith("--") ? args[i].slice(2) : "";
-    const isString = Object.hasOwn(options, name) && options[name].type === "string";
-    if (isString && /^-[\d.]/.test(args[i + 1] ?? "")) joined.push(`${args[i]}=${args[++i]}`);
+    const takesValue = Object.hasOwn(table, name) && table[name].value !== undefined;
+    if (takesValue && /^-[\d.]/.test(args[i + 1] ?? "")) joined.push(`${args[i]}=${args[++i]}`);
     else joined.push(args[i]);
   }
   return joined;
 }
 
-export function parseOptions<T extends Options>(
+/** Parses `args` against `table`; an unknown option or a missing value is a one-line error. */
+export function parseOptions<T extends OptionTable>(
   command: string,
   args: string[],
-  options: T,
+  table: T,
   allowPositionals = false,
-) {
+): { values: OptionValues<T> & { help?: boolean }; positionals: string[] } {
   try {
-    return parseArgs({
-      args: joinNegativeValues(args, options),
-      options,
+    const { values, positionals } = parseArgs({
+      args: joinNegativeValues(args, table),
+      options: parseArgsOptions(table),
       strict: true,
       allowPositionals,
     });
+    return { values: values as OptionValues<T> & { help?: boolean }, positionals };
   } catch (err) {
     throw new UserError(
       `${command}: ${(err as Error).message.split("\n")[0]} (see '${command} --help')`,
     );
   }
+}
+
+/** One aligned help entry per option of `table`, each line indented by `indent`. */
+export function optionLines(table: OptionTable, indent = "  "): string {
+  const left = Object.entries(table).map(([name, spec]) =>
+    `${indent}--${name}${spec.value ? ` ${spec.value}` : ""}`
+  );
+  const column = Math.min(indent.length + 24, Math.max(...left.map((l) => l.length)) + 2);
+  return Object.values(table).map((spec, i) => {
+    const [first, ...rest] = spec.help.split("\n");
+    const head = left[i].length + 1 > column
+      ? `${left[i]}\n${" ".repeat(column)}${first}`
+      : `${left[i].padEnd(column)}${first}`;
+    return [head, ...rest.map((line) => " ".repeat(column) + line)].join("\n");
+  }).join("\n");
+}
+
+/** The `--help` text of a command: usage, description, its options, a footer. */
+export function helpText(usage: string, about: string, table: OptionTable, footer = ""): string {
+  return [`usage: ${usage}`, "", about, "", optionLines(table), ...(footer ? ["", footer] : [])]
+    .join("\n");
 }
 
 /** A number option in [min, max] (integer if asked), or a one-line error naming it. */

@@ -1,20 +1,23 @@
 /**
  * `sample`: classifier-free guided generation with a live ANSI preview of the
  * predicted clean image, written as PNGs (native and upscaled), a sheet, and
- * optionally a GIF of the fade-in.
+ * optionally a GIF of the fade-in. The sprites come from the generation core.
  */
 
 import { basename, join } from "node:path";
 import { getGpu } from "../gpu/device.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
-import { imageFromTensor, type RgbaImage, snapAlpha } from "../io/image.ts";
+import type { RgbaImage } from "../io/image.ts";
+import { encodeIndexedPng } from "../io/indexed_png.ts";
 import { encodeGif, encodePng } from "../io/png.ts";
-import { composeSheet, upscaleNearest } from "../io/sheet.ts";
-import { guidanceRows, sample } from "../diffusion/sampler.ts";
-import type { SamplerKind } from "../diffusion/schedule.ts";
-import { maxSampleRows } from "../model/memory.ts";
+import { composeSheet, sheetLayout, upscaleNearest } from "../io/sheet.ts";
+import { sheetJson } from "../io/sheet_json.ts";
+import { formatGplPalette, formatHexPalette } from "../palette/files.ts";
+import { hexOf, makePalette, MAX_COLORS, type Palette } from "../palette/palette.ts";
+import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
+import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
+import { Generator } from "../generate/generator.ts";
 import { IMAGE_SIZE } from "../model/config.ts";
-import { storeFromWeights } from "../model/weights.ts";
 import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
 import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
@@ -22,76 +25,107 @@ import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
 import {
   choiceOption,
+  helpText,
   numberOption,
+  type OptionValues,
   parseOptions,
   terminalColumns,
   writableOutDir,
 } from "./options.ts";
+import {
+  LIST_PALETTES_OPTION,
+  listPalettes,
+  PALETTE_OPTIONS,
+  parsePaletteOptions,
+  resolvePaletteOptions,
+} from "./palette_options.ts";
 import { openWeights, resolveClass } from "./weights.ts";
 
-/** Defaults chosen from measurements on the CPU fallback (see README, "Sampling defaults"). */
-export const SAMPLE_DEFAULTS = {
-  guidance: 3,
-  steps: 100,
-  sampler: "ddpm",
-  eta: 0,
-  previewEvery: 20,
-  scale: 16,
+/** The sample command's own defaults; the sampler's come from the generation core. */
+export const SAMPLE_DEFAULTS = { previewEvery: 20, scale: 16 } as const;
+
+/** `--steps`, `--sampler` and `--eta`, declared once for `sample` and `eval`. */
+export const SAMPLER_OPTIONS = {
+  steps: {
+    value: "K",
+    help: `denoising steps, 1–1000 (default ${GENERATE_DEFAULTS.steps})`,
+  },
+  sampler: {
+    value: SAMPLERS.join("|"),
+    help: `ddpm = the original's ancestral sampler, respaced below 1000 steps\n` +
+      `(default ${GENERATE_DEFAULTS.sampler}); ddim = deterministic at --eta 0, noisier textures`,
+  },
+  eta: { value: "E", help: "DDIM noise, 0–1 (default 0; only with --sampler ddim)" },
 } as const;
 
 /**
- * `--steps`, `--sampler` and `--eta`, shared by `sample` and `eval`. `--eta` only means something
- * to DDIM, so giving it to the (default) DDPM sampler is an error rather than silently ignored.
+ * The values of {@link SAMPLER_OPTIONS}. `--eta` only means something to DDIM, so giving it to
+ * the (default) DDPM sampler is an error rather than silently ignored.
  */
 export function samplerOptions(
-  values: { steps?: string; sampler?: string; eta?: string },
+  values: OptionValues<typeof SAMPLER_OPTIONS>,
 ): { steps: number; sampler: SamplerKind; eta: number } {
-  const steps = numberOption("steps", values.steps, SAMPLE_DEFAULTS.steps, {
+  const steps = numberOption("steps", values.steps, GENERATE_DEFAULTS.steps, {
     min: 1,
     max: 1000,
     integer: true,
   });
-  const sampler = choiceOption(
-    "sampler",
-    values.sampler,
-    ["ddpm", "ddim"] as const,
-    SAMPLE_DEFAULTS.sampler,
-  );
-  const eta = numberOption("eta", values.eta, SAMPLE_DEFAULTS.eta, { min: 0, max: 1 });
+  const sampler = choiceOption("sampler", values.sampler, SAMPLERS, GENERATE_DEFAULTS.sampler);
+  const eta = numberOption("eta", values.eta, GENERATE_DEFAULTS.eta, { min: 0, max: 1 });
   if (values.eta !== undefined && sampler !== "ddim") {
     throw new UserError(`--eta sets DDIM's noise; add --sampler ddim to use it`);
   }
   return { steps, sampler, eta };
 }
 
-const HELP = `usage: deno run -A main.ts sample [options]
+const OPTIONS = {
+  weights: { value: "FILE", help: "weights (.safetensors); default: the shipped weights" },
+  class: {
+    value: "NAME|INDEX",
+    help: "class to draw (default: one sprite per class, in turn)",
+  },
+  "list-classes": { help: "print the weights' classes and exit" },
+  guidance: {
+    value: "W",
+    help:
+      `classifier-free guidance, 0 = unconditional (default ${GENERATE_DEFAULTS.guidance}; higher\n` +
+      "values such as the original's 7.5 push class identity, at the cost of\n" +
+      "oversaturated colours)",
+  },
+  n: { value: "N", help: "sprites to draw (default: the number of classes, or 4 with --class)" },
+  seed: { value: "S", help: "random seed (default: 0); same seed and options ⇒ same PNGs" },
+  ...SAMPLER_OPTIONS,
+  "preview-every": {
+    value: "P",
+    help: `preview every P steps (default ${SAMPLE_DEFAULTS.previewEvery}; 0 = only the end)`,
+  },
+  out: { value: "DIR", help: "output folder (default out/)" },
+  scale: {
+    value: "F",
+    help: `NEAREST upscale of the large PNGs (default ${SAMPLE_DEFAULTS.scale}: 256 px)`,
+  },
+  "soft-alpha": {
+    help: "keep the model's continuous alpha (default: snapped to fully\n" +
+      "opaque or fully transparent, as pixel-art sprites are)",
+  },
+  ...PALETTE_OPTIONS,
+  ...LIST_PALETTES_OPTION,
+  gif: { help: "also write an animated GIF of the fade-in" },
+  json: { help: "print a JSON summary on stdout" },
+  "no-preview": { help: "no terminal preview" },
+  force: { help: "overwrite existing files instead of choosing new names" },
+} as const;
 
-Draws sprites from a trained model, showing the predicted clean image as it
-fades in, and writes them as PNG files.
-
-  --weights FILE       weights (.safetensors); default: the shipped weights
-  --class NAME|INDEX   class to draw (default: one sprite per class, in turn)
-  --list-classes       print the weights' classes and exit
-  --guidance W         classifier-free guidance, 0 = unconditional (default ${SAMPLE_DEFAULTS.guidance}; higher
-                       values such as the original's 7.5 push class identity, at the cost of
-                       oversaturated colours)
-  --n N                sprites to draw (default: the number of classes, or 4 with --class)
-  --seed S             random seed (default: 0); same seed and options ⇒ same PNGs
-  --steps K            denoising steps, 1–1000 (default ${SAMPLE_DEFAULTS.steps})
-  --sampler ddpm|ddim  ddpm = the original's ancestral sampler, respaced below 1000 steps
-                       (default); ddim = deterministic at --eta 0, noisier textures
-  --eta E              DDIM noise, 0–1 (default 0; only with --sampler ddim)
-  --preview-every P    preview every P steps (default ${SAMPLE_DEFAULTS.previewEvery}; 0 = only the end)
-  --out DIR            output folder (default out/)
-  --scale F            NEAREST upscale of the large PNGs (default ${SAMPLE_DEFAULTS.scale}: 256 px)
-  --soft-alpha         keep the model's continuous alpha (default: snapped to fully
-                       opaque or fully transparent, as pixel-art sprites are)
-  --gif                also write an animated GIF of the fade-in
-  --json               print a JSON summary on stdout
-  --no-preview         no terminal preview
-  --force              overwrite existing files instead of choosing new names
-
-The original's exact sampler: --sampler ddpm --steps 1000.`;
+const HELP = helpText(
+  "deno run -A main.ts sample [options]",
+  "Draws sprites from a trained model, showing the predicted clean image as it\n" +
+    "fades in, and writes them as PNG files, with a sprite sheet and its JSON\n" +
+    "description (Aseprite's json-array format).",
+  OPTIONS,
+  "With --palette, sprites and sheet are indexed PNGs (PLTE + tRNS) and the palette is\n" +
+    "written beside them as .gpl and .hex, so pixel-art editors open them with it.\n" +
+    "The original's exact sampler: --sampler ddpm --steps 1000.",
+);
 
 /** `path`, or `path` with -2, -3 … before the extension if it exists (unless `force`). */
 async function freshPath(path: string, force: boolean): Promise<string> {
@@ -110,37 +144,25 @@ const slug = (name: string) =>
 export const sampleCommand: Command = {
   summary: "draw sprites, with a live preview in the terminal",
   async run(args) {
-    const { values } = parseOptions("sample", args, {
-      weights: { type: "string" },
-      class: { type: "string" },
-      "list-classes": { type: "boolean" },
-      guidance: { type: "string" },
-      n: { type: "string" },
-      seed: { type: "string" },
-      steps: { type: "string" },
-      sampler: { type: "string" },
-      eta: { type: "string" },
-      "preview-every": { type: "string" },
-      out: { type: "string" },
-      scale: { type: "string" },
-      "soft-alpha": { type: "boolean" },
-      gif: { type: "boolean" },
-      json: { type: "boolean" },
-      "no-preview": { type: "boolean" },
-      force: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    });
+    const { values } = parseOptions("sample", args, OPTIONS);
     if (values.help) return void console.log(HELP);
     const { weights, name: weightsName } = await openWeights(values.weights);
     if (values["list-classes"]) {
       weights.classNames.forEach((c, i) => console.log(`${i}\t${c}`));
       return;
     }
+    if (values["list-palettes"]) return void console.log(listPalettes(weights.palette));
+    const paletteOptions = parsePaletteOptions(values);
+    if (values["soft-alpha"] && paletteOptions.spec) {
+      throw new UserError(
+        "--soft-alpha and --palette exclude each other: palette sprites are opaque or clear",
+      );
+    }
     const k = weights.config.num_classes;
     const fixedClass = values.class === undefined
       ? null
       : resolveClass(values.class, weights.classNames);
-    const guidance = numberOption("guidance", values.guidance, SAMPLE_DEFAULTS.guidance, {
+    const guidance = numberOption("guidance", values.guidance, GENERATE_DEFAULTS.guidance, {
       min: 0,
       max: 100,
     });
@@ -155,11 +177,7 @@ export const sampleCommand: Command = {
       "preview-every",
       values["preview-every"],
       SAMPLE_DEFAULTS.previewEvery,
-      {
-        min: 0,
-        max: 1000,
-        integer: true,
-      },
+      { min: 0, max: 1000, integer: true },
     );
     const scale = numberOption("scale", values.scale, SAMPLE_DEFAULTS.scale, {
       min: 1,
@@ -168,43 +186,43 @@ export const sampleCommand: Command = {
     });
     const outDir = values.out ?? "out";
     const force = values.force ?? false;
+    // Before any GPU work, so a bad palette file or a missing dataset palette fails at once.
+    const post = {
+      softAlpha: values["soft-alpha"],
+      ...await resolvePaletteOptions(paletteOptions, {
+        palette: weights.palette,
+        source: weightsName,
+      }, seed),
+    };
     const gpu = await getGpu();
-    const rows = guidanceRows(n, guidance);
-    const maxRows = maxSampleRows(weights.config, gpu.maxBinding);
-    if (rows > maxRows) {
-      const fit = guidanceRows(1, guidance) === 2 ? Math.floor(maxRows / 2) : maxRows;
+    const generator = Generator.fromWeights(gpu, weights);
+    const fit = generator.maxSprites(guidance);
+    if (n > fit) {
+      generator.destroy();
       throw new UserError(
-        `--n ${n} needs ${rows} model rows per step, over this adapter's maxStorageBufferBindingSize ` +
-          `(${gpu.maxBinding} bytes); use --n ${fit} or less`,
+        `--n ${n} is more sprites than one sampling step fits on this adapter ` +
+          `(maxStorageBufferBindingSize ${gpu.maxBinding} bytes); use --n ${fit} or less`,
       );
     }
     // Only now, so a refused batch leaves no new folder behind.
     await writableOutDir(outDir);
     const classes = Array.from({ length: n }, (_, i) => fixedClass ?? i % k);
-    const channels = weights.config.in_ch;
     const color = values["no-preview"] ? "none" : colorModeFor(Deno.stdout);
     const live = new LiveView(Deno.stdout, color);
     const columns = terminalColumns();
     const shown = Math.max(1, Math.min(n, Math.floor((columns + 1) / (IMAGE_SIZE + 1))));
     const frames: RgbaImage[] = [];
-    const toImages = (x: Float32Array) =>
-      Array.from(
-        { length: n },
-        (_, i) =>
-          imageFromTensor(x, channels, IMAGE_SIZE, IMAGE_SIZE, i * channels * IMAGE_SIZE ** 2),
-      );
     const started = performance.now();
-    const store = storeFromWeights(gpu, weights);
-    const result = await sample(gpu, weights.config, store, {
+    const result = await generator.generate({
       classes,
       guidance,
       steps,
       sampler,
       eta,
       seed,
+      post,
       previewEvery: previewEvery === 0 && !values.gif ? 0 : previewEvery || steps,
-      onPreview(x0, step, total) {
-        const images = toImages(x0);
+      onPreview({ images, step, total }) {
         // The end's frame is drawn below from the sprites as written.
         if (values.gif && step < total) {
           frames.push(composeSheet([images], { scale: 4, gap: 1, checker: true }));
@@ -216,12 +234,10 @@ export const sampleCommand: Command = {
         });
         live.update(`${renderHalfBlocks(grid, { color })}\n${status}`);
       },
-    });
+    }).finally(() => generator.destroy());
     live.done();
-    store.destroy();
 
-    const finished = toImages(result.images);
-    const images = values["soft-alpha"] ? finished : finished.map(snapAlpha);
+    const { images, palettes } = result;
     const files: string[] = [];
     const write = async (name: string, bytes: Uint8Array) => {
       const path = await freshPath(join(outDir, name), force);
@@ -229,16 +245,60 @@ export const sampleCommand: Command = {
       files.push(path);
       return path;
     };
+    const text = (s: string) => new TextEncoder().encode(s);
+    /** A palette's .gpl and .hex beside the sprites. */
+    const writePalette = async (stem: string, palette: Palette) => {
+      await write(`${stem}.gpl`, text(formatGplPalette(palette)));
+      await write(`${stem}.hex`, text(formatHexPalette(palette)));
+    };
+    // With a palette, PNGs are indexed: each sprite with its own palette, the sheet with all.
+    const png = (image: RgbaImage, palette: Palette | undefined) =>
+      palette ? Promise.resolve(encodeIndexedPng(image, palette.colors)) : encodePng(image);
+    const shared = palettes[0] && palettes.every((p) => p === palettes[0])
+      ? palettes[0]
+      : undefined;
+    const names: string[] = [];
     for (let i = 0; i < n; i++) {
       const stem = `${
         slug(classes[i] === k ? "unconditional" : weights.classNames[classes[i]])
       }-s${seed}-${i}`;
-      await write(`${stem}.png`, await encodePng(images[i]));
-      await write(`${stem}-x${scale}.png`, await encodePng(upscaleNearest(images[i], scale)));
+      names.push(basename(await write(`${stem}.png`, await png(images[i], palettes[i]))));
+      await write(
+        `${stem}-x${scale}.png`,
+        await png(upscaleNearest(images[i], scale), palettes[i]),
+      );
+      if (palettes[i] && !shared) await writePalette(stem, palettes[i]!);
     }
+    if (shared) await writePalette(`palette-s${seed}`, shared);
+    const sheetOptions = { scale: 4, gap: 2 };
+    // The sheet is indexed when all its colours and the transparent entry fit in 256.
+    const sheetColors = new Map(palettes.flatMap((p) => p?.colors ?? []).map((c) => [hexOf(c), c]));
+    const indexedSheet = palettes[0] !== undefined && sheetColors.size < MAX_COLORS;
+    const sheetPalette = indexedSheet ? makePalette("sheet", sheetColors.values()) : undefined;
     const sheet = await write(
       `sheet-s${seed}.png`,
-      await encodePng(composeSheet([images], { scale: 4, gap: 2, checker: false })),
+      await png(
+        composeSheet([images], { ...sheetOptions, checker: false }),
+        sheetPalette,
+      ),
+    );
+    const layout = sheetLayout([n], images[0], sheetOptions);
+    await write(
+      `${basename(sheet, ".png")}.json`,
+      text(sheetJson(
+        layout.tiles.map((tile, i) => ({
+          filename: names[i],
+          ...tile,
+          class: classes[i] === k ? "unconditional" : weights.classNames[classes[i]],
+          seed,
+        })),
+        {
+          image: basename(sheet),
+          width: layout.width,
+          height: layout.height,
+          format: indexedSheet ? "I8" : "RGBA8888",
+        },
+      )),
     );
     if (values.gif) {
       // The finished sprites as written, held twice as long.
@@ -254,6 +314,7 @@ export const sampleCommand: Command = {
       steps,
       eta,
       seed,
+      palette: paletteOptions.spec ? values.palette : null,
       seconds: Number(result.seconds.toFixed(3)),
       files,
     };

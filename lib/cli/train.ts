@@ -6,69 +6,87 @@
 
 import { join } from "node:path";
 import { getGpu, type Gpu } from "../gpu/device.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
-import { imageFromTensor, snapAlpha } from "../io/image.ts";
-import { encodePng } from "../io/png.ts";
-import { composeSheet } from "../io/sheet.ts";
-import { sample } from "../diffusion/sampler.ts";
 import { datasetHash, DEFAULT_DATASET, loadDataset, type SpriteDataset } from "../data/dataset.ts";
 import { IMAGE_SIZE, type ModelConfig, PRESETS } from "../model/config.ts";
 import { largestActivationPerRow } from "../model/memory.ts";
-import { encodeWeights } from "../model/weights.ts";
-import { type CheckpointState, readCheckpoint, writeCheckpoint } from "../train/checkpoint.ts";
-import { type LogEntry, RECIPE, Trainer, type TrainHyper } from "../train/trainer.ts";
+import { type CheckpointState, readCheckpoint } from "../train/checkpoint.ts";
+import {
+  CHECKPOINT_NAME,
+  type LoopOptions,
+  stopOnSignals,
+  TrainingStopped,
+  trainLoop,
+} from "../train/loop.ts";
+import { RECIPE, type TrainHyper } from "../train/trainer.ts";
+import { composeSheet } from "../io/sheet.ts";
 import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
 import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
+import { datasetPalette } from "../data/palette.ts";
 import type { Command } from "./commands.ts";
+import { PALETTE_OPTIONS, parsePaletteOptions, resolvePaletteOptions } from "./palette_options.ts";
 import { UserError } from "./errors.ts";
-import { SAMPLE_DEFAULTS } from "./sample.ts";
 import {
   choiceOption,
+  helpText,
   numberOption,
   parseOptions,
   terminalColumns,
   writableOutDir,
 } from "./options.ts";
 
-const HELP = `usage: deno run -A main.ts train [options]
+const OPTIONS = {
+  data: {
+    value: "PATH",
+    help: "dataset: data folder, .npy, sheet .png or class folders (default: data/angband)",
+  },
+  config: {
+    value: "NAME",
+    help: `model preset: ${Object.keys(PRESETS).join(", ")} (default small); in_ch and classes\n` +
+      "come from the data",
+  },
+  steps: { value: "N", help: "length of the run in steps (default: 100 epochs)" },
+  epochs: { value: "E", help: "length of the run in epochs (instead of --steps)" },
+  batch: { value: "B", help: `batch size (default ${RECIPE.batch})` },
+  lr: { value: "LR", help: `AdamW learning rate (default ${RECIPE.lr})` },
+  "weight-decay": {
+    value: "WD",
+    help: `AdamW decoupled weight decay (default ${RECIPE.weightDecay})`,
+  },
+  "max-grad-norm": {
+    value: "G",
+    help: `global gradient-norm clip, 0 = off (default ${RECIPE.maxGradNorm})`,
+  },
+  "ema-decay": { value: "D", help: `EMA decay per step (default ${RECIPE.emaDecay})` },
+  "p-uncond": { value: "P", help: `label dropout to the null class (default ${RECIPE.pUncond})` },
+  "no-flip": { help: "no random horizontal flips" },
+  warmup: { value: "N", help: "linear learning-rate warm-up steps (default 0)" },
+  "lr-decay": { value: "none|cosine", help: "learning-rate decay after warm-up (default none)" },
+  seed: { value: "S", help: "seed of init, batches and noise (default 0)" },
+  out: {
+    value: "DIR",
+    help: "run folder: log, checkpoints, samples, weights (default runs/<config>)",
+  },
+  "log-every": { value: "N", help: "log line / JSONL entry every N steps (default 10)" },
+  "checkpoint-every": { value: "N", help: "checkpoint every N steps (default 500)" },
+  "sample-every": { value: "N", help: "EMA sample grid every N steps, 0 = off (default 1000)" },
+  keep: { value: "K", help: "checkpoints kept (default 3)" },
+  resume: { value: "FILE", help: "continue a run from its checkpoint, exactly" },
+  ...PALETTE_OPTIONS,
+  force: {
+    help: "resume even if the dataset or config differ; start a new run in a\n" +
+      "folder that holds one (its log and checkpoints are deleted)",
+  },
+} as const;
 
-Trains ContextUNet on sprites (default: the shipped Angband dataset) with the
-original's recipe; every option below defaults to it.
-
-  --data PATH            dataset: data folder, .npy, sheet .png or class folders (default: data/angband)
-  --config NAME          model preset: ${
-  Object.keys(PRESETS).join(", ")
-} (default small); in_ch and classes come from the data
-  --steps N | --epochs E length of the run (default: 100 epochs)
-  --batch B              batch size (default ${RECIPE.batch})
-  --lr LR                AdamW learning rate (default ${RECIPE.lr})
-  --weight-decay WD      AdamW decoupled weight decay (default ${RECIPE.weightDecay})
-  --max-grad-norm G      global gradient-norm clip, 0 = off (default ${RECIPE.maxGradNorm})
-  --ema-decay D          EMA decay per step (default ${RECIPE.emaDecay})
-  --p-uncond P           label dropout to the null class (default ${RECIPE.pUncond})
-  --no-flip              no random horizontal flips
-  --warmup N             linear learning-rate warm-up steps (default 0)
-  --lr-decay none|cosine learning-rate decay after warm-up (default none)
-  --seed S               seed of init, batches and noise (default 0)
-  --out DIR              run folder: log, checkpoints, samples, weights (default runs/<config>)
-  --log-every N          log line / JSONL entry every N steps (default 10)
-  --checkpoint-every N   checkpoint every N steps (default 500)
-  --sample-every N       EMA sample grid every N steps, 0 = off (default 1000)
-  --keep K               checkpoints kept (default 3)
-  --resume FILE          continue a run from its checkpoint, exactly
-  --force                resume even if the dataset or config differ; start a new run in a
-                         folder that holds one (its log and checkpoints are deleted)`;
-
-interface RunOptions {
-  hyper: TrainHyper;
-  config: ModelConfig;
-  outDir: string;
-  logEvery: number;
-  checkpointEvery: number;
-  sampleEvery: number;
-  keep: number;
-}
+const HELP = helpText(
+  "deno run -A main.ts train [options]",
+  "Trains ContextUNet on sprites (default: the shipped Angband dataset) with the\n" +
+    "original's recipe; every option below defaults to it.",
+  OPTIONS,
+  "The palette options apply to the sample grids; --palette dataset means the training\n" +
+    "data's own colours.",
+);
 
 function checkBatchFits(gpu: Gpu, config: ModelConfig, batch: number): void {
   const perRow = largestActivationPerRow(config);
@@ -81,8 +99,6 @@ function checkBatchFits(gpu: Gpu, config: ModelConfig, batch: number): void {
     );
   }
 }
-
-const CHECKPOINT_NAME = /^ckpt-\d+\.safetensors$/;
 
 /** The log and checkpoints of an earlier run in `dir`; none when `dir` cannot be listed. */
 function earlierRun(dir: string): string[] {
@@ -106,31 +122,9 @@ async function loadData(path: string): Promise<SpriteDataset> {
 export const trainCommand: Command = {
   summary: "train a model on sprites (the original's recipe)",
   async run(args) {
-    const { values } = parseOptions("train", args, {
-      data: { type: "string" },
-      config: { type: "string" },
-      steps: { type: "string" },
-      epochs: { type: "string" },
-      batch: { type: "string" },
-      lr: { type: "string" },
-      "weight-decay": { type: "string" },
-      "max-grad-norm": { type: "string" },
-      "ema-decay": { type: "string" },
-      "p-uncond": { type: "string" },
-      "no-flip": { type: "boolean" },
-      warmup: { type: "string" },
-      "lr-decay": { type: "string" },
-      seed: { type: "string" },
-      out: { type: "string" },
-      "log-every": { type: "string" },
-      "checkpoint-every": { type: "string" },
-      "sample-every": { type: "string" },
-      keep: { type: "string" },
-      resume: { type: "string" },
-      force: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    });
+    const { values } = parseOptions("train", args, OPTIONS);
     if (values.help) return void console.log(HELP);
+    const gridPalette = parsePaletteOptions(values);
 
     let resume: CheckpointState | null = null;
     if (values.resume) {
@@ -167,6 +161,11 @@ export const trainCommand: Command = {
           `in_ch ${config.in_ch} and num_classes ${config.num_classes}`,
       );
     }
+    if (gridPalette.spec?.kind === "dataset" && !datasetPalette(data)) {
+      throw new UserError(
+        `${dataPath} has more than 256 colours, so no dataset palette for the grids; choose another --palette`,
+      );
+    }
     const hash = await datasetHash(data);
     if (resume && resume.datasetHash !== hash && !values.force) {
       throw new UserError(
@@ -175,17 +174,14 @@ export const trainCommand: Command = {
     }
 
     const saved = (resume?.options ?? {}) as Partial<TrainHyper>;
+    type NumberName = {
+      [K in keyof typeof OPTIONS]: typeof OPTIONS[K] extends { value: string } ? K : never;
+    }[keyof typeof OPTIONS];
     const num = (
-      name: string,
+      name: NumberName,
       fallback: number,
       range: { min?: number; max?: number; integer?: boolean },
-    ) =>
-      numberOption(
-        name,
-        values[name as keyof typeof values] as string | undefined,
-        fallback,
-        range,
-      );
+    ) => numberOption(name, values[name], fallback, range);
     const batch = num("batch", saved.batch ?? RECIPE.batch, { min: 1, max: 65536, integer: true });
     const stepsPerEpoch = Math.floor(data.count / batch);
     if (stepsPerEpoch < 1) {
@@ -241,7 +237,7 @@ export const trainCommand: Command = {
         `${outDir} holds an earlier run; ${resumeHint}choose another --out, or pass --force to replace it`,
       );
     }
-    const run: RunOptions = {
+    const run: LoopOptions = {
       hyper,
       config,
       outDir,
@@ -249,200 +245,70 @@ export const trainCommand: Command = {
       checkpointEvery: num("checkpoint-every", 500, { min: 1, integer: true }),
       sampleEvery: num("sample-every", 1000, { min: 0, integer: true }),
       keep: num("keep", 3, { min: 1, integer: true }),
+      gridPost: await resolvePaletteOptions(gridPalette, {
+        palette: datasetPalette(data),
+        source: dataPath,
+      }, 0),
     };
     const gpu = await getGpu();
     checkBatchFits(gpu, config, batch);
     // Only now, so a refused run leaves no new folder behind.
     await writableOutDir(outDir);
     for (const name of earlier) await Deno.remove(join(outDir, name));
-    await trainLoop(gpu, data, hash, resume, run);
+    await runWithProgress(gpu, data, hash, resume, run);
   },
 };
 
-const pad = (step: number) => String(step).padStart(7, "0");
-
-async function trainLoop(
+/** The training loop with its terminal view: a progress bar (or plain lines) and sample grids. */
+async function runWithProgress(
   gpu: Gpu,
   data: SpriteDataset,
   hash: string,
   resume: CheckpointState | null,
-  o: RunOptions,
+  o: LoopOptions,
 ): Promise<void> {
-  const trainer = new Trainer(gpu, o.config, data, o.hyper, resume ?? { step: 0 });
-  const startStep = trainer.step;
-  const elapsedBefore = resume?.elapsed ?? 0;
-  const startedAt = performance.now();
   const color = colorModeFor(Deno.stdout);
+  const onTerminal = color !== "none" && Deno.stdout.isTerminal();
   const live = new LiveView(Deno.stdout, color);
   const columns = terminalColumns(100);
-  const logPath = join(o.outDir, "train.jsonl");
-  const log = await Deno.open(logPath, { append: true, create: true });
-  const encoder = new TextEncoder();
-  let lastLoss = NaN;
-  let smoothLoss = NaN;
-  let stopSignal: string | null = null;
-  const onSignal = (name: string) => () => {
-    stopSignal = name;
-  };
-  const signals = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
-  for (const [s, handler] of signals) Deno.addSignalListener(s, handler);
-  const elapsed = () => elapsedBefore + (performance.now() - startedAt) / 1000;
-  const imagesPerSecond = () =>
-    ((trainer.step - startStep) * o.hyper.batch) / ((performance.now() - startedAt) / 1000);
-
-  const record = async (): Promise<void> => {
-    const entries: LogEntry[] = await trainer.drainLog();
-    if (entries.length === 0) return;
-    const ips = imagesPerSecond();
-    for (const e of entries) {
-      if (!Number.isFinite(e.loss)) {
-        throw new UserError(
-          `loss became ${e.loss} at step ${e.step}; the last good checkpoint is kept in ${o.outDir}/ ` +
-            `(try a lower --lr or --max-grad-norm)`,
-        );
-      }
-      smoothLoss = Number.isNaN(smoothLoss) ? e.loss : 0.98 * smoothLoss + 0.02 * e.loss;
-      lastLoss = e.loss;
-      const line = {
-        step: e.step,
-        loss: e.loss,
-        lr: e.lr,
-        grad_norm: e.gradNorm,
-        images_per_s: Number(ips.toFixed(2)),
-        elapsed_s: Number(elapsed().toFixed(2)),
-      };
-      await log.write(encoder.encode(JSON.stringify(line) + "\n"));
-    }
-    const epoch = Math.floor(trainer.step / trainer.batches.stepsPerEpoch) + 1;
-    const fields = { epoch: String(epoch), loss: smoothLoss.toFixed(4) };
-    const progress = formatProgress(
-      { step: trainer.step, total: o.hyper.totalSteps, startedAt, startStep, fields },
-      { width: Math.min(columns, 120), unit: "img/s", rate: ips },
-    );
-    if (color !== "none" && Deno.stdout.isTerminal()) live.update(progress);
-    else {console.log(
-        `step ${trainer.step}/${o.hyper.totalSteps} epoch ${epoch} loss ${
-          lastLoss.toFixed(4)
-        } (avg ${smoothLoss.toFixed(4)}) ${ips.toFixed(1)} img/s`,
-      );}
-  };
-
-  const checkpoint = async (): Promise<string> => {
-    await record(); // a non-finite loss must stop the run before it reaches a checkpoint
-    const path = join(o.outDir, `ckpt-${pad(trainer.step)}.safetensors`);
-    await writeCheckpoint(path, {
-      config: o.config,
-      classNames: data.classNames,
-      step: trainer.step,
-      seed: o.hyper.seed,
-      datasetHash: hash,
-      datasetSource: data.source,
-      options: { ...o.hyper },
-      elapsed: elapsed(),
-      param: await trainer.read("param"),
-      ema: await trainer.read("ema"),
-      m: await trainer.read("m"),
-      v: await trainer.read("v"),
-    });
-    const old = [...Deno.readDirSync(o.outDir)].map((e) => e.name).filter((n) =>
-      CHECKPOINT_NAME.test(n)
-    ).sort();
-    for (const name of old.slice(0, Math.max(0, old.length - o.keep))) {
-      await Deno.remove(join(o.outDir, name));
-    }
-    return path;
-  };
-
-  const sampleGrid = async (): Promise<void> => {
-    const perClass = 4;
-    const k = o.config.num_classes;
-    const classes = Array.from({ length: k * perClass }, (_, i) => Math.floor(i / perClass));
-    const ema = trainer.store.asParams("ema");
-    const { images } = await sample(gpu, o.config, ema, {
-      classes,
-      guidance: SAMPLE_DEFAULTS.guidance,
-      steps: 50,
-      sampler: SAMPLE_DEFAULTS.sampler,
-      seed: 0,
-    });
-    const c = o.config.in_ch;
-    const rows = Array.from(
-      { length: k },
-      (_, r) =>
-        Array.from(
-          { length: perClass },
-          (_, j) =>
-            snapAlpha(
-              imageFromTensor(
-                images,
-                c,
-                IMAGE_SIZE,
-                IMAGE_SIZE,
-                (r * perClass + j) * c * IMAGE_SIZE ** 2,
-              ),
-            ),
-        ),
-    );
-    await writeFileAtomic(
-      join(o.outDir, `samples-${pad(trainer.step)}.png`),
-      await encodePng(composeSheet(rows, { scale: 4, gap: 2, checker: true })),
-    );
-    if (color !== "none" && Deno.stdout.isTerminal()) {
-      live.log(
-        renderHalfBlocks(composeSheet(rows, { scale: 1, gap: 1, checker: false }), {
-          color,
-        }),
-      );
-    }
-  };
-
+  const stop = stopOnSignals();
   try {
-    while (trainer.step < o.hyper.totalSteps && !stopSignal) {
-      trainer.runStep();
-      const s = trainer.step;
-      const last = s === o.hyper.totalSteps;
-      if (s % o.logEvery === 0 || last) await record();
-      if (s % o.checkpointEvery === 0 || last) await checkpoint();
-      if (o.sampleEvery > 0 && (s % o.sampleEvery === 0 || last)) await sampleGrid();
-    }
-    await record();
-    if (stopSignal) {
-      const path = await checkpoint();
-      live.done();
-      // An error, so main.ts exits with 130 (it sets the exit code of a command that returns to 0).
-      throw new UserError(
-        `stopped by ${stopSignal} at step ${trainer.step}; resume with --resume ${path}`,
-        130,
-      );
-    }
+    const weightsPath = await trainLoop(gpu, data, hash, resume, o, {
+      onProgress(p) {
+        if (onTerminal) {
+          const fields = { epoch: String(p.epoch), loss: p.smoothLoss.toFixed(4) };
+          live.update(formatProgress(
+            {
+              step: p.step,
+              total: p.totalSteps,
+              startedAt: p.startedAt,
+              startStep: p.startStep,
+              fields,
+            },
+            { width: Math.min(columns, 120), unit: "img/s", rate: p.imagesPerSecond },
+          ));
+        } else {
+          console.log(
+            `step ${p.step}/${p.totalSteps} epoch ${p.epoch} loss ${p.loss.toFixed(4)} ` +
+              `(avg ${p.smoothLoss.toFixed(4)}) ${p.imagesPerSecond.toFixed(1)} img/s`,
+          );
+        }
+      },
+      onSampleGrid(rows) {
+        if (!onTerminal) return;
+        live.log(
+          renderHalfBlocks(composeSheet(rows, { scale: 1, gap: 1, checker: false }), { color }),
+        );
+      },
+    }, stop.signal);
     live.done();
-    const weightsPath = join(o.outDir, "ema.safetensors");
-    const flat = await trainer.read("ema");
-    await writeFileAtomic(
-      weightsPath,
-      encodeWeights({
-        config: o.config,
-        classNames: data.classNames,
-        layout: trainer.layout,
-        flat,
-        provenance: {
-          dataset: data.source,
-          dataset_hash: hash,
-          steps: trainer.step,
-          batch: o.hyper.batch,
-          seed: o.hyper.seed,
-          wall_time_s: Number(elapsed().toFixed(1)),
-          final_loss: smoothLoss,
-          adapter: gpu.adapter.description,
-          recipe: o.hyper,
-        },
-      }),
-    );
-    console.log(
-      `trained ${trainer.step} steps in ${elapsed().toFixed(0)} s; EMA weights: ${weightsPath}`,
-    );
+    console.log(`trained ${o.hyper.totalSteps} steps; EMA weights: ${weightsPath}`);
+  } catch (err) {
+    live.done();
+    // An error, so main.ts exits with 130 (it sets the exit code of a command that returns to 0).
+    if (err instanceof TrainingStopped) throw new UserError(err.message, 130);
+    throw err;
   } finally {
-    for (const [s, handler] of signals) Deno.removeSignalListener(s, handler);
-    log.close();
+    stop.dispose();
   }
 }

@@ -20,7 +20,7 @@
  */
 
 import { basename } from "node:path";
-import { UserError } from "../cli/errors.ts";
+import { DatasetError } from "./errors.ts";
 import { writeFileAtomic, writeTextAtomic } from "../io/atomic.ts";
 import type { RgbaImage } from "../io/image.ts";
 import { encodePng } from "../io/png.ts";
@@ -102,7 +102,7 @@ function tileOf(attr: string, char: string): number {
   const row = Number(attr) - 0x80;
   const column = Number(char) - 0x80;
   if (!(row >= 0 && column >= 0 && column < SHEET_COLUMNS)) {
-    throw new UserError(
+    throw new DatasetError(
       `the Angband pref files point at a tile outside the sheet: ${attr}:${char}`,
     );
   }
@@ -248,7 +248,7 @@ async function run(cmd: string, args: string[], cwd: string): Promise<string> {
     result = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
-      throw new UserError(
+      throw new DatasetError(
         `${cmd} not found: building the Angband dataset needs Debian's apt-get and dpkg-deb (or --debs DIR with the two .deb files, and dpkg-deb)`,
       );
     }
@@ -257,7 +257,7 @@ async function run(cmd: string, args: string[], cwd: string): Promise<string> {
   const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
   if (!result.success) {
     const why = text(result.stderr).split("\n").filter((l) => !l.startsWith("W:")).pop() ?? "";
-    throw new UserError(`${cmd} ${args.join(" ")} failed: ${why}`);
+    throw new DatasetError(`${cmd} ${args.join(" ")} failed: ${why}`);
   }
   return text(result.stdout);
 }
@@ -270,12 +270,14 @@ async function findDebs(work: string, debsDir: string | undefined): Promise<stri
   try {
     for await (const e of Deno.readDir(dir)) if (e.isFile) names.push(e.name);
   } catch (err) {
-    throw new UserError(`${dir}: cannot list folder (${err instanceof Error ? err.message : err})`);
+    throw new DatasetError(
+      `${dir}: cannot list folder (${err instanceof Error ? err.message : err})`,
+    );
   }
   return ANGBAND_PACKAGES.map((pkg) => {
     const found = names.filter((n) => n.startsWith(`${pkg}_`) && n.endsWith(".deb")).sort();
     if (found.length !== 1) {
-      throw new UserError(
+      throw new DatasetError(
         `${dir}: expected one ${pkg}_*.deb, found ${found.length}; fetch it with 'apt-get download ${pkg}'`,
       );
     }
@@ -289,7 +291,7 @@ function tileLicense(copyright: string): string {
     p.startsWith("Files: lib/xtra/graf/16x16.png")
   );
   if (!paragraph || !paragraph.includes("public-domain")) {
-    throw new UserError(
+    throw new DatasetError(
       "angband-data's copyright file no longer states that the 16x16 tiles are public domain; not building",
     );
   }

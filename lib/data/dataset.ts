@@ -6,7 +6,7 @@
  */
 
 import { extname, resolve } from "node:path";
-import { UserError } from "../cli/errors.ts";
+import { DatasetError } from "./errors.ts";
 import { loadClassFolders } from "./folder.ts";
 import { loadNpyDataset } from "./npy_source.ts";
 import { DEFAULT_DATASET, loadDefaultDataset } from "./default.ts";
@@ -45,7 +45,7 @@ export { DEFAULT_DATASET };
 
 export async function loadDataset(path: string, opts: LoadOptions = {}): Promise<SpriteDataset> {
   if (opts.size !== undefined && !(Number.isInteger(opts.size) && opts.size >= 1)) {
-    throw new UserError(`sprite size must be a positive integer, not ${opts.size}`);
+    throw new DatasetError(`sprite size must be a positive integer, not ${opts.size}`);
   }
   // The default dataset comes from bytes built into the program, so it loads
   // the same from a source checkout and from a `deno compile` binary.
@@ -54,11 +54,11 @@ export async function loadDataset(path: string, opts: LoadOptions = {}): Promise
   try {
     info = await Deno.stat(path);
   } catch (err) {
-    throw new UserError(`${path}: cannot read (${err instanceof Error ? err.message : err})`);
+    throw new DatasetError(`${path}: cannot read (${err instanceof Error ? err.message : err})`);
   }
   if (info.isDirectory) {
     if (opts.labels !== undefined) {
-      throw new UserError(`${path}: --labels applies to a .npy or sheet .png, not to a folder`);
+      throw new DatasetError(`${path}: --labels applies to a .npy or sheet .png, not to a folder`);
     }
     const manifest = await Deno.stat(`${path}/labels.json`).then(() => true, () => false);
     return manifest ? loadManifestFolder(path, opts) : loadClassFolders(path, opts);
@@ -69,7 +69,7 @@ export async function loadDataset(path: string, opts: LoadOptions = {}): Promise
     case ".png":
       return loadSheetDataset(path, opts);
     default:
-      throw new UserError(
+      throw new DatasetError(
         `${path}: not a dataset; give a .npy image array, a sprite sheet .png, or a folder`,
       );
   }

@@ -1,5 +1,5 @@
 import { deepStrictEqual, notDeepStrictEqual, ok, rejects } from "node:assert/strict";
-import { UserError } from "../cli/errors.ts";
+import { DatasetError } from "./errors.ts";
 import type { RgbaImage } from "../io/image.ts";
 import { classCounts, datasetHash, loadDataset, type LoadOptions } from "./dataset.ts";
 import { ORIGINAL_CLASS_NAMES } from "./npy_source.ts";
@@ -34,7 +34,7 @@ const close = (actual: ArrayLike<number>, expected: number[]) => {
   }
 };
 
-/** Asserts a UserError whose message names `file` and matches `pattern`. */
+/** Asserts a DatasetError whose message names `file` and matches `pattern`. */
 async function refuses(
   path: string,
   opts: LoadOptions,
@@ -42,7 +42,7 @@ async function refuses(
   pattern: RegExp,
 ): Promise<void> {
   await rejects(loadDataset(path, opts), (err: Error) => {
-    ok(err instanceof UserError, `not a UserError: ${err.stack}`);
+    ok(err instanceof DatasetError, `not a DatasetError: ${err.stack}`);
     ok(!err.message.includes("\n"), `more than one line: ${err.message}`);
     ok(err.message.includes(file), `'${err.message}' does not name ${file}`);
     ok(pattern.test(err.message), `'${err.message}' does not match ${pattern}`);

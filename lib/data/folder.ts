@@ -4,7 +4,7 @@
  * torchvision sorts them). Dotfiles (.DS_Store and the like) are skipped.
  */
 
-import { UserError } from "../cli/errors.ts";
+import { DatasetError } from "./errors.ts";
 import type { RgbaImage } from "../io/image.ts";
 import type { LoadOptions, SpriteDataset } from "./dataset.ts";
 import { buildDataset } from "./pixels.ts";
@@ -17,7 +17,7 @@ async function listDir(path: string): Promise<Deno.DirEntry[]> {
       if (!entry.name.startsWith(".")) entries.push(entry);
     }
   } catch (err) {
-    throw new UserError(
+    throw new DatasetError(
       `${path}: cannot list folder (${err instanceof Error ? err.message : err})`,
     );
   }
@@ -28,12 +28,12 @@ export async function loadClassFolders(path: string, opts: LoadOptions): Promise
   const entries = await listDir(path);
   const stray = entries.find((e) => !e.isDirectory);
   if (stray) {
-    throw new UserError(
+    throw new DatasetError(
       `${path}/${stray.name}: a class folder dataset holds only subfolders (one per class); move the file into one`,
     );
   }
   if (entries.length === 0) {
-    throw new UserError(`${path}: empty folder; expected one subfolder of PNGs per class`);
+    throw new DatasetError(`${path}: empty folder; expected one subfolder of PNGs per class`);
   }
   const images: RgbaImage[] = [];
   const labels: number[] = [];
@@ -43,12 +43,12 @@ export async function loadClassFolders(path: string, opts: LoadOptions): Promise
     const files = await listDir(dir);
     const notPng = files.find((f) => !f.isFile || !f.name.toLowerCase().endsWith(".png"));
     if (notPng) {
-      throw new UserError(
+      throw new DatasetError(
         `${dir}/${notPng.name}: not a PNG file; class folders hold only .png sprites (convert or remove it)`,
       );
     }
     if (files.length === 0) {
-      throw new UserError(
+      throw new DatasetError(
         `${dir}: class '${name}' has no PNG files; add sprites or remove the folder`,
       );
     }

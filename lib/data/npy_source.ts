@@ -5,7 +5,7 @@
  */
 
 import { basename, dirname, extname } from "node:path";
-import { UserError } from "../cli/errors.ts";
+import { DatasetError } from "./errors.ts";
 import { type NpyArray, parseNpy } from "../io/npy.ts";
 import type { LoadOptions, SpriteDataset } from "./dataset.ts";
 import { buildDataset } from "./pixels.ts";
@@ -24,12 +24,12 @@ async function readNpy(path: string): Promise<NpyArray> {
   try {
     bytes = await Deno.readFile(path);
   } catch (err) {
-    throw new UserError(`${path}: cannot read (${err instanceof Error ? err.message : err})`);
+    throw new DatasetError(`${path}: cannot read (${err instanceof Error ? err.message : err})`);
   }
   try {
     return parseNpy(bytes, path);
   } catch (err) {
-    throw new UserError(err instanceof Error ? err.message : String(err));
+    throw new DatasetError(err instanceof Error ? err.message : String(err));
   }
 }
 
@@ -48,7 +48,7 @@ async function findLabels(path: string): Promise<string | undefined> {
     }
   }
   if (candidates.length > 1) {
-    throw new UserError(
+    throw new DatasetError(
       `${path}: several label files beside it (${
         candidates.sort().join(", ")
       }); choose one with --labels`,
@@ -64,7 +64,7 @@ async function readLabels(
 ): Promise<{ labels: Int32Array<ArrayBuffer>; classNames: string[] }> {
   const { shape, data } = await readNpy(path);
   if (shape.length < 1 || shape.length > 2 || shape[0] !== count) {
-    throw new UserError(
+    throw new DatasetError(
       `${path}: labels of shape ${
         shapeText(shape)
       } do not match ${count} images; expected (${count},) integers or (${count}, K) one-hot`,
@@ -77,7 +77,9 @@ async function readLabels(
     if (!oneHot) {
       const label = data[i];
       if (!Number.isInteger(label) || label < -1) {
-        throw new UserError(`${path}: label ${label} of sprite ${i} is not a class index (or -1)`);
+        throw new DatasetError(
+          `${path}: label ${label} of sprite ${i} is not a class index (or -1)`,
+        );
       }
       labels[i] = label;
       continue;
@@ -89,7 +91,7 @@ async function readLabels(
       else if (v !== 0) hot = -2;
     }
     if (hot < 0) {
-      throw new UserError(`${path}: row ${i} is not one-hot (exactly one 1, the rest 0)`);
+      throw new DatasetError(`${path}: row ${i} is not one-hot (exactly one 1, the rest 0)`);
     }
     labels[i] = hot;
   }
@@ -104,7 +106,7 @@ export async function loadNpyDataset(path: string, opts: LoadOptions): Promise<S
   const { shape, dtype, data } = await readNpy(path);
   const channels = shape[3];
   if (shape.length !== 4 || (channels !== 3 && channels !== 4) || !(shape[1] * shape[2] > 0)) {
-    throw new UserError(
+    throw new DatasetError(
       `${path}: images of shape ${
         shapeText(shape)
       }; expected N×H×W×3 (RGB) or N×H×W×4 (RGBA), channels last`,
@@ -112,7 +114,7 @@ export async function loadNpyDataset(path: string, opts: LoadOptions): Promise<S
   }
   const kind = dtype.slice(1);
   if (kind !== "u1" && kind !== "f4" && kind !== "f8") {
-    throw new UserError(
+    throw new DatasetError(
       `${path}: images of dtype '${dtype}'; expected uint8, or float32/float64 in [0, 1]`,
     );
   }
@@ -120,7 +122,7 @@ export async function loadNpyDataset(path: string, opts: LoadOptions): Promise<S
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
       if (!(v >= 0 && v <= 1)) {
-        throw new UserError(
+        throw new DatasetError(
           `${path}: float image value ${v} at element ${i} is outside [0, 1]; save uint8, or floats scaled to [0, 1]`,
         );
       }

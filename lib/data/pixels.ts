@@ -5,7 +5,7 @@
  * channels. Also the checks all loaders share (labels in range, no empty class).
  */
 
-import { UserError } from "../cli/errors.ts";
+import { DatasetError } from "./errors.ts";
 import type { RgbaImage } from "../io/image.ts";
 import type { LoadOptions, SpriteDataset } from "./dataset.ts";
 
@@ -47,9 +47,9 @@ export function buildDataset(
   opts: LoadOptions,
 ): SpriteDataset {
   const count = isArray(sprites) ? sprites.count : sprites.length;
-  if (count === 0) throw new UserError(`${source}: no sprites`);
+  if (count === 0) throw new DatasetError(`${source}: no sprites`);
   if (labels.length !== count) {
-    throw new UserError(`${source}: ${count} images but ${labels.length} labels`);
+    throw new DatasetError(`${source}: ${count} images but ${labels.length} labels`);
   }
   checkLabels(labels, classNames, source);
   const size = opts.size ?? DEFAULT_SIZE;
@@ -92,7 +92,7 @@ function checkLabels(labels: Int32Array, classNames: string[], source: string): 
   const seen = new Array<boolean>(classNames.length).fill(false);
   labels.forEach((label, i) => {
     if (label < -1 || label >= classNames.length) {
-      throw new UserError(
+      throw new DatasetError(
         `${source}: label ${label} of sprite ${i} is outside the ${classNames.length} classes (0…${
           classNames.length - 1
         }, or −1 for unlabelled)`,
@@ -102,7 +102,7 @@ function checkLabels(labels: Int32Array, classNames: string[], source: string): 
   });
   const empty = seen.indexOf(false);
   if (empty >= 0) {
-    throw new UserError(
+    throw new DatasetError(
       `${source}: class ${empty} '${classNames[empty]}' has no sprites; remove it or add sprites`,
     );
   }

@@ -10,7 +10,7 @@
  */
 
 import { basename, dirname, extname } from "node:path";
-import { UserError } from "../cli/errors.ts";
+import { DatasetError } from "./errors.ts";
 import type { RgbaImage } from "../io/image.ts";
 import { decodePng } from "../io/png.ts";
 import type { LoadOptions, SpriteDataset } from "./dataset.ts";
@@ -28,11 +28,11 @@ async function readBytes(path: string): Promise<Uint8Array> {
   try {
     return await Deno.readFile(path);
   } catch (err) {
-    throw new UserError(`${path}: cannot read (${err instanceof Error ? err.message : err})`);
+    throw new DatasetError(`${path}: cannot read (${err instanceof Error ? err.message : err})`);
   }
 }
 
-/** Reads and decodes a PNG; any failure is a {@link UserError} naming the file. */
+/** Reads and decodes a PNG; any failure is a {@link DatasetError} naming the file. */
 export async function readPng(path: string): Promise<RgbaImage> {
   return decodeSprite(await readBytes(path), path);
 }
@@ -41,14 +41,14 @@ async function decodeSprite(bytes: Uint8Array, source: string): Promise<RgbaImag
   try {
     return await decodePng(bytes, source);
   } catch (err) {
-    throw new UserError(err instanceof Error ? err.message : String(err));
+    throw new DatasetError(err instanceof Error ? err.message : String(err));
   }
 }
 
 /** Checks the shape of a labels JSON value; `source` names it in errors. */
 export function parseSheetLabels(value: unknown, source: string): SheetLabels {
   const fail = (what: string): never => {
-    throw new UserError(`${source}: ${what}`);
+    throw new DatasetError(`${source}: ${what}`);
   };
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     fail('expected a JSON object with "classNames" and "labels"');
@@ -79,8 +79,8 @@ async function readLabels(path: string): Promise<SheetLabels> {
   try {
     value = JSON.parse(new TextDecoder().decode(await readBytes(path)));
   } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(`${path}: not valid JSON (${err instanceof Error ? err.message : err})`);
+    if (err instanceof DatasetError) throw err;
+    throw new DatasetError(`${path}: not valid JSON (${err instanceof Error ? err.message : err})`);
   }
   return parseSheetLabels(value, path);
 }
@@ -113,17 +113,17 @@ export function sheetDataset(
 ): SpriteDataset {
   const tile = opts.tile ?? labels?.tile ?? opts.size ?? DEFAULT_SIZE;
   if (!(Number.isInteger(tile) && tile >= 1)) {
-    throw new UserError(`tile size must be a positive integer, not ${tile}`);
+    throw new DatasetError(`tile size must be a positive integer, not ${tile}`);
   }
   if (sheet.width % tile !== 0 || sheet.height % tile !== 0) {
-    throw new UserError(
+    throw new DatasetError(
       `${source}: ${sheet.width}×${sheet.height} is not divisible by the tile size ${tile}; pass the sheet's tile size with --tile`,
     );
   }
   const columns = sheet.width / tile;
   const tiles = columns * (sheet.height / tile);
   if (labels && labels.labels.length > tiles) {
-    throw new UserError(
+    throw new DatasetError(
       `${source}: ${labels.labels.length} labels but the sheet has only ${tiles} tiles of ${tile}×${tile}`,
     );
   }
@@ -134,7 +134,7 @@ export function sheetDataset(
     const top = Math.floor(i / columns) * tile;
     if (isEmptyTile(sheet, left, top, tile)) continue;
     if (labels && i >= labels.labels.length) {
-      throw new UserError(
+      throw new DatasetError(
         `${source}: tile ${i} (row ${top / tile}, column ${
           left / tile
         }) is not empty but has no label; the labels cover ${labels.labels.length} tiles`,
@@ -163,7 +163,7 @@ export async function loadManifestFolder(path: string, opts: LoadOptions): Promi
   const manifestPath = `${path}/labels.json`;
   const manifest = await readLabels(manifestPath);
   if (manifest.image === undefined) {
-    throw new UserError(`${manifestPath}: no "image" naming the sheet PNG beside it`);
+    throw new DatasetError(`${manifestPath}: no "image" naming the sheet PNG beside it`);
   }
   return sheetDataset(await readPng(`${path}/${manifest.image}`), manifest, path, opts);
 }

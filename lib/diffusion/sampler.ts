@@ -11,35 +11,13 @@ import type { Gpu } from "../gpu/device.ts";
 import type { KernelSource } from "../gpu/kernel.ts";
 import { Program } from "../gpu/program.ts";
 import { createTensor, download, numel, type Tensor, upload } from "../gpu/tensor.ts";
-import type { ModelConfig } from "../model/config.ts";
-import { ContextUNet } from "../model/unet.ts";
-import type { ParamStore } from "../nn/params.ts";
+import type { ContextUNet } from "../model/unet.ts";
 import { cosineSchedule, type SamplerKind, type SamplerStep, samplerSteps } from "./schedule.ts";
+import random from "../../kernels/random.wgsl" with { type: "text" };
 import code from "../../kernels/diffusion.wgsl" with { type: "text" };
 
-export const DIFFUSION_KERNEL: KernelSource = { name: "diffusion", code };
-
-/** Every constant kernels/diffusion.wgsl uses; entry points ignore the ones they do not read. */
-export type DiffusionConsts = {
-  N: number;
-  CHW: number;
-  W: number;
-  T: number;
-  NULL_CLASS: number;
-  FLIP: boolean;
-  CFG: boolean;
-};
-
-export const diffusionConsts = (
-  c: Partial<DiffusionConsts> & Pick<DiffusionConsts, "N" | "CHW">,
-): DiffusionConsts => ({
-  W: 16,
-  T: 1000,
-  NULL_CLASS: 0,
-  FLIP: false,
-  CFG: false,
-  ...c,
-});
+/** The sampling kernels (init_noise, sample_step) with the shared random-number functions. */
+const SAMPLING_KERNEL: KernelSource = { name: "diffusion", code: `${random}\n${code}` };
 
 export interface SampleOptions {
   /** The class of each sprite to draw (0…num_classes−1), or num_classes for unconditional. */
@@ -52,6 +30,8 @@ export interface SampleOptions {
   /** Calls `onPreview` every this many steps and after the last; 0 = only at the end. */
   previewEvery?: number;
   onPreview?: (x0: Float32Array, step: number, total: number) => void;
+  /** Aborting it stops the run before its next step with {@link SamplingCancelled}. */
+  signal?: AbortSignal;
 }
 
 export interface SampleResult {
@@ -89,13 +69,13 @@ export class GuidedUpdate {
       size: 32,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
-    const consts = diffusionConsts({ N: a.n, CHW: chw, CFG: a.cfg });
+    const consts = { N: a.n, CHW: chw, CFG: a.cfg };
     const groups = Math.ceil((a.n * chw) / 64);
     this.init = new Program(gpu, "sample.init");
-    this.init.add(DIFFUSION_KERNEL, "init_noise", consts, [this.#uniform, undefined, a.x], groups);
+    this.init.add(SAMPLING_KERNEL, "init_noise", consts, [this.#uniform, undefined, a.x], groups);
     this.update = new Program(gpu, "sample.update");
     this.update.add(
-      DIFFUSION_KERNEL,
+      SAMPLING_KERNEL,
       "sample_step",
       consts,
       [this.#uniform, a.eps, a.x, this.x0],
@@ -121,53 +101,69 @@ export class GuidedUpdate {
   }
 }
 
+/** Thrown by {@link sample} when its `signal` is aborted; the next request is unaffected. */
+export class SamplingCancelled extends Error {
+  constructor() {
+    super("sampling cancelled");
+    this.name = "SamplingCancelled";
+  }
+}
+
+/**
+ * Runs the guided sampler on `model`, a {@link ContextUNet} built with static
+ * weights over `guidanceRows(classes.length, guidance)` rows and already
+ * prepared. Checks `signal` before every step.
+ */
 export async function sample(
   gpu: Gpu,
-  config: ModelConfig,
-  store: ParamStore,
+  model: ContextUNet,
   opts: SampleOptions,
 ): Promise<SampleResult> {
   const started = performance.now();
   const n = opts.classes.length;
-  const cfg = guidanceRows(n, opts.guidance) === 2 * n;
-  const rows = cfg ? 2 * n : n;
-  const model = new ContextUNet(gpu, config, store, rows, { staticWeights: true });
-  model.prepare.run();
+  const rows = guidanceRows(n, opts.guidance);
+  const cfg = rows === 2 * n;
+  if (model.x.shape[0] !== rows) {
+    throw new RangeError(`the model runs ${model.x.shape[0]} rows; this request needs ${rows}`);
+  }
   const chw = numel(model.x.shape.slice(1));
   const sched = cosineSchedule();
   const steps = samplerSteps(sched, { sampler: opts.sampler, steps: opts.steps, eta: opts.eta });
 
   // w = 0 is the unconditional prediction alone, so its rows carry the null class.
+  const nullClass = model.config.num_classes;
   const labels = new Uint32Array(rows).map((_, r) =>
-    r >= n || opts.guidance === 0 ? config.num_classes : opts.classes[r]
+    r >= n || opts.guidance === 0 ? nullClass : opts.classes[r]
   );
   upload(gpu, model.labels, labels);
   const guided = new GuidedUpdate(gpu, { x: model.x, eps: model.eps, n, cfg, seed: opts.seed });
-  guided.init.run();
-
-  const tfrac = new Float32Array(rows);
-  const every = opts.previewEvery ?? 0;
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i];
-    guided.setStep(i, s, opts.guidance);
-    tfrac.fill(s.t / sched.T);
-    upload(gpu, model.tfrac, tfrac);
-    gpu.submit((encoder) => {
-      const pass = encoder.beginComputePass({ label: "sample.step" });
-      model.forward.encode(pass);
-      guided.update.encode(pass);
-      pass.end();
-    });
-    const last = i === steps.length - 1;
-    if (opts.onPreview && (last || (every > 0 && (i + 1) % every === 0))) {
-      opts.onPreview(await download(gpu, guided.x0), i + 1, steps.length);
+  try {
+    guided.init.run();
+    const tfrac = new Float32Array(rows);
+    const every = opts.previewEvery ?? 0;
+    for (let i = 0; i < steps.length; i++) {
+      if (opts.signal?.aborted) throw new SamplingCancelled();
+      const s = steps[i];
+      guided.setStep(i, s, opts.guidance);
+      tfrac.fill(s.t / sched.T);
+      upload(gpu, model.tfrac, tfrac);
+      gpu.submit((encoder) => {
+        const pass = encoder.beginComputePass({ label: "sample.step" });
+        model.forward.encode(pass);
+        guided.update.encode(pass);
+        pass.end();
+      });
+      const last = i === steps.length - 1;
+      if (opts.onPreview && (last || (every > 0 && (i + 1) % every === 0))) {
+        opts.onPreview(await download(gpu, guided.x0), i + 1, steps.length);
+      }
     }
+    const all = await download(gpu, model.x);
+    return {
+      images: all.slice(0, n * chw).map((v) => Math.min(1, Math.max(-1, v))),
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    guided.destroy();
   }
-  const all = await download(gpu, model.x);
-  guided.destroy();
-  model.destroy();
-  return {
-    images: all.slice(0, n * chw).map((v) => Math.min(1, Math.max(-1, v))),
-    seconds: (performance.now() - started) / 1000,
-  };
 }

@@ -31,7 +31,10 @@ export function cosineSchedule(T = 1000, s = 0.008): Schedule {
   return { T, betas, alphaBar };
 }
 
-export type SamplerKind = "ddpm" | "ddim";
+/** Every sampler there is; front ends list and validate against this. */
+export const SAMPLERS = ["ddpm", "ddim"] as const;
+
+export type SamplerKind = typeof SAMPLERS[number];
 
 /** One reverse step: the model sees timestep `t`; the update is x' = coefX0·x0 + coefX·x + sigma·z. */
 export interface SamplerStep {

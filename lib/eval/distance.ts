@@ -7,6 +7,8 @@
  * ±13/255 everywhere gives 0.1.
  */
 
+import { IMAGE_SIZE } from "../model/config.ts";
+
 /**
  * A sample within this RMS distance of a training sprite counts as memorised: closer than
  * one fully changed pixel (0.125), i.e. a copy up to faint noise. Distinct sprites of the
@@ -17,8 +19,8 @@ export const MEMORISATION_THRESHOLD = 0.1;
 /** Every one of `count` sprites [C, H, 16] mirrored left–right. */
 export function mirrored(images: Float32Array, count: number, chw: number): Float32Array {
   const out = new Float32Array(count * chw);
-  for (let line = 0; line < count * chw; line += 16) {
-    for (let x = 0; x < 16; x++) out[line + x] = images[line + 15 - x];
+  for (let line = 0; line < count * chw; line += IMAGE_SIZE) {
+    for (let x = 0; x < IMAGE_SIZE; x++) out[line + x] = images[line + IMAGE_SIZE - 1 - x];
   }
   return out;
 }

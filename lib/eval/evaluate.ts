@@ -12,14 +12,16 @@
  * The real-side numbers do not depend on the samples and are computed once per run.
  */
 
-import { UserError } from "../cli/errors.ts";
+import { InputError } from "../util/errors.ts";
 import type { SpriteDataset } from "../data/dataset.ts";
-import { guidanceRows, sample } from "../diffusion/sampler.ts";
 import type { SamplerKind } from "../diffusion/schedule.ts";
+import { Generator } from "../generate/generator.ts";
+import { type PostOptions, postProcess } from "../generate/postprocess.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { upload } from "../gpu/tensor.ts";
-import { maxSampleRows } from "../model/memory.ts";
-import { storeFromWeights, type Weights } from "../model/weights.ts";
+import { type RgbaImage, tensorFromImages } from "../io/image.ts";
+import { IMAGE_SIZE } from "../model/config.ts";
+import type { Weights } from "../model/weights.ts";
 import { ParamStore } from "../nn/params.ts";
 import { epochPermutation } from "../train/batch.ts";
 import { classify, predictions, SpriteClassifier } from "./classifier.ts";
@@ -43,6 +45,21 @@ export interface EvalOptions {
   seed: number;
   /** Most sprites per sampling batch; all batches get one size, so the model compiles once. */
   batch: number;
+  /** The post-processing users get (as `sample` applies it); default: alpha snapped. */
+  post?: PostOptions;
+  /** Score the raw model output (default) or the sprites after `post`, as users get them. */
+  score?: "raw" | "delivered";
+  /**
+   * Post-processing pipelines scored beside the main score, each on the same samples (so one
+   * sampling pass compares palettes and clean-ups); `auto:K` palettes are fitted from `seed`.
+   */
+  variants?: readonly PostVariant[];
+}
+
+/** A post-processing pipeline eval scores, with the label its report rows carry. */
+export interface PostVariant {
+  label: string;
+  post: PostOptions;
 }
 
 export interface SampleMetrics {
@@ -71,13 +88,19 @@ export interface RealMetrics {
   nearestMedian: number;
 }
 
-export interface GuidanceReport {
-  guidance: number;
-  /** Sampling and measuring this guidance value. */
-  seconds: number;
+/** Metrics of one set of samples, per class and over all classes. */
+export interface Scores {
   perClass: SampleMetrics[];
   /** All classes: FID against every class weighted equally; the rest are means or shares. */
   overall: SampleMetrics;
+}
+
+export interface GuidanceReport extends Scores {
+  guidance: number;
+  /** Sampling and measuring this guidance value. */
+  seconds: number;
+  /** The {@link EvalOptions.variants}' scores, in their order. */
+  variants: (Scores & { label: string })[];
 }
 
 export interface EvalReport {
@@ -90,8 +113,10 @@ export interface EvalReport {
 /** The samples of one guidance value, for pictures. */
 export interface GuidanceSamples {
   guidance: number;
-  /** [K·n, C, 16, 16], class-major (n of class 0, then class 1 …). */
+  /** What was scored, [K·n, C, 16, 16], class-major (n of class 0, then class 1 …). */
   images: Float32Array;
+  /** The sprites as users get them (after post-processing), in the same order. */
+  delivered: RgbaImage[];
   predicted: Int32Array;
   /** Nearest sprites in the dataset the CLI was given (indices into it). */
   nearest: Nearest;
@@ -100,7 +125,12 @@ export interface GuidanceSamples {
 export interface EvalHooks {
   /** Denoising steps done of all steps in the run, and the guidance value being sampled. */
   onProgress?: (done: number, total: number, guidance: number) => void;
-  onGuidance?: (report: GuidanceReport, samples: GuidanceSamples) => void | Promise<void>;
+  /** `variants` holds each variant's sprites, in {@link EvalOptions.variants} order. */
+  onGuidance?: (
+    report: GuidanceReport,
+    samples: GuidanceSamples,
+    variants: RgbaImage[][],
+  ) => void | Promise<void>;
 }
 
 /** Fixed: the halves, and so the floors, stay the same whatever --seed samples with. */
@@ -151,20 +181,20 @@ function checkCompatible(
   const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
   const names = (list: string[]) => JSON.stringify(list);
   if (!same(weights.classNames, classifier.classNames)) {
-    throw new UserError(
+    throw new InputError(
       `the classifier knows classes ${names(classifier.classNames)}, the weights ` +
         `${names(weights.classNames)}; train one for this data with ` +
         "scripts/train_classifier.ts and pass it as --classifier",
     );
   }
   if (!same(weights.classNames, data.classNames)) {
-    throw new UserError(
+    throw new InputError(
       `the dataset ${data.source} has classes ${names(data.classNames)}, the weights ` +
         `${names(weights.classNames)}; pass the --data the model was trained on`,
     );
   }
   if (classifier.config.in_ch !== weights.config.in_ch || data.channels !== weights.config.in_ch) {
-    throw new UserError(
+    throw new InputError(
       `channels differ: weights ${weights.config.in_ch}, classifier ${classifier.config.in_ch}, ` +
         `data ${data.channels}`,
     );
@@ -179,7 +209,7 @@ async function measureReal(
 ) {
   const k = data.classNames.length;
   const f = model.config.features;
-  const chw = data.channels * 256;
+  const chw = data.channels * IMAGE_SIZE ** 2;
   const halves = stratifiedSplit(data.labels, k, 0.5, HALVES_SEED);
   const labelled = [...halves.train, ...halves.test].sort((a, b) => a - b);
   const rowOf = new Map(labelled.map((index, row) => [index, row]));
@@ -237,15 +267,17 @@ export async function evaluate(
 ): Promise<EvalReport> {
   checkCompatible(weights, classifier, data);
   const k = weights.config.num_classes;
-  const chw = data.channels * 256;
+  const chw = data.channels * IMAGE_SIZE ** 2;
   const f = classifier.config.features;
   const total = k * opts.n;
   const plan = batchPlan(total, opts.batch);
-  const maxRows = maxSampleRows(weights.config, gpu.maxBinding);
-  if (Math.max(...opts.guidances.map((g) => guidanceRows(plan.size, g))) > maxRows) {
-    throw new UserError(
-      `a sampling batch of ${plan.size} sprites needs more than this adapter's ${maxRows} ` +
-        "rows; lower --batch",
+  const generator = Generator.fromWeights(gpu, weights);
+  const fit = Math.min(...opts.guidances.map((g) => generator.maxSprites(g)));
+  if (plan.size > fit) {
+    generator.destroy();
+    throw new InputError(
+      `a sampling batch of ${plan.size} sprites is more than this adapter fits (${fit}); ` +
+        "lower --batch",
     );
   }
 
@@ -253,7 +285,6 @@ export async function evaluate(
   upload(gpu, classifierStore.flat("param"), classifier.flat);
   const model = new SpriteClassifier(gpu, classifier.config, classifierStore, CLASSIFIER_BATCH);
   const real = await measureReal(model, data, opts.n);
-  const unet = storeFromWeights(gpu, weights);
 
   const stepsTotal = opts.guidances.length * plan.batches * opts.steps;
   const previewEvery = Math.max(1, Math.floor(opts.steps / 20));
@@ -261,30 +292,12 @@ export async function evaluate(
     { length: plan.batches * plan.size },
     (_, i) => i < total ? Math.floor(i / opts.n) : 0,
   );
-  const reports: GuidanceReport[] = [];
-  for (const [g, guidance] of opts.guidances.entries()) {
-    const started = performance.now();
-    const images = new Float32Array(total * chw);
-    for (let j = 0; j < plan.batches; j++) {
-      const done = (g * plan.batches + j) * opts.steps;
-      hooks.onProgress?.(done, stepsTotal, guidance);
-      const result = await sample(gpu, weights.config, unet, {
-        classes: classes.slice(j * plan.size, (j + 1) * plan.size),
-        guidance,
-        steps: opts.steps,
-        sampler: opts.sampler,
-        eta: opts.eta,
-        seed: batchSeed(opts.seed, j),
-        previewEvery,
-        onPreview: (_, step) => hooks.onProgress?.(done + step, stepsTotal, guidance),
-      });
-      const keep = Math.min(plan.size, total - j * plan.size);
-      images.set(result.images.subarray(0, keep * chw), j * plan.size * chw);
-    }
+  const rowsOf = (c: number) => Array.from({ length: opts.n }, (_, i) => c * opts.n + i);
+  /** Class-major samples [K·n, C, 16, 16] judged: metrics, predictions, nearest sprites. */
+  const score = async (images: Float32Array) => {
     const judged = await classify(model, images, total);
     const predicted = predictions(judged.logits, k);
     const nearest = nearestSprites(images, total, data.images, data.count, chw);
-    const rowsOf = (c: number) => Array.from({ length: opts.n }, (_, i) => c * opts.n + i);
     const perClass: SampleMetrics[] = Array.from({ length: k }, (_, c) => {
       const rows = rowsOf(c);
       const distances = rows.map((r) => nearest.distance[r]);
@@ -306,11 +319,57 @@ export async function evaluate(
       nearestMedian: median(nearest.distance),
       diversity: mean(perClass.map((m) => m.diversity)),
     };
-    const report = { guidance, seconds: (performance.now() - started) / 1000, perClass, overall };
+    return { perClass, overall, predicted, nearest };
+  };
+  const reports: GuidanceReport[] = [];
+  for (const [g, guidance] of opts.guidances.entries()) {
+    const started = performance.now();
+    const raw = new Float32Array(total * chw);
+    const delivered: RgbaImage[] = [];
+    for (let j = 0; j < plan.batches; j++) {
+      const done = (g * plan.batches + j) * opts.steps;
+      hooks.onProgress?.(done, stepsTotal, guidance);
+      const result = await generator.generate({
+        classes: classes.slice(j * plan.size, (j + 1) * plan.size),
+        guidance,
+        steps: opts.steps,
+        sampler: opts.sampler,
+        eta: opts.eta,
+        seed: batchSeed(opts.seed, j),
+        post: opts.post,
+        previewEvery,
+        onPreview: ({ step }) => hooks.onProgress?.(done + step, stepsTotal, guidance),
+      });
+      const keep = Math.min(plan.size, total - j * plan.size);
+      raw.set(result.raw.subarray(0, keep * chw), j * plan.size * chw);
+      delivered.push(...result.images.slice(0, keep));
+    }
+    const images = opts.score === "delivered" ? tensorFromImages(delivered, data.channels) : raw;
+    const main = await score(images);
+    const rawImages = generator.toImages(raw, total);
+    const variantImages = (opts.variants ?? []).map((v) =>
+      postProcess(rawImages, { seed: opts.seed, ...v.post })
+    );
+    const variants = [];
+    for (const [i, v] of (opts.variants ?? []).entries()) {
+      const { perClass, overall } = await score(tensorFromImages(variantImages[i], data.channels));
+      variants.push({ label: v.label, perClass, overall });
+    }
+    const report = {
+      guidance,
+      seconds: (performance.now() - started) / 1000,
+      perClass: main.perClass,
+      overall: main.overall,
+      variants,
+    };
     reports.push(report);
-    await hooks.onGuidance?.(report, { guidance, images, predicted, nearest });
+    await hooks.onGuidance?.(
+      report,
+      { guidance, images, delivered, predicted: main.predicted, nearest: main.nearest },
+      variantImages,
+    );
   }
-  unet.destroy();
+  generator.destroy();
   model.destroy();
   classifierStore.destroy();
   return {

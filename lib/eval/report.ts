@@ -4,15 +4,16 @@
  * per guidance value a sample sheet and the closest sample / training sprite pairs.
  */
 
-import { imageFromTensor, type RgbaImage, snapAlpha } from "../io/image.ts";
+import { imageFromTensor, type RgbaImage } from "../io/image.ts";
 import { composeSheet } from "../io/sheet.ts";
-import type { ModelConfig } from "../model/config.ts";
+import { IMAGE_SIZE, type ModelConfig } from "../model/config.ts";
 import { BLACK, drawLineChart, PALETTE } from "./chart.ts";
 import type { ClassifierTraining } from "./classifier_io.ts";
 import { mirrored } from "./distance.ts";
 import type {
   EvalOptions,
   EvalReport,
+  GuidanceReport,
   GuidanceSamples,
   RealMetrics,
   SampleMetrics,
@@ -42,6 +43,8 @@ export const FILES = {
   accuracyChart: "accuracy.png",
   fidChart: "fid.png",
   samples: (g: number) => `samples-${guidanceTag(g)}.png`,
+  /** The sample sheet of post-processing variant `v` (0-based) at guidance `g`. */
+  variantSamples: (g: number, v: number) => `samples-${guidanceTag(g)}-post${v + 1}.png`,
   nearest: (g: number) => `nearest-${guidanceTag(g)}.png`,
 };
 
@@ -152,6 +155,7 @@ export function reportMarkdown(report: EvalReport, ctx: ReportContext): string {
     "",
     metric((m) => num(m.diversity, 3), (m) => num(m.diversity, 3)),
     "",
+    ...postProcessed(report, ctx),
     "## Samples",
     "",
     "One row per class (the first 16 samples).",
@@ -161,6 +165,41 @@ export function reportMarkdown(report: EvalReport, ctx: ReportContext): string {
     ) => [`w = ${g.guidance}:`, "", `![samples](${FILES.samples(g.guidance)})`, ""]),
   ];
   return lines.join("\n");
+}
+
+/** The variants' section: accuracy and FID over all classes beside the main score's. */
+function postProcessed(report: EvalReport, ctx: ReportContext): string[] {
+  const gs = report.guidance;
+  const labels = gs[0]?.variants.map((v) => v.label) ?? [];
+  if (labels.length === 0) return [];
+  const main = ctx.options.score === "delivered" ? "as delivered (alpha snapped)" : "raw output";
+  const head = [
+    "sprites",
+    ...gs.flatMap((g) => [`accuracy w = ${g.guidance}`, `FID w = ${g.guidance}`]),
+  ];
+  const row = (label: string, pick: (g: GuidanceReport) => SampleMetrics) =>
+    `| ${label} | ${gs.flatMap((g) => [pct(pick(g).accuracy), num(pick(g).fid)]).join(" | ")} |`;
+  return [
+    "## Post-processed sprites",
+    "",
+    "The same samples through each post-processing pipeline (`sample`'s palette options, " +
+    "written without dashes), " +
+    "scored as above over all classes; the first row is the scores above. Per-class numbers " +
+    `are in ${FILES.json}.`,
+    "",
+    `| ${head.join(" | ")} |`,
+    `|${head.map((_, i) => (i === 0 ? "---" : "--:")).join("|")}|`,
+    row(main, (g) => g.overall),
+    ...labels.map((label, v) => row(`\`${label}\``, (g) => g.variants[v].overall)),
+    "",
+    ...labels.flatMap((label, v) => [
+      `\`${label}\`: ${
+        gs.map((g) => `w = ${g.guidance} ![${label}](${FILES.variantSamples(g.guidance, v)})`)
+          .join(" ")
+      }`,
+      "",
+    ]),
+  ];
 }
 
 /** One line per class over the guidance values, plus all classes (black, thick). */
@@ -215,22 +254,12 @@ export const fidChart = (report: EvalReport, ctx: ReportContext): RgbaImage =>
 const SHEET_COLUMNS = 16;
 const PAIRS_PER_CLASS = 4;
 
-/**
- * One row per class: its first samples as `sample` writes them (alpha snapped), 4× upscaled
- * over the checkerboard.
- */
-export function samplesSheet(
-  s: GuidanceSamples,
-  classes: number,
-  n: number,
-  channels: number,
-): RgbaImage {
-  const chw = channels * 256;
-  const rows = Array.from({ length: classes }, (_, c) =>
-    Array.from(
-      { length: Math.min(n, SHEET_COLUMNS) },
-      (_, i) => snapAlpha(imageFromTensor(s.images, channels, 16, 16, (c * n + i) * chw)),
-    ));
+/** One row per class: its first samples as users get them, 4× upscaled over the checkerboard. */
+export function samplesSheet(s: GuidanceSamples, classes: number, n: number): RgbaImage {
+  const rows = Array.from(
+    { length: classes },
+    (_, c) => s.delivered.slice(c * n, c * n + Math.min(n, SHEET_COLUMNS)),
+  );
   return composeSheet(rows, { scale: 4, gap: 2, checker: true });
 }
 
@@ -245,7 +274,7 @@ export function nearestPairs(
   n: number,
   channels: number,
 ): RgbaImage {
-  const chw = channels * 256;
+  const chw = channels * IMAGE_SIZE ** 2;
   const rows = Array.from({ length: classes }, (_, c) => {
     const closest = Array.from({ length: n }, (_, i) => c * n + i)
       .sort((a, b) => s.nearest.distance[a] - s.nearest.distance[b])
@@ -254,10 +283,7 @@ export function nearestPairs(
       const index = s.nearest.index[row];
       const sprite = training.subarray(index * chw, (index + 1) * chw);
       const nearest = s.nearest.flipped[row] ? mirrored(sprite, 1, chw) : sprite;
-      const pair = [
-        snapAlpha(imageFromTensor(s.images, channels, 16, 16, row * chw)),
-        imageFromTensor(nearest, channels, 16, 16),
-      ];
+      const pair = [s.delivered[row], imageFromTensor(nearest, channels, IMAGE_SIZE, IMAGE_SIZE)];
       return composeSheet([pair], { scale: 4, gap: 2, checker: true });
     });
   });

@@ -1,4 +1,6 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
+import { postProcess } from "../generate/postprocess.ts";
+import { imageFromTensor } from "../io/image.ts";
 import { PALETTE } from "./chart.ts";
 import { batchPlan, type EvalReport, type SampleMetrics } from "./evaluate.ts";
 import {
@@ -29,6 +31,11 @@ const report: EvalReport = {
     seconds: 12,
     perClass: [metrics(0.5), metrics(0.75)],
     overall: metrics(0.625),
+    variants: [{
+      label: "palette=pico8 despeckle",
+      perClass: [metrics(0.25), metrics(0.5)],
+      overall: metrics(0.375),
+    }],
   })),
 };
 
@@ -76,6 +83,10 @@ Deno.test("report: markdown tables per measure, JSON with NaN as null, charts", 
   ok(md.includes("| potions | 50.0 % | 50.0 % | 80.0 % (5) |"));
   ok(md.includes("| swords | 7.5 | 7.5 | – |"), "a missing floor shows as a dash");
   ok(md.includes("![samples](samples-g7.5.png)"));
+  ok(md.includes("| sprites | accuracy w = 1 | FID w = 1 | accuracy w = 7.5 | FID w = 7.5 |"));
+  ok(md.includes("| raw output | 62.5 % | 6.3 | 62.5 % | 6.3 |"), md);
+  ok(md.includes("| `palette=pico8 despeckle` | 37.5 % | 3.8 | 37.5 % | 3.8 |"), md);
+  ok(md.includes("![palette=pico8 despeckle](samples-g7.5-post1.png)"));
   const json = JSON.parse(reportJson(report, ctx));
   deepStrictEqual(json.real.perClass[1].fidFloor, null);
   deepStrictEqual(json.guidance[1].overall.accuracy, 0.625);
@@ -106,9 +117,14 @@ Deno.test("report: sample sheet and nearest pairs place each sprite, closest fir
   training.fill(1, 3 * plane, 4 * plane);
   for (let i = 0; i < plane; i++) if (i % 16 < 8) training[chw + 2 * plane + i] = 1;
   training.fill(1, chw + 3 * plane, 2 * chw);
+  // Delivered as `sample` writes them: through the post-processing pipeline (alpha snapped).
+  const delivered = postProcess(
+    Array.from({ length: 2 * n }, (_, r) => imageFromTensor(images, 4, 16, 16, r * chw)),
+  );
   const samples = {
     guidance: 1,
     images,
+    delivered,
     predicted: new Int32Array(2 * n),
     nearest: {
       index: Int32Array.from([0, 1, 0, 1, 0, 1]),
@@ -128,7 +144,7 @@ Deno.test("report: sample sheet and nearest pairs place each sprite, closest fir
       ? ok(isChecker(got), `${where}: sample 2 should be transparent, got ${got}`)
       : deepStrictEqual(got, [red(r), 0, 0], where);
 
-  const sheet = samplesSheet(samples, 2, n, 4);
+  const sheet = samplesSheet(samples, 2, n);
   deepStrictEqual([sheet.width, sheet.height], [3 * 64 + 2 * 2, 2 * 64 + 2]);
   for (let r = 0; r < 2 * n; r++) {
     const [c, i] = [Math.floor(r / n), r % n];

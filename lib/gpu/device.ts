@@ -18,6 +18,14 @@ export class NoAdapterError extends Error {
   }
 }
 
+/** A WebGPU validation or out-of-memory error raised by work run in {@link Gpu.scoped}. */
+export class GpuError extends Error {
+  constructor(message: string) {
+    super(`WebGPU error: ${message}`);
+    this.name = "GpuError";
+  }
+}
+
 /** What `main.ts info` reports about the adapter. */
 export interface AdapterSummary {
   description: string;
@@ -81,6 +89,28 @@ export class Gpu {
   async verify(): Promise<void> {
     await this.kernels.settled();
     this.check();
+  }
+
+  /**
+   * Runs `work` inside WebGPU error scopes and throws {@link GpuError} if it caused a validation
+   * or out-of-memory error. Errors caught here do not reach {@link firstError}, so one failed
+   * request (a server's, say) does not fail every request after it.
+   */
+  async scoped<T>(work: () => Promise<T>): Promise<T> {
+    this.device.pushErrorScope("out-of-memory");
+    this.device.pushErrorScope("validation");
+    let result: { value: T } | { error: unknown };
+    try {
+      result = { value: await work() };
+    } catch (error) {
+      result = { error };
+    }
+    const validation = await this.device.popErrorScope();
+    const memory = await this.device.popErrorScope();
+    const gpuError = validation ?? memory;
+    if (gpuError) throw new GpuError(gpuError.message.trim());
+    if ("error" in result) throw result.error;
+    return result.value;
   }
 
   /**

@@ -33,6 +33,25 @@ export function imageFromTensor(
 }
 
 /**
+ * Images back to one [N, C, H, W] tensor in [−1, 1] (the inverse of {@link imageFromTensor}
+ * up to its 8-bit rounding); C = 3 drops alpha.
+ */
+export function tensorFromImages(images: readonly RgbaImage[], channels: number): Float32Array {
+  if (channels !== 3 && channels !== 4) {
+    throw new RangeError(`images have 3 or 4 channels, not ${channels}`);
+  }
+  const plane = images.length ? images[0].width * images[0].height : 0;
+  const out = new Float32Array(images.length * channels * plane);
+  images.forEach((image, n) => {
+    for (let c = 0; c < channels; c++) {
+      const base = (n * channels + c) * plane;
+      for (let i = 0; i < plane; i++) out[base + i] = image.data[i * 4 + c] / 127.5 - 1;
+    }
+  });
+  return out;
+}
+
+/**
  * Hard-edged transparency, as pixel-art sprites have it: alpha ≥ 128 becomes opaque, the rest
  * fully transparent with its colour zeroed (so no stray colour hides in invisible pixels).
  * A model's alpha is continuous; without this its sprites keep a faint half-transparent fringe.

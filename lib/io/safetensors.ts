@@ -275,3 +275,28 @@ export function encodeSafetensors(
   }
   return out;
 }
+
+/**
+ * The same file with `entries` added to (or replacing keys of) its `__metadata__`: a new header,
+ * padded to a multiple of 8 bytes with spaces, followed by the original data bytes unchanged, so
+ * every tensor stays bit for bit what it was.
+ */
+export function withMetadata(
+  bytes: Uint8Array,
+  source: string,
+  entries: Record<string, string>,
+): Uint8Array {
+  const { metadata } = parseSafetensors(bytes, source); // validates the whole file first
+  const dataStart = 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, dataStart)));
+  header["__metadata__"] = { ...metadata, ...entries };
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerLength = Math.ceil(json.length / 8) * 8;
+  const data = bytes.subarray(dataStart);
+  const out = new Uint8Array(8 + headerLength + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  out.set(data, 8 + headerLength);
+  return out;
+}

@@ -11,6 +11,7 @@ import {
   SafetensorsError,
   toFloat32,
   toInt32,
+  withMetadata,
 } from "./safetensors.ts";
 
 /** A file from a header (an object, or the raw header bytes) and data, without validation. */
@@ -59,6 +60,36 @@ Deno.test("round trip of F32, F16 and I32 tensors with metadata", () => {
     const size = e.dtype === "F16" ? 2 : 4;
     strictEqual(e.bytes.byteOffset % size, 0, `${name} is aligned to its element size`);
   }
+});
+
+Deno.test("withMetadata: new metadata, every tensor byte unchanged", () => {
+  const weights = Float32Array.from([1, -2, 3.5]);
+  // A header as another writer might lay it out: unpadded, metadata last.
+  const original = rawFile(
+    {
+      w: { dtype: "F32", shape: [3], data_offsets: [0, 12] },
+      b: { dtype: "U8", shape: [2], data_offsets: [12, 14] },
+      __metadata__: { format: "pt", note: "old" },
+    },
+    [...new Uint8Array(weights.buffer), 7, 9],
+  );
+  const updated = withMetadata(original, "w.safetensors", { palette: '["ff004d"]', note: "new" });
+  const before = parseSafetensors(original, "before");
+  const after = parseSafetensors(updated, "after");
+  deepStrictEqual(after.metadata, { format: "pt", note: "new", palette: '["ff004d"]' });
+  for (const [name, e] of before.tensors) {
+    deepStrictEqual(after.tensors.get(name)!.bytes, e.bytes, name);
+  }
+  const headerLength = Number(new DataView(updated.buffer).getBigUint64(0, true));
+  strictEqual(headerLength % 8, 0, "header padded to 8 bytes");
+  deepStrictEqual(updated.subarray(8 + headerLength), original.subarray(original.length - 14));
+  throws(
+    () => withMetadata(original.subarray(0, 20), "cut.safetensors", {}),
+    {
+      name: "SafetensorsError",
+      message: "cut.safetensors: truncated: the header needs 153 bytes, the file has 12",
+    },
+  );
 });
 
 Deno.test("F16 encoding rounds to nearest-even, with subnormals, overflow and NaN", () => {

@@ -56,22 +56,61 @@ export function compositeOverChecker(img: RgbaImage, square: number): RgbaImage 
   return { width: img.width, height: img.height, data };
 }
 
+/** Where each tile of a sheet lies: position and size in sheet pixels, by row and column. */
+export interface SheetTile {
+  row: number;
+  column: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
 /**
- * Rows of equally sized sprites into one image: `gap` pixels between tiles (no
- * outer margin; rows may be shorter than the longest), each tile NEAREST-scaled
- * by the integer `scale`. Gaps and missing tiles are transparent, unless
- * `checker`: then the whole sheet is composited over the checkerboard (squares
- * of 2·scale pixels, i.e. 2×2 sprite pixels) and is opaque.
+ * The layout {@link composeSheet} draws: rows of `tile`-sized sprites scaled by `scale`, `gap`
+ * pixels between tiles, no outer margin. `rowLengths` gives the number of sprites per row.
+ */
+export function sheetLayout(
+  rowLengths: readonly number[],
+  tile: { width: number; height: number },
+  opts: { scale: number; gap: number },
+): { width: number; height: number; tiles: SheetTile[] } {
+  const { scale, gap } = opts;
+  assertScale(scale);
+  if (!Number.isInteger(gap) || gap < 0) {
+    throw new RangeError(`gap must be an integer ≥ 0, not ${gap}`);
+  }
+  const columns = Math.max(...rowLengths);
+  const w = tile.width * scale;
+  const h = tile.height * scale;
+  const tiles = rowLengths.flatMap((length, row) =>
+    Array.from({ length }, (_, column) => ({
+      row,
+      column,
+      x: column * (w + gap),
+      y: row * (h + gap),
+      w,
+      h,
+    }))
+  );
+  return {
+    width: columns * w + (columns - 1) * gap,
+    height: rowLengths.length * h + (rowLengths.length - 1) * gap,
+    tiles,
+  };
+}
+
+/**
+ * Rows of equally sized sprites into one image, laid out by {@link sheetLayout}: rows may be
+ * shorter than the longest, each tile NEAREST-scaled by the integer `scale`. Gaps and missing
+ * tiles are transparent, unless `checker`: then the whole sheet is composited over the
+ * checkerboard (squares of 2·scale pixels, i.e. 2×2 sprite pixels) and is opaque.
  */
 export function composeSheet(
   rows: RgbaImage[][],
   opts: { scale: number; gap: number; checker: boolean },
 ): RgbaImage {
-  const { scale, gap, checker } = opts;
-  assertScale(scale);
-  if (!Number.isInteger(gap) || gap < 0) {
-    throw new RangeError(`gap must be an integer ≥ 0, not ${gap}`);
-  }
+  const { scale, checker } = opts;
   const first = rows.find((row) => row.length > 0)?.[0];
   if (!first) throw new RangeError("a sprite sheet needs at least one sprite");
   for (const tile of rows.flat()) {
@@ -81,22 +120,14 @@ export function composeSheet(
       );
     }
   }
-  const columns = Math.max(...rows.map((row) => row.length));
-  const tileW = first.width * scale;
-  const tileH = first.height * scale;
-  const width = columns * tileW + (columns - 1) * gap;
-  const height = rows.length * tileH + (rows.length - 1) * gap;
+  const { width, height, tiles } = sheetLayout(rows.map((row) => row.length), first, opts);
   const data = new Uint8Array(width * height * 4);
-  rows.forEach((row, r) =>
-    row.forEach((sprite, c) => {
-      const tile = upscaleNearest(sprite, scale);
-      const left = c * (tileW + gap);
-      for (let y = 0; y < tileH; y++) {
-        const rowStart = (r * (tileH + gap) + y) * width + left;
-        data.set(tile.data.subarray(y * tileW * 4, (y + 1) * tileW * 4), rowStart * 4);
-      }
-    })
-  );
+  for (const { row, column, x, y: top, w, h } of tiles) {
+    const tile = upscaleNearest(rows[row][column], scale);
+    for (let y = 0; y < h; y++) {
+      data.set(tile.data.subarray(y * w * 4, (y + 1) * w * 4), ((top + y) * width + x) * 4);
+    }
+  }
   const sheet = { width, height, data };
   return checker ? compositeOverChecker(sheet, CHECKER.square * scale) : sheet;
 }

@@ -1,6 +1,6 @@
 import { deepStrictEqual, throws } from "node:assert/strict";
 import type { RgbaImage } from "./image.ts";
-import { composeSheet, upscaleNearest } from "./sheet.ts";
+import { composeSheet, sheetLayout, upscaleNearest } from "./sheet.ts";
 
 /** A 2×2 sprite whose pixel (x, y) is [base + 10x + y, 1, 2, alpha(x, y)]. */
 function sprite(base: number, alpha = () => 255): RgbaImage {
@@ -62,4 +62,20 @@ Deno.test("composeSheet rejects bad input", () => {
   throws(() => composeSheet([[]], { scale: 1, gap: 0, checker: false }), /at least one/);
   throws(() => composeSheet(rows, { scale: 0, gap: 0, checker: false }), /scale/);
   throws(() => upscaleNearest(sprite(0), 1.5), /scale/);
+});
+
+Deno.test("sheetLayout: the rectangles composeSheet draws each sprite in", () => {
+  const sheet = composeSheet(rows, { scale: 2, gap: 1, checker: false });
+  const layout = sheetLayout([2, 1], { width: 2, height: 2 }, { scale: 2, gap: 1 });
+  deepStrictEqual([layout.width, layout.height], [sheet.width, sheet.height]);
+  deepStrictEqual(layout.tiles, [
+    { row: 0, column: 0, x: 0, y: 0, w: 4, h: 4 },
+    { row: 0, column: 1, x: 5, y: 0, w: 4, h: 4 },
+    { row: 1, column: 0, x: 0, y: 5, w: 4, h: 4 },
+  ]);
+  for (const t of layout.tiles) {
+    const base = [100, 150, 200][t.row * 2 + t.column];
+    deepStrictEqual(pixel(sheet, t.x, t.y), [base, 1, 2, 255]);
+    deepStrictEqual(pixel(sheet, t.x + t.w - 1, t.y + t.h - 1), [base + 11, 1, 2, 255]);
+  }
 });

@@ -2,12 +2,15 @@
  * Model weights as safetensors with the reference tensor names.
  *
  * `__metadata__` carries `config` (the ModelConfig JSON), `class_names` (a JSON
- * array) and `provenance` (JSON: dataset, steps, wall time, adapter …). A file
+ * array), `provenance` (JSON: dataset, steps, wall time, adapter …) and, when the
+ * training data has at most 256 colours, `palette` (a JSON array of `rrggbb`
+ * strings: the data's distinct opaque colours, for `--palette dataset`). A file
  * without a config — a PyTorch state_dict saved with safetensors — still loads:
  * the config is inferred from the tensor shapes.
  */
 
 import type { Gpu } from "../gpu/device.ts";
+import { InputError } from "../util/errors.ts";
 import { upload } from "../gpu/tensor.ts";
 import {
   encodeSafetensors,
@@ -16,19 +19,22 @@ import {
   toFloat32,
 } from "../io/safetensors.ts";
 import { ParamLayout, type ParamRole, ParamStore } from "../nn/params.ts";
+import { hexOf, makePalette, MAX_COLORS, type Palette, parseHex } from "../palette/palette.ts";
 import { type ModelConfig, paramSpecs, validateConfig } from "./config.ts";
 
 export interface Weights {
   config: ModelConfig;
   classNames: string[];
   provenance: Record<string, unknown>;
+  /** The training data's colours (`--palette dataset`), when it had at most 256. */
+  palette?: Palette;
   /** One flat f32 array in {@link ParamLayout} order (padding zero). */
   flat: Float32Array;
   layout: ParamLayout;
 }
 
 /** A loaded weights file, or the reason it cannot be used. */
-export class WeightsError extends Error {}
+export class WeightsError extends InputError {}
 
 const defaultClassNames = (k: number) => Array.from({ length: k }, (_, i) => `class ${i}`);
 
@@ -136,8 +142,27 @@ export function weightsFromFile(file: SafetensorsFile, source: string, prefix = 
   }
   const provenance =
     parseJson<Record<string, unknown>>(file.metadata.provenance, "provenance", source) ?? {};
-  return { config, classNames, provenance, flat, layout };
+  const palette = parsePalette(file.metadata.palette, source);
+  return { config, classNames, provenance, ...(palette && { palette }), flat, layout };
 }
+
+/** The `palette` metadata entry: a JSON array of 1–256 distinct `rrggbb` strings. */
+function parsePalette(text: string | undefined, source: string): Palette | undefined {
+  const list = parseJson<unknown>(text, "palette", source);
+  if (list === undefined) return undefined;
+  const colors = Array.isArray(list) && list.length >= 1 && list.length <= MAX_COLORS
+    ? list.map((h) => (typeof h === "string" && /^[0-9a-f]{6}$/i.test(h) ? parseHex(h) : undefined))
+    : [undefined];
+  if (colors.some((c) => c === undefined)) {
+    throw new WeightsError(
+      `${source}: metadata palette must be a JSON array of 1–${MAX_COLORS} "rrggbb" colours`,
+    );
+  }
+  return makePalette("dataset", colors.map((c) => c!));
+}
+
+/** The metadata entry for a palette (see {@link parsePalette}). */
+export const paletteMetadata = (p: Palette): string => JSON.stringify(p.colors.map(hexOf));
 
 export function parseWeights(bytes: Uint8Array, source: string, prefix = ""): Weights {
   let file: SafetensorsFile;
@@ -175,6 +200,7 @@ export function encodeWeights(
     config: JSON.stringify(w.config),
     class_names: JSON.stringify(w.classNames),
     provenance: JSON.stringify(w.provenance),
+    ...(w.palette && { palette: paletteMetadata(w.palette) }),
   });
 }
 

@@ -11,9 +11,14 @@
 import type { Gpu } from "../gpu/device.ts";
 import { Program } from "../gpu/program.ts";
 import { createTensor, numel, type Tensor, upload } from "../gpu/tensor.ts";
-import { DIFFUSION_KERNEL, diffusionConsts } from "../diffusion/sampler.ts";
 import type { Schedule } from "../diffusion/schedule.ts";
 import { mulberry32 } from "../util/rng.ts";
+import type { KernelSource } from "../gpu/kernel.ts";
+import random from "../../kernels/random.wgsl" with { type: "text" };
+import code from "../../kernels/batch.wgsl" with { type: "text" };
+
+/** make_batch with the random-number functions it shares with the sampler. */
+const BATCH_KERNEL: KernelSource = { name: "batch", code: `${random}\n${code}` };
 
 /** The dataset fields the batch maker needs (see lib/data). */
 export interface BatchSource {
@@ -85,16 +90,16 @@ export class BatchMaker {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     prog.add(
-      DIFFUSION_KERNEL,
+      BATCH_KERNEL,
       "make_batch",
-      diffusionConsts({
+      {
         N: opts.batch,
         CHW: chw,
         W: data.size,
         T: schedule.T,
         NULL_CLASS: opts.nullClass,
         FLIP: opts.flip,
-      }),
+      },
       [
         this.#uniform,
         images,

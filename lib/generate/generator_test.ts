@@ -1,0 +1,184 @@
+import { deepStrictEqual, ok, rejects } from "node:assert/strict";
+import { getGpu, GpuError } from "../gpu/device.ts";
+import { download } from "../gpu/tensor.ts";
+import { guidanceRows, sample } from "../diffusion/sampler.ts";
+import { type ModelConfig, paramSpecs } from "../model/config.ts";
+import { initParams } from "../model/init.ts";
+import { ContextUNet } from "../model/unet.ts";
+import { storeFromWeights, type Weights } from "../model/weights.ts";
+import { ParamLayout } from "../nn/params.ts";
+import { snapAlpha } from "../io/image.ts";
+import { kmeansPalette } from "../palette/kmeans.ts";
+import { GenerationCancelled, Generator, RequestError } from "./generator.ts";
+import { postProcess } from "./postprocess.ts";
+
+const CONFIG: ModelConfig = {
+  in_ch: 4,
+  base_ch: 8,
+  channel_mults: [1, 2],
+  num_res_blocks: 1,
+  use_attention: [false, true],
+  num_classes: 3,
+};
+const NULL = CONFIG.num_classes;
+
+function tinyWeights(): Weights {
+  const layout = new ParamLayout(paramSpecs(CONFIG));
+  return {
+    config: CONFIG,
+    classNames: ["a", "b", "c"],
+    provenance: {},
+    layout,
+    flat: initParams(layout, 3),
+  };
+}
+
+/** `weights` with the null class's embedding row replaced by class `c`'s. */
+function nullRowAs(weights: Weights, c: number): Weights {
+  const flat = weights.flat.slice();
+  const table = weights.layout.entries.find((e) => e.name === "label_emb.weight")!;
+  const width = table.shape[1];
+  flat.copyWithin(
+    table.offset + NULL * width,
+    table.offset + c * width,
+    table.offset + (c + 1) * width,
+  );
+  return { ...weights, flat };
+}
+
+const maxAbsDiff = (a: Float32Array, b: Float32Array) =>
+  a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+const request = { steps: 4, sampler: "ddpm" as const, seed: 11 };
+
+Deno.test("generate: guidance 0 is the unconditional model alone (null-class rows)", async () => {
+  const gen = Generator.fromWeights(await getGpu(), tinyWeights());
+  try {
+    const guided0 = await gen.generate({ ...request, classes: [0, 1, 2], guidance: 0 });
+    const uncond = await gen.generate({ ...request, classes: [NULL, NULL, NULL], guidance: 1 });
+    deepStrictEqual(guided0.raw, uncond.raw);
+    const cond = await gen.generate({ ...request, classes: [0, 1, 2], guidance: 1 });
+    ok(maxAbsDiff(cond.raw, uncond.raw) > 1e-3, "the class must change the conditional run");
+  } finally {
+    gen.destroy();
+  }
+});
+
+Deno.test("generate: guided rows are [class…, null…]; w = 1 is the conditional half alone", async () => {
+  const gpu = await getGpu();
+  // With the null row equal to class 1's row, both halves of a guided run predict the same ε, so
+  // any guidance gives the conditional run; with the real null row, guidance changes the result.
+  const weights = tinyWeights();
+  const same = Generator.fromWeights(gpu, nullRowAs(weights, 1));
+  const real = Generator.fromWeights(gpu, weights);
+  try {
+    const cond = await same.generate({ ...request, classes: [1, 1], guidance: 1 });
+    const guided = await same.generate({ ...request, classes: [1, 1], guidance: 4 });
+    ok(maxAbsDiff(cond.raw, guided.raw) < 1e-5, `${maxAbsDiff(cond.raw, guided.raw)}`);
+    const realGuided = await real.generate({ ...request, classes: [1, 1], guidance: 4 });
+    ok(maxAbsDiff(realGuided.raw, guided.raw) > 1e-3, "the null row must matter at w = 4");
+  } finally {
+    same.destroy();
+    real.destroy();
+  }
+
+  // The sampler's own label upload, read back after a real guided run.
+  const store = storeFromWeights(gpu, weights);
+  const classes = [2, 0, 1];
+  const model = new ContextUNet(gpu, CONFIG, store, guidanceRows(3, 3), { staticWeights: true });
+  model.prepare.run();
+  await sample(gpu, model, { ...request, classes, guidance: 3 });
+  deepStrictEqual([...new Uint32Array((await download(gpu, model.labels)).buffer)], [
+    2,
+    0,
+    1,
+    NULL,
+    NULL,
+    NULL,
+  ]);
+  model.destroy();
+  store.destroy();
+});
+
+Deno.test("generate: a cancelled or failed request leaves the next one unaffected", async () => {
+  const gpu = await getGpu();
+  const gen = Generator.fromWeights(gpu, tinyWeights());
+  try {
+    const expected = await gen.generate({ ...request, classes: [0, 2], guidance: 3 });
+    const controller = new AbortController();
+    await rejects(
+      gen.generate({
+        ...request,
+        classes: [0, 2],
+        guidance: 3,
+        previewEvery: 1,
+        onPreview: () => controller.abort(),
+        signal: controller.signal,
+      }),
+      GenerationCancelled,
+    );
+    // A WebGPU validation error (a write past a buffer's end) inside a scope throws, once.
+    const small = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST });
+    await rejects(
+      gpu.scoped(() => Promise.resolve(gpu.device.queue.writeBuffer(small, 0, new Uint8Array(64)))),
+      GpuError,
+    );
+    small.destroy();
+    gpu.check();
+    const again = await gen.generate({ ...request, classes: [0, 2], guidance: 3 });
+    deepStrictEqual(again.raw, expected.raw);
+    deepStrictEqual(gen.cachedModels, 1);
+  } finally {
+    gen.destroy();
+  }
+});
+
+Deno.test("generate: requests it cannot serve are refused before any work", async () => {
+  const gen = Generator.fromWeights(await getGpu(), tinyWeights());
+  try {
+    const bad = [
+      [{ classes: [] }, /at least one sprite/],
+      [{ classes: [4] }, /class 4 is not 0…2 \(or 3, unconditional\)/],
+      [{ classes: [0], guidance: -1 }, /guidance must be a number ≥ 0/],
+      [{ classes: [0], steps: 0 }, /steps must be an integer in 1…1000/],
+      [{ classes: [0], seed: 1.5 }, /seed must be an integer/],
+      [{ classes: new Array(1e6).fill(0) }, /draw \d+ or fewer/],
+    ] as const;
+    for (const [change, message] of bad) {
+      await rejects(
+        async () => await gen.generate({ ...request, guidance: 3, ...change }),
+        (err: Error) => err instanceof RequestError && message.test(err.message),
+      );
+    }
+  } finally {
+    gen.destroy();
+  }
+});
+
+Deno.test("generate: post-processing with auto:K palettes fitted from the request's seed", async () => {
+  const gen = Generator.fromWeights(await getGpu(), tinyWeights());
+  try {
+    const out = await gen.generate({
+      ...request,
+      classes: [0, 1],
+      guidance: 1,
+      post: { palette: { auto: 3 }, despeckle: true },
+    });
+    const snapped = gen.toImages(out.raw, 2).map(snapAlpha);
+    // Sprite i's palette: k-means with seed + i over the alpha-snapped sprite.
+    deepStrictEqual(out.palettes, [
+      kmeansPalette([snapped[0]], 3, request.seed),
+      kmeansPalette([snapped[1]], 3, request.seed + 1),
+    ]);
+    deepStrictEqual(
+      out.images,
+      postProcess(gen.toImages(out.raw, 2), {
+        palette: { auto: 3 },
+        despeckle: true,
+        seed: request.seed,
+      }),
+    );
+  } finally {
+    gen.destroy();
+  }
+});
