@@ -2,6 +2,7 @@
  * pixel-diffusion: a class-conditional DDPM for 16×16 pixel-art sprites on WebGPU.
  *
  *   deno run -A main.ts sample     draw sprites with the default weights
+ *   deno run -A main.ts serve      the web app: sprites fading in, in the browser
  *   deno run -A main.ts train      train on the default dataset or your own sprites
  *   deno run -A main.ts eval       measure sample quality (class accuracy, FID, memorisation)
  *   deno run -A main.ts info       the adapter and the default model
@@ -19,6 +20,7 @@
  *   lib/generate  the generation core: requests → finished sprites
  *   lib/eval      the sprite classifier and the quality measures
  *   lib/term      pictures in the terminal (which protocol, grids, live view), progress
+ *   lib/serve     the web app's server (its page: web/app/)
  *   lib/cli       the commands (front end)
  */
 

@@ -7,8 +7,7 @@ import { deepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import type { RgbaImage } from "../lib/io/image.ts";
 import { decodePng, encodePng } from "../lib/io/png.ts";
-import { upscaleNearest } from "../lib/io/sheet.ts";
-import { repeat3x3 } from "../lib/cli/creative_options.ts";
+import { repeat3x3, upscaleNearest } from "../lib/io/sheet.ts";
 import {
   failsWith,
   listDir,

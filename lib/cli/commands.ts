@@ -4,6 +4,7 @@ import { dataCommand } from "./data.ts";
 import { evalCommand } from "./eval.ts";
 import { infoCommand } from "./info.ts";
 import { sampleCommand } from "./sample.ts";
+import { serveCommand } from "./serve.ts";
 import { showCommand } from "./show.ts";
 import { trainCommand } from "./train.ts";
 
@@ -14,6 +15,7 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   sample: sampleCommand,
+  serve: serveCommand,
   train: trainCommand,
   data: dataCommand,
   eval: evalCommand,

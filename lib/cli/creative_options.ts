@@ -18,7 +18,7 @@ import type { RgbaImage } from "../io/image.ts";
 import { decodePng } from "../io/png.ts";
 import { UserError } from "./errors.ts";
 import { choiceOption, numberOption, type OptionValues } from "./options.ts";
-import { resolveClass } from "./weights.ts";
+import { resolveClass } from "../generate/classes.ts";
 
 /** Strength of `--init` without `--strength`: a variation; inpainting starts from pure noise. */
 export const DEFAULT_STRENGTH = 0.6;
@@ -78,17 +78,6 @@ export function parseClassChoice(
     throw new UserError(`--class ${text}: the weights sum to 0; give at least one weight > 0`);
   }
   return { mix };
-}
-
-/** A class choice's name for files and summaries: `monsters`, or `monsters:0.7+food:0.3`. */
-export function classChoiceName(
-  choice: number | ClassMix,
-  classNames: readonly string[],
-): string {
-  const name = (c: number) => (c === classNames.length ? "unconditional" : classNames[c]);
-  if (typeof choice === "number") return name(choice);
-  const sum = choice.mix.reduce((a, [, w]) => a + w, 0);
-  return choice.mix.map(([c, w]) => `${name(c)}:${Number((w / sum).toFixed(3))}`).join("+");
 }
 
 /**
@@ -170,17 +159,4 @@ export async function readCreativeOptions(
     ? undefined
     : maskFromImage(await readSprite(values.mask, "mask", 4, resize));
   return { init: { image, strength, mask, resample }, tile };
-}
-
-/** A 3×3 repeat of a tile, to see the seams. */
-export function repeat3x3(tile: RgbaImage): RgbaImage {
-  const w = tile.width * 3;
-  const data = new Uint8Array(w * tile.height * 3 * 4);
-  for (let y = 0; y < tile.height * 3; y++) {
-    for (let x = 0; x < w; x++) {
-      const src = ((y % tile.height) * tile.width + (x % tile.width)) * 4;
-      data.set(tile.data.subarray(src, src + 4), (y * w + x) * 4);
-    }
-  }
-  return { width: w, height: tile.height * 3, data };
 }

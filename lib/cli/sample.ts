@@ -9,14 +9,10 @@ import { basename, join } from "node:path";
 import { getGpu } from "../gpu/device.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { RgbaImage } from "../io/image.ts";
-import { encodeIndexedPng } from "../io/indexed_png.ts";
-import { encodeGif, encodePng } from "../io/png.ts";
-import { composeSheet, sheetLayout, upscaleNearest } from "../io/sheet.ts";
-import { sheetJson } from "../io/sheet_json.ts";
-import { formatGplPalette, formatHexPalette } from "../palette/files.ts";
-import { hexOf, makePalette, MAX_COLORS, type Palette } from "../palette/palette.ts";
 import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
-import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
+import { classesFor, classLabel } from "../generate/classes.ts";
+import { GENERATE_DEFAULTS, GENERATE_RANGES } from "../generate/defaults.ts";
+import { encodeGenerationFile, generationFiles } from "../generate/files.ts";
 import { Generator } from "../generate/generator.ts";
 import { detectDisplay } from "../term/detect.ts";
 import { LiveView } from "../term/live.ts";
@@ -41,16 +37,7 @@ import {
   resolvePaletteOptions,
 } from "./palette_options.ts";
 import { openWeights } from "./weights.ts";
-import {
-  classChoiceName,
-  CREATIVE_OPTIONS,
-  parseClassChoice,
-  readCreativeOptions,
-  repeat3x3,
-} from "./creative_options.ts";
-
-/** The sample command's own defaults; the sampler's come from the generation core. */
-export const SAMPLE_DEFAULTS = { previewEvery: 20, scale: 16 } as const;
+import { CREATIVE_OPTIONS, parseClassChoice, readCreativeOptions } from "./creative_options.ts";
 
 /** `--steps`, `--sampler` and `--eta`, declared once for `sample` and `eval`. */
 export const SAMPLER_OPTIONS = {
@@ -73,13 +60,9 @@ export const SAMPLER_OPTIONS = {
 export function samplerOptions(
   values: OptionValues<typeof SAMPLER_OPTIONS>,
 ): { steps: number; sampler: SamplerKind; eta: number } {
-  const steps = numberOption("steps", values.steps, GENERATE_DEFAULTS.steps, {
-    min: 1,
-    max: 1000,
-    integer: true,
-  });
+  const steps = numberOption("steps", values.steps, GENERATE_DEFAULTS.steps, GENERATE_RANGES.steps);
   const sampler = choiceOption("sampler", values.sampler, SAMPLERS, GENERATE_DEFAULTS.sampler);
-  const eta = numberOption("eta", values.eta, GENERATE_DEFAULTS.eta, { min: 0, max: 1 });
+  const eta = numberOption("eta", values.eta, GENERATE_DEFAULTS.eta, GENERATE_RANGES.eta);
   if (values.eta !== undefined && sampler !== "ddim") {
     throw new UserError(`--eta sets DDIM's noise; add --sampler ddim to use it`);
   }
@@ -106,13 +89,13 @@ const OPTIONS = {
   ...SAMPLER_OPTIONS,
   "preview-every": {
     value: "P",
-    help: `preview every P steps (default ${SAMPLE_DEFAULTS.previewEvery}; 0 = only the end)`,
+    help: `preview every P steps (default ${GENERATE_DEFAULTS.previewEvery}; 0 = only the end)`,
   },
   ...PICTURE_OPTIONS,
   out: { value: "DIR", help: "output folder (default out/)" },
   scale: {
     value: "F",
-    help: `NEAREST upscale of the large PNGs (default ${SAMPLE_DEFAULTS.scale}: 256 px)`,
+    help: `NEAREST upscale of the large PNGs (default ${GENERATE_DEFAULTS.scale}: 256 px)`,
   },
   "soft-alpha": {
     help: "keep the model's continuous alpha (default: snapped to fully\n" +
@@ -149,9 +132,6 @@ async function freshPath(path: string, force: boolean): Promise<string> {
   }
 }
 
-const slug = (name: string) =>
-  name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "class";
-
 export const sampleCommand: Command = {
   summary: "draw sprites, with a live preview in the terminal",
   async run(args) {
@@ -175,28 +155,31 @@ export const sampleCommand: Command = {
       : parseClassChoice(values.class, weights.classNames);
     const channels = weights.config.in_ch === 3 ? 3 : 4;
     const { init, tile } = await readCreativeOptions(values, channels);
-    const guidance = numberOption("guidance", values.guidance, GENERATE_DEFAULTS.guidance, {
-      min: 0,
-      max: 100,
-    });
+    const guidance = numberOption(
+      "guidance",
+      values.guidance,
+      GENERATE_DEFAULTS.guidance,
+      GENERATE_RANGES.guidance,
+    );
     const n = numberOption("n", values.n, fixedClass === null ? k : 4, {
       min: 1,
       max: 4096,
       integer: true,
     });
-    const seed = numberOption("seed", values.seed, 0, { min: 0, max: 2 ** 32 - 1, integer: true });
+    const seed = numberOption("seed", values.seed, GENERATE_DEFAULTS.seed, GENERATE_RANGES.seed);
     const { steps, sampler, eta } = samplerOptions(values);
     const previewEvery = numberOption(
       "preview-every",
       values["preview-every"],
-      SAMPLE_DEFAULTS.previewEvery,
-      { min: 0, max: 1000, integer: true },
+      GENERATE_DEFAULTS.previewEvery,
+      GENERATE_RANGES.previewEvery,
     );
-    const scale = numberOption("scale", values.scale, SAMPLE_DEFAULTS.scale, {
-      min: 1,
-      max: 64,
-      integer: true,
-    });
+    const scale = numberOption(
+      "scale",
+      values.scale,
+      GENERATE_DEFAULTS.scale,
+      GENERATE_RANGES.scale,
+    );
     const pictures = pictureOptions(values);
     const outDir = values.out ?? "out";
     const force = values.force ?? false;
@@ -220,10 +203,10 @@ export const sampleCommand: Command = {
     }
     // Only now, so a refused batch leaves no new folder behind.
     await writableOutDir(outDir);
-    const classes = Array.from({ length: n }, (_, i) => fixedClass ?? i % k);
+    const classes = classesFor(n, fixedClass, k);
     const display = await detectDisplay(values["no-preview"] ? "none" : pictures.preview);
     const live = new LiveView(Deno.stdout, display.color, display);
-    const frames: RgbaImage[] = [];
+    const previews: RgbaImage[][] = [];
     const started = performance.now();
     const result = await generator.generate({
       classes,
@@ -238,9 +221,7 @@ export const sampleCommand: Command = {
       previewEvery: previewEvery === 0 && !values.gif ? 0 : previewEvery || steps,
       onPreview({ images, step, total }) {
         // The end's frame is drawn below from the sprites as written.
-        if (values.gif && step < total) {
-          frames.push(composeSheet([images], { scale: 4, gap: 1, checker: true }));
-        }
+        if (values.gif && step < total) previews.push(images);
         const status = formatProgress({ step, total, startedAt: started }, {
           width: Math.min(display.columns, 100),
         });
@@ -250,81 +231,23 @@ export const sampleCommand: Command = {
     }).finally(() => generator.destroy());
     await live.done();
 
-    const { images, palettes } = result;
+    const labels = classes.map((c) => classLabel(c, weights.classNames));
+    const output = { ...result, labels, seed, scale, previews, tiled: tile !== undefined };
     const files: string[] = [];
-    const write = async (name: string, bytes: Uint8Array) => {
-      const path = await freshPath(join(outDir, name), force);
-      await writeFileAtomic(path, bytes);
+    const written = new Map<string, string>();
+    let sheet = "";
+    for (const file of generationFiles(output, values.gif ?? false)) {
+      const path = await freshPath(join(outDir, file.name), force);
+      const name = (n: string) => written.get(n) ?? n;
+      await writeFileAtomic(path, await encodeGenerationFile(file, output, name));
+      written.set(file.name, basename(path));
       files.push(path);
-      return path;
-    };
-    const text = (s: string) => new TextEncoder().encode(s);
-    /** A palette's .gpl and .hex beside the sprites. */
-    const writePalette = async (stem: string, palette: Palette) => {
-      await write(`${stem}.gpl`, text(formatGplPalette(palette)));
-      await write(`${stem}.hex`, text(formatHexPalette(palette)));
-    };
-    // With a palette, PNGs are indexed: each sprite with its own palette, the sheet with all.
-    const png = (image: RgbaImage, palette: Palette | undefined) =>
-      palette ? Promise.resolve(encodeIndexedPng(image, palette.colors)) : encodePng(image);
-    const shared = palettes[0] && palettes.every((p) => p === palettes[0])
-      ? palettes[0]
-      : undefined;
-    const names: string[] = [];
-    const className = (i: number) => classChoiceName(classes[i], weights.classNames);
-    for (let i = 0; i < n; i++) {
-      const stem = `${slug(className(i))}-s${seed}-${i}`;
-      names.push(basename(await write(`${stem}.png`, await png(images[i], palettes[i]))));
-      await write(
-        `${stem}-x${scale}.png`,
-        await png(upscaleNearest(images[i], scale), palettes[i]),
-      );
-      if (tile) {
-        const repeated = upscaleNearest(repeat3x3(images[i]), scale);
-        await write(`${stem}-tile3x3-x${scale}.png`, await png(repeated, palettes[i]));
-      }
-      if (palettes[i] && !shared) await writePalette(stem, palettes[i]!);
-    }
-    if (shared) await writePalette(`palette-s${seed}`, shared);
-    const sheetOptions = { scale: 4, gap: 2 };
-    // The sheet is indexed when all its colours and the transparent entry fit in 256.
-    const sheetColors = new Map(palettes.flatMap((p) => p?.colors ?? []).map((c) => [hexOf(c), c]));
-    const indexedSheet = palettes[0] !== undefined && sheetColors.size < MAX_COLORS;
-    const sheetPalette = indexedSheet ? makePalette("sheet", sheetColors.values()) : undefined;
-    const sheet = await write(
-      `sheet-s${seed}.png`,
-      await png(
-        composeSheet([images], { ...sheetOptions, checker: false }),
-        sheetPalette,
-      ),
-    );
-    const layout = sheetLayout([n], images[0], sheetOptions);
-    await write(
-      `${basename(sheet, ".png")}.json`,
-      text(sheetJson(
-        layout.tiles.map((tile, i) => ({
-          filename: names[i],
-          ...tile,
-          class: className(i),
-          seed,
-        })),
-        {
-          image: basename(sheet),
-          width: layout.width,
-          height: layout.height,
-          format: indexedSheet ? "I8" : "RGBA8888",
-        },
-      )),
-    );
-    if (values.gif) {
-      // The finished sprites as written, held twice as long.
-      const last = composeSheet([images], { scale: 4, gap: 1, checker: true });
-      await write(`fadein-s${seed}.gif`, await encodeGif([...frames, last, last], 150));
+      if (file.kind === "sheet") sheet = path;
     }
     const summary = {
       weights: basename(weightsName),
       adapter: gpu.adapter.description,
-      classes: classes.map((_, i) => className(i)),
+      classes: labels,
       init: values.init ?? null,
       strength: init?.strength ?? null,
       mask: values.mask ?? null,

@@ -17,18 +17,3 @@ export async function openWeights(
     throw err;
   }
 }
-
-/** Resolves `--class` (a name, case-insensitive, or an index) against the weights' class names. */
-export function resolveClass(text: string, classNames: readonly string[]): number {
-  const index = Number(text);
-  if (Number.isInteger(index) && index >= 0 && index < classNames.length && text.trim() !== "") {
-    return index;
-  }
-  const wanted = text.trim().toLowerCase();
-  const exact = classNames.findIndex((c) => c.toLowerCase() === wanted);
-  if (exact >= 0) return exact;
-  const partial = classNames.flatMap((c, i) => (c.toLowerCase().startsWith(wanted) ? [i] : []));
-  if (partial.length === 1) return partial[0];
-  const list = classNames.map((c, i) => `${i} "${c}"`).join(", ");
-  throw new UserError(`unknown class '${text}'; the weights have: ${list}`);
-}

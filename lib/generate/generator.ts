@@ -23,6 +23,7 @@ import type { Wrap } from "../nn/conv2d.ts";
 import type { SamplerKind } from "../diffusion/schedule.ts";
 import { InputError } from "../util/errors.ts";
 import type { Palette } from "../palette/palette.ts";
+import { GENERATE_RANGES, inRange } from "./defaults.ts";
 import { type PostOptions, postProcessWithPalettes } from "./postprocess.ts";
 
 export { SamplingCancelled as GenerationCancelled } from "../diffusion/sampler.ts";
@@ -165,11 +166,14 @@ export class Generator {
     if (!(req.guidance >= 0) || !Number.isFinite(req.guidance)) {
       throw new RequestError(`guidance must be a number ≥ 0, not ${req.guidance}`);
     }
-    if (!Number.isInteger(req.steps) || req.steps < 1 || req.steps > 1000) {
-      throw new RequestError(`steps must be an integer in 1…1000, not ${req.steps}`);
+    const { steps, seed } = GENERATE_RANGES;
+    if (!inRange(req.steps, steps)) {
+      throw new RequestError(
+        `steps must be an integer in ${steps.min}…${steps.max}, not ${req.steps}`,
+      );
     }
-    if (!Number.isInteger(req.seed) || req.seed < 0 || req.seed > 2 ** 32 - 1) {
-      throw new RequestError(`seed must be an integer in 0…${2 ** 32 - 1}, not ${req.seed}`);
+    if (!inRange(req.seed, seed)) {
+      throw new RequestError(`seed must be an integer in ${seed.min}…${seed.max}, not ${req.seed}`);
     }
     const max = this.maxSprites(req.guidance);
     if (n > max) {

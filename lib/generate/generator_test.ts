@@ -2,36 +2,16 @@ import { deepStrictEqual, ok, rejects } from "node:assert/strict";
 import { getGpu, GpuError } from "../gpu/device.ts";
 import { download } from "../gpu/tensor.ts";
 import { guidanceRows, sample } from "../diffusion/sampler.ts";
-import { type ModelConfig, paramSpecs } from "../model/config.ts";
-import { initParams } from "../model/init.ts";
 import { ContextUNet } from "../model/unet.ts";
 import { storeFromWeights, type Weights } from "../model/weights.ts";
-import { ParamLayout } from "../nn/params.ts";
 import { snapAlpha } from "../io/image.ts";
 import { kmeansPalette } from "../palette/kmeans.ts";
 import { GenerationCancelled, Generator, RequestError } from "./generator.ts";
 import { postProcess } from "./postprocess.ts";
+import { TINY_CONFIG, tinyWeights } from "./testing.ts";
 
-const CONFIG: ModelConfig = {
-  in_ch: 4,
-  base_ch: 8,
-  channel_mults: [1, 2],
-  num_res_blocks: 1,
-  use_attention: [false, true],
-  num_classes: 3,
-};
+const CONFIG = TINY_CONFIG;
 const NULL = CONFIG.num_classes;
-
-function tinyWeights(): Weights {
-  const layout = new ParamLayout(paramSpecs(CONFIG));
-  return {
-    config: CONFIG,
-    classNames: ["a", "b", "c"],
-    provenance: {},
-    layout,
-    flat: initParams(layout, 3),
-  };
-}
 
 /** `weights` with the null class's embedding row replaced by class `c`'s. */
 function nullRowAs(weights: Weights, c: number): Weights {

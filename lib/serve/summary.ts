@@ -1,0 +1,140 @@
+/**
+ * What the API says about a job: its state, its request as resolved, its files
+ * (each with the URL that serves it) and the `main.ts sample` command line that
+ * draws the same sprites, byte for byte, from the terminal.
+ */
+
+import { resolveClass } from "../generate/classes.ts";
+import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
+import type { Job, JobState } from "./jobs.ts";
+import type { JobSpec } from "./request.ts";
+
+export interface JobSummary {
+  id: string;
+  state: JobState;
+  /** Place in the queue (1 = next), 0 once running or finished. */
+  position: number;
+  step: number;
+  total: number;
+  request: {
+    class: string | null;
+    classes: string[];
+    n: number;
+    guidance: number;
+    steps: number;
+    sampler: string;
+    eta: number;
+    seed: number;
+    scale: number;
+    softAlpha: boolean;
+    previewEvery: number;
+    palette: string | null;
+    paletteScope: string | null;
+    dither: string;
+    outline: string | null;
+    despeckle: boolean;
+  };
+  /** Seconds the sampler ran (done jobs). */
+  seconds: number | null;
+  error: string | null;
+  command: string;
+  /** Once done: every file with its download URL. */
+  files: { name: string; kind: string; sprite: number | null; type: string; url: string }[];
+  events: string;
+}
+
+/** The media type of a generation file, by its extension. */
+export function contentType(name: string): string {
+  const types: Record<string, string> = {
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".json": "application/json",
+    ".gpl": "text/plain; charset=utf-8",
+    ".hex": "text/plain; charset=utf-8",
+  };
+  return types[name.slice(name.lastIndexOf("."))] ?? "application/octet-stream";
+}
+
+/** `text` as one shell word: unchanged when it is plain, else single-quoted. */
+export function shellWord(text: string): string {
+  return /^[A-Za-z0-9_./:=+-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The `sample` command that writes the same files as `spec` gives here (the GIF included);
+ * `weightsArg` is the server's `--weights`, undefined for the shipped weights.
+ */
+export function sampleCommandLine(
+  spec: JobSpec,
+  classNames: readonly string[],
+  weightsArg: string | undefined,
+): string {
+  const words = ["deno", "run", "-A", "main.ts", "sample"];
+  const add = (...more: (string | number)[]) => words.push(...more.map(String));
+  if (weightsArg !== undefined) add("--weights", weightsArg);
+  if (spec.fixedClass !== null) {
+    // The name reads better; the index where the name would resolve to another class.
+    const name = classNames[spec.fixedClass];
+    add("--class", resolveClass(name, classNames) === spec.fixedClass ? name : spec.fixedClass);
+  }
+  add("--n", spec.classes.length, "--seed", spec.seed, "--guidance", spec.guidance);
+  add("--steps", spec.steps, "--sampler", spec.sampler);
+  if (spec.sampler === "ddim") add("--eta", spec.eta);
+  if (spec.scale !== GENERATE_DEFAULTS.scale) add("--scale", spec.scale);
+  if (spec.previewEvery !== GENERATE_DEFAULTS.previewEvery) {
+    add("--preview-every", spec.previewEvery);
+  }
+  if (spec.softAlpha) add("--soft-alpha");
+  if (spec.palette !== null) add("--palette", spec.palette);
+  if (spec.paletteScope === "batch") add("--palette-scope", spec.paletteScope);
+  if (spec.dither !== "none") add("--dither", spec.dither);
+  if (spec.outline !== null) add("--outline", spec.outline);
+  if (spec.despeckle) add("--despeckle");
+  add("--gif");
+  return words.map(shellWord).join(" ");
+}
+
+export function jobSummary(
+  job: Job,
+  classNames: readonly string[],
+  weightsArg: string | undefined,
+): JobSummary {
+  const { spec } = job;
+  const base = `/api/jobs/${job.id}`;
+  return {
+    id: job.id,
+    state: job.state,
+    position: job.position,
+    step: job.latest?.step ?? 0,
+    total: job.latest?.total ?? spec.steps,
+    request: {
+      class: spec.fixedClass === null ? null : classNames[spec.fixedClass],
+      classes: spec.labels,
+      n: spec.classes.length,
+      guidance: spec.guidance,
+      steps: spec.steps,
+      sampler: spec.sampler,
+      eta: spec.eta,
+      seed: spec.seed,
+      scale: spec.scale,
+      softAlpha: spec.softAlpha,
+      previewEvery: spec.previewEvery,
+      palette: spec.palette,
+      paletteScope: spec.paletteScope,
+      dither: spec.dither,
+      outline: spec.outline,
+      despeckle: spec.despeckle,
+    },
+    seconds: job.result ? Number(job.result.seconds.toFixed(3)) : null,
+    error: job.error,
+    command: sampleCommandLine(spec, classNames, weightsArg),
+    files: job.state !== "done" ? [] : job.files.map((f) => ({
+      name: f.name,
+      kind: f.kind,
+      sprite: "sprite" in f ? f.sprite : null,
+      type: contentType(f.name),
+      url: `${base}/files/${encodeURIComponent(f.name)}`,
+    })),
+    events: `${base}/events`,
+  };
+}
