@@ -9,7 +9,7 @@ import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import type { RgbaImage } from "../lib/io/image.ts";
 import { decodePng } from "../lib/io/png.ts";
-import { CHECKER, composeSheet, compositeOverChecker } from "../lib/io/sheet.ts";
+import { CHECKER, compositeOverChecker } from "../lib/io/sheet.ts";
 import { MAIN, withTempDir, writeTinyDataset, writeTinyWeights } from "./cli_helpers.ts";
 
 /** Runs main.ts on a pseudo-terminal (nothing answers its queries); its output, as bytes. */

@@ -113,7 +113,7 @@ Deno.test({
       ]);
       succeeded(r);
       deepStrictEqual(JSON.parse(r.stdout).classes, classes);
-      deepStrictEqual(listDir(out).length, 2 * classes.length + 1);
+      deepStrictEqual(listDir(out).length, 2 * classes.length + 2); // and the sheet and its JSON
       // RGB weights give opaque sprites.
       const sprite = await decodePng(await Deno.readFile(join(out, "class-3-s0-3.png")), "sprite");
       deepStrictEqual([sprite.width, sprite.height], [16, 16]);

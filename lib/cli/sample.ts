@@ -10,7 +10,7 @@ import { getGpu } from "../gpu/device.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { RgbaImage } from "../io/image.ts";
 import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
-import { classesFor, classLabel, resolveClass } from "../generate/classes.ts";
+import { classesFor, classLabel } from "../generate/classes.ts";
 import { GENERATE_DEFAULTS, GENERATE_RANGES } from "../generate/defaults.ts";
 import { encodeGenerationFile, generationFiles } from "../generate/files.ts";
 import { Generator } from "../generate/generator.ts";
@@ -37,6 +37,7 @@ import {
   resolvePaletteOptions,
 } from "./palette_options.ts";
 import { openWeights } from "./weights.ts";
+import { CREATIVE_OPTIONS, parseClassChoice, readCreativeOptions } from "./creative_options.ts";
 
 /** `--steps`, `--sampler` and `--eta`, declared once for `sample` and `eval`. */
 export const SAMPLER_OPTIONS = {
@@ -72,7 +73,8 @@ const OPTIONS = {
   weights: { value: "FILE", help: "weights (.safetensors); default: the shipped weights" },
   class: {
     value: "NAME|INDEX",
-    help: "class to draw (default: one sprite per class, in turn)",
+    help: "class to draw (default: one sprite per class, in turn), or a mix of\n" +
+      "classes: NAME:W,NAME:W… (weights normalised), e.g. monsters:0.7,food:0.3",
   },
   "list-classes": { help: "print the weights' classes and exit" },
   guidance: {
@@ -99,6 +101,7 @@ const OPTIONS = {
     help: "keep the model's continuous alpha (default: snapped to fully\n" +
       "opaque or fully transparent, as pixel-art sprites are)",
   },
+  ...CREATIVE_OPTIONS,
   ...PALETTE_OPTIONS,
   ...LIST_PALETTES_OPTION,
   gif: { help: "also write an animated GIF of the fade-in" },
@@ -149,7 +152,9 @@ export const sampleCommand: Command = {
     const k = weights.config.num_classes;
     const fixedClass = values.class === undefined
       ? null
-      : resolveClass(values.class, weights.classNames);
+      : parseClassChoice(values.class, weights.classNames);
+    const channels = weights.config.in_ch === 3 ? 3 : 4;
+    const { init, tile } = await readCreativeOptions(values, channels);
     const guidance = numberOption(
       "guidance",
       values.guidance,
@@ -205,6 +210,8 @@ export const sampleCommand: Command = {
     const started = performance.now();
     const result = await generator.generate({
       classes,
+      init,
+      tile,
       guidance,
       steps,
       sampler,
@@ -225,7 +232,7 @@ export const sampleCommand: Command = {
     await live.done();
 
     const labels = classes.map((c) => classLabel(c, weights.classNames));
-    const output = { ...result, labels, seed, scale, previews };
+    const output = { ...result, labels, seed, scale, previews, tiled: tile !== undefined };
     const files: string[] = [];
     const written = new Map<string, string>();
     let sheet = "";
@@ -241,6 +248,10 @@ export const sampleCommand: Command = {
       weights: basename(weightsName),
       adapter: gpu.adapter.description,
       classes: labels,
+      init: values.init ?? null,
+      strength: init?.strength ?? null,
+      mask: values.mask ?? null,
+      tile: tile ?? null,
       guidance,
       sampler,
       steps,

@@ -12,7 +12,7 @@
 import type { RgbaImage } from "../io/image.ts";
 import { encodeIndexedPng } from "../io/indexed_png.ts";
 import { encodeGif, encodePng } from "../io/png.ts";
-import { composeSheet, sheetLayout, upscaleNearest } from "../io/sheet.ts";
+import { composeSheet, repeat3x3, sheetLayout, upscaleNearest } from "../io/sheet.ts";
 import { sheetJson } from "../io/sheet_json.ts";
 import { formatGplPalette, formatHexPalette } from "../palette/files.ts";
 import { hexOf, makePalette, MAX_COLORS, type Palette } from "../palette/palette.ts";
@@ -35,11 +35,13 @@ export interface GenerationOutput {
   palettes: readonly (Palette | undefined)[];
   /** The raw x0 preview of every preview step before the last: the GIF's fade-in. */
   previews: readonly (readonly RgbaImage[])[];
+  /** Seamless tiles: each sprite also gets a 3×3 repeat, to see that it wraps. */
+  tiled?: boolean;
 }
 
 /** One file: a sprite (native or upscaled), a palette file, or the whole batch. */
 export type GenerationFile =
-  | { name: string; kind: "sprite" | "upscaled"; sprite: number }
+  | { name: string; kind: "sprite" | "upscaled" | "tile3x3"; sprite: number }
   /** `sprite`: the sprite whose own palette it is, null for the palette the batch shares. */
   | { name: string; kind: "gpl" | "hex"; palette: Palette; sprite: number | null }
   | { name: string; kind: "sheet" | "sheet-json" | "gif" };
@@ -85,6 +87,9 @@ export function generationFiles(out: GenerationOutput, gif: boolean): Generation
     return [
       { name: `${stem}.png`, kind: "sprite", sprite: i },
       { name: `${stem}-x${out.scale}.png`, kind: "upscaled", sprite: i },
+      ...(out.tiled
+        ? [{ name: `${stem}-tile3x3-x${out.scale}.png`, kind: "tile3x3" as const, sprite: i }]
+        : []),
       ...(own && !shared ? paletteFiles(stem, own, i) : []),
     ];
   });
@@ -122,6 +127,8 @@ export function encodeGenerationFile(
       return png(images[file.sprite], palettes[file.sprite]);
     case "upscaled":
       return png(upscaleNearest(images[file.sprite], out.scale), palettes[file.sprite]);
+    case "tile3x3":
+      return png(upscaleNearest(repeat3x3(images[file.sprite]), out.scale), palettes[file.sprite]);
     case "gpl":
       return Promise.resolve(text(formatGplPalette(file.palette)));
     case "hex":

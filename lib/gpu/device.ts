@@ -44,11 +44,14 @@ export class Gpu {
   readonly kernels: KernelCache;
   /** Set when the device is lost; checked before each submit. */
   lostReason: string | null = null;
-  /** The first uncaptured WebGPU error (an invalid kernel, a bad binding); {@link check} throws it. */
+  /** The first WebGPU error (an invalid kernel, a bad binding); {@link check} throws it. */
   firstError: string | null = null;
 
   constructor(readonly device: GPUDevice, readonly adapter: AdapterSummary) {
-    this.kernels = new KernelCache(device);
+    this.kernels = new KernelCache(device, (message) => this.firstError ??= message);
+    device.addEventListener("uncapturederror", (event) => {
+      this.firstError ??= (event as GPUUncapturedErrorEvent).error.message.trim();
+    });
     device.lost.then((info) => {
       this.lostReason = `${info.reason}: ${info.message}`;
       if (info.reason !== "destroyed") {
@@ -79,6 +82,12 @@ export class Gpu {
   /** Waits for all submitted work; costs one queue round trip (~11 ms on llvmpipe). */
   async sync(): Promise<void> {
     await this.device.queue.onSubmittedWorkDone();
+    await this.verify();
+  }
+
+  /** Like {@link check}, after every kernel created so far has been validated. */
+  async verify(): Promise<void> {
+    await this.kernels.settled();
     this.check();
   }
 
@@ -104,7 +113,10 @@ export class Gpu {
     return result.value;
   }
 
-  /** Throws if the device was lost or WebGPU reported an error: results after either are garbage. */
+  /**
+   * Throws if the device was lost or WebGPU reported an error: results after either are garbage.
+   * Kernel validation is asynchronous; results read back go through {@link verify}.
+   */
   check(): void {
     if (this.lostReason) throw new Error(`WebGPU device lost (${this.lostReason})`);
     if (this.firstError) throw new Error(`WebGPU error: ${this.firstError}`);
@@ -123,7 +135,8 @@ export function getGpu(): Promise<Gpu> {
   return shared;
 }
 
-async function requestGpu(): Promise<Gpu> {
+/** A new device of its own (most callers want the shared one, {@link getGpu}). */
+export async function requestGpu(): Promise<Gpu> {
   // Mesa's WSI probing prints a warning when XDG_RUNTIME_DIR is unset, although compute needs no display.
   if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync());
   const webgpu = (navigator as Navigator & { gpu?: GPU }).gpu;
@@ -156,9 +169,6 @@ async function requestGpu(): Promise<Gpu> {
     maxBufferSize: l.maxBufferSize,
     maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
     maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
-  });
-  device.addEventListener("uncapturederror", (event) => {
-    gpu.firstError ??= (event as GPUUncapturedErrorEvent).error.message.trim();
   });
   return gpu;
 }

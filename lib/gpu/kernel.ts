@@ -5,6 +5,11 @@
  * {@link KernelCache.get} prepends the declarations. Shapes baked in as `const`
  * compile to far faster code on llvmpipe than shapes read from a uniform
  * (see ../shared notes: 18 vs 11 GFLOP/s), and real GPUs lose nothing.
+ *
+ * Creation runs inside a validation error scope, so an invalid kernel is reported
+ * with its name, entry point and constants in every host (Deno, browsers), and the
+ * cache remembers each variant it made so the whole set can be recompiled elsewhere
+ * (tests/kernels_chromium_test.ts compiles it with Chromium's WGSL compiler).
  */
 
 /** Values baked into a kernel as WGSL abstract constants. */
@@ -29,11 +34,25 @@ export function constHeader(consts: KernelConsts): string {
   return Object.keys(consts).sort().map((k) => constLine(k, consts[k])).join("\n");
 }
 
+/** The WGSL a kernel is compiled as: its constant declarations, then its source. */
+export const kernelCode = (source: KernelSource, consts: KernelConsts): string =>
+  `${constHeader(consts)}\n${source.code}`;
+
+/** One pipeline the cache created. */
+export interface KernelVariant {
+  source: KernelSource;
+  entry: string;
+  consts: KernelConsts;
+}
+
 export class KernelCache {
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   readonly #modules = new Map<string, GPUShaderModule>();
+  readonly #variants: KernelVariant[] = [];
+  #pending: Promise<void>[] = [];
 
-  constructor(readonly device: GPUDevice) {}
+  /** `onError` receives one line per invalid kernel: name, entry, constants and the compiler's message. */
+  constructor(readonly device: GPUDevice, readonly onError: (message: string) => void) {}
 
   get size(): number {
     return this.#pipelines.size;
@@ -45,12 +64,14 @@ export class KernelCache {
     const key = `${source.name}|${entry}|${header}`;
     let pipeline = this.#pipelines.get(key);
     if (pipeline) return pipeline;
+    const constsText = header.replaceAll("\n", " ");
+    this.device.pushErrorScope("validation");
     const moduleKey = `${source.name}|${header}`;
     let module = this.#modules.get(moduleKey);
     if (!module) {
       module = this.device.createShaderModule({
-        label: `${source.name} {${header.replaceAll("\n", " ")}}`,
-        code: `${header}\n${source.code}`,
+        label: `${source.name} {${constsText}}`,
+        code: kernelCode(source, consts),
       });
       this.#modules.set(moduleKey, module);
     }
@@ -59,7 +80,29 @@ export class KernelCache {
       layout: "auto",
       compute: { module, entryPoint: entry },
     });
+    this.#pending.push(
+      this.device.popErrorScope().then((error) => {
+        if (error) {
+          // The first line names the problem; the rest is a source excerpt.
+          const message = error.message.trim().split("\n")[0];
+          this.onError(`kernel ${source.name}:${entry} {${constsText}}: ${message}`);
+        }
+      }),
+    );
     this.#pipelines.set(key, pipeline);
+    this.#variants.push({ source, entry, consts });
     return pipeline;
+  }
+
+  /** Every (kernel, entry, constants) created so far, in creation order. */
+  get variants(): readonly KernelVariant[] {
+    return this.#variants;
+  }
+
+  /** Waits until every kernel created so far has been validated (and any error reported). */
+  async settled(): Promise<void> {
+    const pending = this.#pending;
+    this.#pending = [];
+    await Promise.all(pending);
   }
 }

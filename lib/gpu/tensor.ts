@@ -72,7 +72,7 @@ export async function download(gpu: Gpu, t: Tensor): Promise<Float32Array> {
   });
   gpu.submit((e) => e.copyBufferToBuffer(t.buffer, t.offset * 4, staging, 0, bytes));
   await staging.mapAsync(GPUMapMode.READ);
-  gpu.check();
+  await gpu.verify();
   const out = new Float32Array(staging.getMappedRange().slice(0, sizeOf(t) * 4));
   staging.unmap();
   staging.destroy();

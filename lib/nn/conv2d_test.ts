@@ -7,7 +7,7 @@ import { deepStrictEqual, ok } from "node:assert/strict";
 import { getGpu } from "../gpu/device.ts";
 import { Program } from "../gpu/program.ts";
 import { createTensor, upload } from "../gpu/tensor.ts";
-import { conv2dBackward, conv2dForward, convTile } from "./conv2d.ts";
+import { conv2dBackward, conv2dForward, convTile, type Wrap } from "./conv2d.ts";
 import { assertClose, assertNear, finiteDiff, randn, read, tensorFrom } from "./testing.ts";
 
 interface Case {
@@ -21,8 +21,17 @@ interface Case {
 
 const name = (c: Case) => `N${c.n} ${c.cin}→${c.cout} ${c.h}×${c.w} K${c.k}`;
 
-/** f64 reference: y[n, o, i, j] = b[o] + Σ w[o, c, ky, kx] · x[n, c, i + ky − p, j + kx − p]. */
-function convRef(c: Case, x: Float64Array, w: Float64Array, b: Float64Array): Float64Array {
+/**
+ * f64 reference: y[n, o, i, j] = b[o] + Σ w[o, c, ky, kx] · x[n, c, i + ky − p, j + kx − p],
+ * with x zero outside the image, or taken modulo the size along the axes `wrap` names.
+ */
+function convRef(
+  c: Case,
+  x: Float64Array,
+  w: Float64Array,
+  b: Float64Array,
+  wrap: Wrap = { x: false, y: false },
+): Float64Array {
   const p = (c.k - 1) / 2;
   const y = new Float64Array(c.n * c.cout * c.h * c.w);
   for (let n = 0; n < c.n; n++) {
@@ -32,10 +41,10 @@ function convRef(c: Case, x: Float64Array, w: Float64Array, b: Float64Array): Fl
           let s = b[o];
           for (let ci = 0; ci < c.cin; ci++) {
             for (let ky = 0; ky < c.k; ky++) {
-              const iy = i + ky - p;
+              const iy = wrap.y ? (i + ky - p + c.h) % c.h : i + ky - p;
               if (iy < 0 || iy >= c.h) continue;
               for (let kx = 0; kx < c.k; kx++) {
-                const ix = j + kx - p;
+                const ix = wrap.x ? (j + kx - p + c.w) % c.w : j + kx - p;
                 if (ix < 0 || ix >= c.w) continue;
                 s += w[((o * c.cin + ci) * c.k + ky) * c.k + kx] *
                   x[((n * c.cin + ci) * c.h + iy) * c.w + ix];
@@ -108,6 +117,7 @@ interface ForwardOptions {
   residual?: boolean;
   /** Record the weight repack in a program of its own, run once before the forward. */
   prepare?: boolean;
+  wrap?: Wrap;
 }
 
 async function checkForward(c: Case, seed: number, o: ForwardOptions = {}): Promise<void> {
@@ -120,17 +130,17 @@ async function checkForward(c: Case, seed: number, o: ForwardOptions = {}): Prom
   const residual = o.residual ? tensorFrom(gpu, y.shape, d.residual, "residual") : undefined;
   const prog = new Program(gpu, "conv2d forward test");
   const prepare = o.prepare ? new Program(gpu, "conv2d weights") : undefined;
-  conv2dForward(prog, { x, w, b, y, residual, prepare });
+  conv2dForward(prog, { x, w, b, y, residual, prepare, wrap: o.wrap });
   prepare?.run();
   // Weights changed after the repack must not reach a forward that was recorded without it.
   if (prepare) upload(gpu, w, new Float32Array(d.w.length).fill(7));
   prog.run();
-  let expected = convRef(c, d.x, d.w, d.b);
+  let expected = convRef(c, d.x, d.w, d.b, o.wrap);
   if (o.residual) expected = add(expected, d.residual);
   assertClose(await read(gpu, y), expected, {
     rtol: 1e-4,
     atol: 1e-4,
-    label: `forward ${name(c)}`,
+    label: `forward ${name(c)}${o.wrap ? ` wrap ${JSON.stringify(o.wrap)}` : ""}`,
   });
 }
 
@@ -203,10 +213,29 @@ Deno.test("conv2d forward matches the f64 reference", async () => {
   });
 });
 
+Deno.test("conv2d forward with circular padding matches the f64 reference", async () => {
+  // The model's three widths (16, 8, 4: one row segment, whose ends wrap onto each other), each
+  // axis alone and both, several row blocks (H = 16 and 8), 1×1 convolutions unaffected.
+  const xy = { x: true, y: true };
+  await checkForward({ n: 2, cin: 5, cout: 8, h: 16, w: 16, k: 3 }, 300, { wrap: xy });
+  await checkForward({ n: 1, cin: 3, cout: 4, h: 8, w: 8, k: 3 }, 310, {
+    wrap: { x: true, y: false },
+    residual: true,
+  });
+  await checkForward({ n: 1, cin: 3, cout: 4, h: 4, w: 4, k: 3 }, 320, {
+    wrap: { x: false, y: true },
+  });
+  await checkForward({ n: 1, cin: 4, cout: 8, h: 4, w: 4, k: 3 }, 330, { wrap: xy });
+  await checkForward({ n: 2, cin: 3, cout: 4, h: 8, w: 32, k: 3 }, 340, { wrap: xy });
+  await checkForward({ n: 1, cin: 3, cout: 4, h: 4, w: 8, k: 1 }, 350, { wrap: xy });
+});
+
 Deno.test("conv2d backward matches finite differences", async () => {
   await checkBackward({ n: 1, cin: 3, cout: 4, h: 4, w: 4, k: 3 }, false, 200);
   await checkBackward({ n: 2, cin: 4, cout: 3, h: 5, w: 8, k: 3 }, true, 210);
   await checkBackward({ n: 2, cin: 6, cout: 5, h: 4, w: 4, k: 1 }, true, 220);
+  // 1×1 with channels in eights: 16 × 8 pair tiles, two of each kind, over 3 batch splits.
+  await checkBackward({ n: 3, cin: 16, cout: 32, h: 4, w: 8, k: 1 }, false, 225, 120);
   await checkBackward({ n: 2, cin: 3, cout: 2, h: 3, w: 20, k: 3 }, false, 230);
   // Several batch splits and workgroups; a sample of coordinates keeps it quick.
   await checkBackward({ n: 10, cin: 9, cout: 12, h: 8, w: 16, k: 3 }, true, 240, 80);

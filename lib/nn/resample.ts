@@ -26,14 +26,18 @@ interface ResampleConsts {
   B_QUADS?: number;
 }
 
-/** Every other constant the module references, so each entry point compiles. */
+/**
+ * Every other constant the module references, so each entry point compiles. The
+ * divisors are 1, not 0: WGSL makes an integer division by a constant zero a
+ * shader-creation error (Chromium enforces it) even in entry points never run.
+ */
 const DEFAULTS: Required<Omit<ResampleConsts, "THREADS">> = {
-  QUADS: 0,
+  QUADS: 1,
   SCALE: 1,
   ACCUM: false,
   ACCUM_B: false,
-  A_QUADS: 0,
-  B_QUADS: 0,
+  A_QUADS: 1,
+  B_QUADS: 1,
 };
 
 function dispatch(

@@ -200,7 +200,7 @@ export class Trainer {
     });
     this.gpu.submit((e) => e.copyBufferToBuffer(this.#ring, 0, staging, 0, this.#ringSize * 8));
     await staging.mapAsync(GPUMapMode.READ);
-    this.gpu.check();
+    await this.gpu.verify();
     const values = new Float32Array(staging.getMappedRange().slice(0));
     staging.unmap();
     staging.destroy();

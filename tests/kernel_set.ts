@@ -1,0 +1,88 @@
+/**
+ * The kernel set of the program: every (kernel, entry point, constants) that sampling
+ * and training create, collected by building their programs on the local adapter and
+ * reading its kernel cache. Test-only (tests/kernels_chromium_test.ts recompiles the set
+ * in Chromium).
+ *
+ * Built, not run: a first dispatch costs lavapipe a JIT compile per pipeline (minutes
+ * for a training step), and what is recorded is the same either way. Covered: each
+ * preset with the default dataset's RGBA and 8 classes, and the original's model
+ * (reference, RGB, 5 classes); sampling builds what `sample` builds for 1 sprite
+ * without and with guidance and 8 sprites with guidance (1, 2 and 16 model rows), and
+ * training builds the step of `Trainer` at the recipe's batch size.
+ */
+
+import type { Gpu } from "../lib/gpu/device.ts";
+import { constHeader, kernelCode, type KernelVariant } from "../lib/gpu/kernel.ts";
+import { GuidedUpdate } from "../lib/diffusion/sampler.ts";
+import { type ModelConfig, paramSpecs, PRESETS } from "../lib/model/config.ts";
+import { ContextUNet } from "../lib/model/unet.ts";
+import { ParamLayout, ParamStore } from "../lib/nn/params.ts";
+import { RECIPE, Trainer } from "../lib/train/trainer.ts";
+
+/** One shader module of the set: the code compiled and the entry points used from it. */
+export interface KernelModule {
+  name: string;
+  /** The constant header on one line (what names the module in errors). */
+  consts: string;
+  code: string;
+  entries: string[];
+}
+
+/** The configurations checked. */
+export function checkedConfigs(): { label: string; config: ModelConfig }[] {
+  return [
+    ...Object.entries(PRESETS).map(([name, preset]) => ({
+      label: `${name} RGBA/8`,
+      config: { ...preset, in_ch: 4, num_classes: 8 },
+    })),
+    { label: "reference RGB/5 (the original's)", config: PRESETS.reference },
+  ];
+}
+
+/** Sampling rows (n sprites, guided: 2n rows) and the guidance flag of each sampling build. */
+const SAMPLING = [
+  { n: 1, cfg: false },
+  { n: 1, cfg: true },
+  { n: 8, cfg: true },
+];
+
+/** Builds the sampling and training programs of `config` on `gpu`, then frees their buffers. */
+export async function buildPrograms(gpu: Gpu, config: ModelConfig): Promise<void> {
+  const store = new ParamStore(gpu, new ParamLayout(paramSpecs(config)));
+  for (const { n, cfg } of SAMPLING) {
+    const model = new ContextUNet(gpu, config, store, cfg ? 2 * n : n, { staticWeights: true });
+    const guided = new GuidedUpdate(gpu, { x: model.x, eps: model.eps, n, cfg, seed: 0 });
+    guided.destroy();
+    model.destroy();
+  }
+  const count = RECIPE.batch;
+  const data = {
+    images: new Float32Array(count * config.in_ch * 256),
+    labels: new Int32Array(count),
+    count,
+    channels: config.in_ch,
+    size: 16,
+  };
+  const trainer = new Trainer(gpu, config, data, { ...RECIPE, seed: 0, totalSteps: 1 });
+  trainer.model.destroy();
+  trainer.store.destroy();
+  store.destroy();
+  await gpu.sync();
+}
+
+/** Groups the cache's variants by shader module. */
+export function kernelModules(variants: readonly KernelVariant[]): KernelModule[] {
+  const modules = new Map<string, KernelModule>();
+  for (const v of variants) {
+    const consts = constHeader(v.consts).replaceAll("\n", " ");
+    const key = `${v.source.name}|${consts}`;
+    let m = modules.get(key);
+    if (!m) {
+      m = { name: v.source.name, consts, code: kernelCode(v.source, v.consts), entries: [] };
+      modules.set(key, m);
+    }
+    if (!m.entries.includes(v.entry)) m.entries.push(v.entry);
+  }
+  return [...modules.values()];
+}
