@@ -10,9 +10,9 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import type { RgbaImage } from "../io/image.ts";
 import { encodeGif, encodePng } from "../io/png.ts";
 import { composeSheet, upscaleNearest } from "../io/sheet.ts";
-import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
+import { SAMPLERS } from "../diffusion/schedule.ts";
 import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
-import { Generator } from "../generate/generator.ts";
+import { type GenerateRequest, Generator } from "../generate/generator.ts";
 import { IMAGE_SIZE } from "../model/config.ts";
 import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
 import { LiveView } from "../term/live.ts";
@@ -33,7 +33,7 @@ import { openWeights, resolveClass } from "./weights.ts";
 /** The sample command's own defaults; the sampler's come from the generation core. */
 export const SAMPLE_DEFAULTS = { previewEvery: 20, scale: 16 } as const;
 
-/** `--steps`, `--sampler` and `--eta`, declared once for `sample` and `eval`. */
+/** The sampler's options, declared once for `sample` and `eval`. */
 export const SAMPLER_OPTIONS = {
   steps: {
     value: "K",
@@ -41,19 +41,52 @@ export const SAMPLER_OPTIONS = {
   },
   sampler: {
     value: SAMPLERS.join("|"),
-    help: `ddpm = the original's ancestral sampler, respaced below 1000 steps\n` +
-      `(default ${GENERATE_DEFAULTS.sampler}); ddim = deterministic at --eta 0, noisier textures`,
+    help: `(default ${GENERATE_DEFAULTS.sampler}) dpm++ = DPM-Solver++(2M), deterministic,\n` +
+      "good in 10–25 steps; ddpm = the original's ancestral sampler, respaced below\n" +
+      "1000 steps; ddim = deterministic at --eta 0, noisier textures",
   },
   eta: { value: "E", help: "DDIM noise, 0–1 (default 0; only with --sampler ddim)" },
+  threshold: {
+    value: "P",
+    help: "dynamic thresholding: scale each sprite's predicted clean image down\n" +
+      "by its P-th percentile of |x0| when that exceeds 1 (0 < P ≤ 100; default: off,\n" +
+      "x0 clamped to [−1, 1])",
+  },
+  "guidance-interval": {
+    value: "LO,HI",
+    help: "guide only at steps with t/T in [LO, HI] (0 ≤ LO < HI ≤ 1; t/T = 1 is pure\n" +
+      `noise); the others run the conditional prediction alone (default ${
+        GENERATE_DEFAULTS.guidanceInterval?.join(",") ?? "every step"
+      })`,
+  },
 } as const;
+
+/** "0.2,0.9" → [0.2, 0.9], or a one-line error. */
+function intervalOption(text: string): [number, number] {
+  const parts = text.split(",");
+  const bounds = parts.map((part) => Number(part.trim()));
+  if (parts.length !== 2 || parts.some((p) => p.trim() === "") || !bounds.every(Number.isFinite)) {
+    throw new UserError(`--guidance-interval must be LO,HI (two numbers), not '${text}'`);
+  }
+  const [lo, hi] = bounds;
+  if (!(lo >= 0 && lo < hi && hi <= 1)) {
+    throw new UserError(
+      `--guidance-interval must satisfy 0 ≤ LO < HI ≤ 1 (fractions of t/T), not ${lo},${hi}`,
+    );
+  }
+  return [lo, hi];
+}
+
+/** What {@link SAMPLER_OPTIONS} set: the sampler fields of a generation request. */
+export type SamplerSettings =
+  & Pick<GenerateRequest, "steps" | "sampler" | "thresholdPercentile" | "guidanceInterval">
+  & { eta: number };
 
 /**
  * The values of {@link SAMPLER_OPTIONS}. `--eta` only means something to DDIM, so giving it to
- * the (default) DDPM sampler is an error rather than silently ignored.
+ * another sampler is an error rather than silently ignored.
  */
-export function samplerOptions(
-  values: OptionValues<typeof SAMPLER_OPTIONS>,
-): { steps: number; sampler: SamplerKind; eta: number } {
+export function samplerOptions(values: OptionValues<typeof SAMPLER_OPTIONS>): SamplerSettings {
   const steps = numberOption("steps", values.steps, GENERATE_DEFAULTS.steps, {
     min: 1,
     max: 1000,
@@ -64,7 +97,22 @@ export function samplerOptions(
   if (values.eta !== undefined && sampler !== "ddim") {
     throw new UserError(`--eta sets DDIM's noise; add --sampler ddim to use it`);
   }
-  return { steps, sampler, eta };
+  const threshold = values.threshold === undefined
+    ? undefined
+    : numberOption("threshold", values.threshold, 100, { min: 0, max: 100 });
+  if (threshold === 0) {
+    throw new UserError("--threshold must be a percentile above 0 and at most 100, not 0");
+  }
+  const interval = values["guidance-interval"];
+  return {
+    steps,
+    sampler,
+    eta,
+    thresholdPercentile: threshold,
+    guidanceInterval: interval === undefined
+      ? GENERATE_DEFAULTS.guidanceInterval
+      : intervalOption(interval),
+  };
 }
 
 const OPTIONS = {
@@ -149,7 +197,8 @@ export const sampleCommand: Command = {
       integer: true,
     });
     const seed = numberOption("seed", values.seed, 0, { min: 0, max: 2 ** 32 - 1, integer: true });
-    const { steps, sampler, eta } = samplerOptions(values);
+    const settings = samplerOptions(values);
+    const { steps, sampler } = settings;
     const previewEvery = numberOption(
       "preview-every",
       values["preview-every"],
@@ -183,11 +232,9 @@ export const sampleCommand: Command = {
     const frames: RgbaImage[] = [];
     const started = performance.now();
     const result = await generator.generate({
+      ...settings,
       classes,
       guidance,
-      steps,
-      sampler,
-      eta,
       seed,
       post: { softAlpha: values["soft-alpha"] },
       previewEvery: previewEvery === 0 && !values.gif ? 0 : previewEvery || steps,
@@ -237,7 +284,9 @@ export const sampleCommand: Command = {
       guidance,
       sampler,
       steps,
-      eta,
+      eta: settings.eta,
+      threshold: settings.thresholdPercentile ?? null,
+      guidanceInterval: settings.guidanceInterval ?? null,
       seed,
       seconds: Number(result.seconds.toFixed(3)),
       files,

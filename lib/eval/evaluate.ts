@@ -42,6 +42,8 @@ export interface EvalOptions {
   steps: number;
   sampler: SamplerKind;
   eta: number;
+  thresholdPercentile?: number;
+  guidanceInterval?: readonly [number, number];
   seed: number;
   /** Most sprites per sampling batch; all batches get one size, so the model compiles once. */
   batch: number;
@@ -284,6 +286,8 @@ export async function evaluate(
         steps: opts.steps,
         sampler: opts.sampler,
         eta: opts.eta,
+        thresholdPercentile: opts.thresholdPercentile,
+        guidanceInterval: opts.guidanceInterval,
         seed: batchSeed(opts.seed, j),
         post: opts.post,
         previewEvery,

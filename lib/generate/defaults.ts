@@ -11,4 +11,6 @@ export const GENERATE_DEFAULTS: {
   steps: number;
   sampler: SamplerKind;
   eta: number;
-} = { guidance: 3, steps: 100, sampler: "ddpm", eta: 0 };
+  /** Guidance only at steps with t/T in [lo, hi]; undefined: at every step. */
+  guidanceInterval: readonly [number, number] | undefined;
+} = { guidance: 3, steps: 100, sampler: "ddpm", eta: 0, guidanceInterval: undefined };

@@ -17,8 +17,8 @@ import { maxSampleRows } from "../model/memory.ts";
 import { ContextUNet } from "../model/unet.ts";
 import { storeFromWeights, type Weights } from "../model/weights.ts";
 import type { ParamStore } from "../nn/params.ts";
-import { guidanceRows, sample } from "../diffusion/sampler.ts";
-import type { SamplerKind } from "../diffusion/schedule.ts";
+import { guidanceRows, sample, type SamplingModels, samplingPlan } from "../diffusion/sampler.ts";
+import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
 import { InputError } from "../util/errors.ts";
 import { type PostOptions, postProcess } from "./postprocess.ts";
 
@@ -34,6 +34,13 @@ export interface GenerateRequest {
   /** DDIM's noise (0 = deterministic); ignored by the other samplers. */
   eta?: number;
   seed: number;
+  /** Dynamic thresholding of x0 at this percentile (0 < P ≤ 100) of |x0|; absent: clamp to [−1, 1]. */
+  thresholdPercentile?: number;
+  /**
+   * Guidance only at steps with t/T in [lo, hi] (0 ≤ lo < hi ≤ 1); the others take the
+   * conditional prediction alone, on a model over N rows. Absent: every step is guided.
+   */
+  guidanceInterval?: readonly [number, number];
   post?: PostOptions;
   /** Calls `onPreview` every this many steps and after the last; 0 or absent = only at the end. */
   previewEvery?: number;
@@ -137,6 +144,19 @@ export class Generator {
     if (!(req.guidance >= 0) || !Number.isFinite(req.guidance)) {
       throw new RequestError(`guidance must be a number ≥ 0, not ${req.guidance}`);
     }
+    if (!(SAMPLERS as readonly string[]).includes(req.sampler)) {
+      throw new RequestError(`sampler must be one of ${SAMPLERS.join(", ")}, not '${req.sampler}'`);
+    }
+    const p = req.thresholdPercentile;
+    if (p !== undefined && !(p > 0 && p <= 100)) {
+      throw new RequestError(`the threshold is a percentile in (0, 100], not ${p}`);
+    }
+    const interval = req.guidanceInterval;
+    if (interval && !(interval[0] >= 0 && interval[0] < interval[1] && interval[1] <= 1)) {
+      throw new RequestError(
+        `the guidance interval must be lo,hi with 0 ≤ lo < hi ≤ 1 (fractions of t/T), not ${interval}`,
+      );
+    }
     if (!Number.isInteger(req.steps) || req.steps < 1 || req.steps > 1000) {
       throw new RequestError(`steps must be an integer in 1…1000, not ${req.steps}`);
     }
@@ -154,16 +174,22 @@ export class Generator {
 
   async #run(req: GenerateRequest): Promise<Generation> {
     const n = req.classes.length;
-    const model = this.#model(guidanceRows(n, req.guidance));
-    model.prepare.run();
+    const { guided } = samplingPlan(req);
+    const models: SamplingModels = {};
+    if (guided.includes(true)) models.cfg = this.#model(2 * n);
+    if (guided.includes(false)) models.single = this.#model(n);
+    models.cfg?.prepare.run();
+    models.single?.prepare.run();
     const every = req.previewEvery ?? 0;
-    const { images: raw, seconds } = await sample(this.gpu, model, {
+    const { images: raw, seconds } = await sample(this.gpu, models, {
       classes: req.classes,
       guidance: req.guidance,
       steps: req.steps,
       sampler: req.sampler,
       eta: req.eta,
       seed: req.seed,
+      thresholdPercentile: req.thresholdPercentile,
+      guidanceInterval: req.guidanceInterval,
       signal: req.signal,
       previewEvery: every,
       onPreview: req.onPreview &&

@@ -84,7 +84,7 @@ Deno.test("generate: guided rows are [class…, null…]; w = 1 is the condition
   const classes = [2, 0, 1];
   const model = new ContextUNet(gpu, CONFIG, store, guidanceRows(3, 3), { staticWeights: true });
   model.prepare.run();
-  await sample(gpu, model, { ...request, classes, guidance: 3 });
+  await sample(gpu, { cfg: model }, { ...request, classes, guidance: 3 });
   deepStrictEqual([...new Uint32Array((await download(gpu, model.labels)).buffer)], [
     2,
     0,
