@@ -11,7 +11,7 @@ import type { RgbaImage } from "../io/image.ts";
 import { encodeGif, encodePng } from "../io/png.ts";
 import { composeSheet, upscaleNearest } from "../io/sheet.ts";
 import { SAMPLERS } from "../diffusion/schedule.ts";
-import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
+import { GENERATE_DEFAULTS, PREVIEW_FRAMES, previewEveryFor } from "../generate/defaults.ts";
 import { type GenerateRequest, Generator } from "../generate/generator.ts";
 import { IMAGE_SIZE } from "../model/config.ts";
 import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
@@ -31,7 +31,7 @@ import {
 import { openWeights, resolveClass } from "./weights.ts";
 
 /** The sample command's own defaults; the sampler's come from the generation core. */
-export const SAMPLE_DEFAULTS = { previewEvery: 20, scale: 16 } as const;
+export const SAMPLE_DEFAULTS = { scale: 16 } as const;
 
 /** The sampler's options, declared once for `sample` and `eval`. */
 export const SAMPLER_OPTIONS = {
@@ -41,9 +41,10 @@ export const SAMPLER_OPTIONS = {
   },
   sampler: {
     value: SAMPLERS.join("|"),
-    help: `(default ${GENERATE_DEFAULTS.sampler}) dpm++ = DPM-Solver++(2M), deterministic,\n` +
-      "good in 10–25 steps; ddpm = the original's ancestral sampler, respaced below\n" +
-      "1000 steps; ddim = deterministic at --eta 0, noisier textures",
+    help: `(default ${GENERATE_DEFAULTS.sampler}) ddpm = the original's ancestral sampler,\n` +
+      "respaced below 1000 steps; dpm++ = DPM-Solver++(2M), deterministic;\n" +
+      "dpm++sde = its stochastic form (ancestral noise, second-order steps);\n" +
+      "ddim = deterministic at --eta 0",
   },
   eta: { value: "E", help: "DDIM noise, 0–1 (default 0; only with --sampler ddim)" },
   threshold: {
@@ -99,9 +100,9 @@ export function samplerOptions(values: OptionValues<typeof SAMPLER_OPTIONS>): Sa
   }
   const threshold = values.threshold === undefined
     ? undefined
-    : numberOption("threshold", values.threshold, 100, { min: 0, max: 100 });
-  if (threshold === 0) {
-    throw new UserError("--threshold must be a percentile above 0 and at most 100, not 0");
+    : numberOption("threshold", values.threshold, 100);
+  if (threshold !== undefined && !(threshold > 0 && threshold <= 100)) {
+    throw new UserError(`--threshold must be a percentile in (0, 100], not ${threshold}`);
   }
   const interval = values["guidance-interval"];
   return {
@@ -134,7 +135,8 @@ const OPTIONS = {
   ...SAMPLER_OPTIONS,
   "preview-every": {
     value: "P",
-    help: `preview every P steps (default ${SAMPLE_DEFAULTS.previewEvery}; 0 = only the end)`,
+    help: `preview every P steps (default: about ${PREVIEW_FRAMES} frames whatever --steps;\n` +
+      "0 = only the end); the GIF has the same frames",
   },
   out: { value: "DIR", help: "output folder (default out/)" },
   scale: {
@@ -202,7 +204,7 @@ export const sampleCommand: Command = {
     const previewEvery = numberOption(
       "preview-every",
       values["preview-every"],
-      SAMPLE_DEFAULTS.previewEvery,
+      previewEveryFor(steps),
       { min: 0, max: 1000, integer: true },
     );
     const scale = numberOption("scale", values.scale, SAMPLE_DEFAULTS.scale, {

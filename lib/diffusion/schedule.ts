@@ -34,7 +34,7 @@ export function cosineSchedule(T = 1000, s = 0.008): Schedule {
 }
 
 /** Every sampler there is; front ends list and validate against this. */
-export const SAMPLERS = ["ddpm", "ddim", "dpm++"] as const;
+export const SAMPLERS = ["ddpm", "ddim", "dpm++", "dpm++sde"] as const;
 
 export type SamplerKind = typeof SAMPLERS[number];
 
@@ -72,7 +72,9 @@ export function samplerSteps(
   sched: Schedule,
   opts: { sampler: SamplerKind; steps: number; eta?: number },
 ): SamplerStep[] {
-  if (opts.sampler === "dpm++") return dpmSolverSteps(sched, opts.steps);
+  if (opts.sampler === "dpm++" || opts.sampler === "dpm++sde") {
+    return dpmSolverSteps(sched, opts.steps, opts.sampler === "dpm++sde");
+  }
   const ts = spacedTimesteps(sched.T, opts.steps);
   const eta = opts.eta ?? 0;
   const out: SamplerStep[] = [];
@@ -120,25 +122,34 @@ export function dpmSolverTimesteps(T: number, steps: number): number[] {
 
 /**
  * DPM-Solver++(2M) (Lu et al. 2022): data (x0) prediction, second-order
- * multistep, deterministic. With αᵢ = √ᾱ, σᵢ = √(1−ᾱ), λ = log(α/σ) and
- * h = λ(next) − λ(t), a step is x' = (σ'/σ)·x + α'·(1 − e^(−h))·D with
- * D = x0 at first order and D = (1 + 1/2r)·x0 − (1/2r)·x0_prev at second
- * order, r = h_prev/h. The first step (no previous x0) and the last (to the
- * clean image, where h is infinite and D is x0 itself) are first order.
+ * multistep. With α = √ᾱ, σ = √(1−ᾱ), λ = log(α/σ) and h = λ(next) − λ(t),
+ * a deterministic step is x' = (σ'/σ)·x + α'·(1 − e^(−h))·D, with D = x0 at
+ * first order and D = (1 + 1/2r)·x0 − (1/2r)·x0_prev at second order,
+ * r = h_prev/h. The stochastic variant (SDE-DPM-Solver++(2M), `stochastic`)
+ * takes x' = (σ'/σ)·e^(−h)·x + α'·(1 − e^(−2h))·D + σ'·√(1 − e^(−2h))·z; at
+ * first order that is the respaced ancestral DDPM step. The first step (no
+ * previous x0) and the last (to the clean image, where h is infinite and D is
+ * x0 itself) are first order.
  */
-function dpmSolverSteps(sched: Schedule, steps: number): SamplerStep[] {
+function dpmSolverSteps(sched: Schedule, steps: number, stochastic: boolean): SamplerStep[] {
   const ts = dpmSolverTimesteps(sched.T, steps);
   const alpha = (i: number) => i < ts.length ? Math.sqrt(sched.alphaBar[ts[i]]) : 1;
   const sigma = (i: number) => i < ts.length ? Math.sqrt(1 - sched.alphaBar[ts[i]]) : 0;
   const lambda = (i: number) => Math.log(alpha(i)) - Math.log(sigma(i));
   return ts.map((t, i) => {
-    const base = { t, sqrtAlphaBar: alpha(i), sqrtOneMinusAlphaBar: sigma(i), sigma: 0 };
-    if (i === ts.length - 1) return { ...base, coefX0: 1, coefX: 0, coefPrevX0: 0 };
+    const base = { t, sqrtAlphaBar: alpha(i), sqrtOneMinusAlphaBar: sigma(i) };
+    if (i === ts.length - 1) return { ...base, coefX0: 1, coefX: 0, coefPrevX0: 0, sigma: 0 };
     const h = lambda(i + 1) - lambda(i);
-    const phi = alpha(i + 1) * -Math.expm1(-h);
-    const coefX = sigma(i + 1) / sigma(i);
-    if (i === 0) return { ...base, coefX0: phi, coefX, coefPrevX0: 0 };
+    // 1 − e^(−h), or 1 − e^(−2h) for the SDE, without cancellation at small h.
+    const decay = -Math.expm1(stochastic ? -2 * h : -h);
+    const phi = alpha(i + 1) * decay;
+    const next = {
+      ...base,
+      coefX: (sigma(i + 1) / sigma(i)) * (stochastic ? Math.exp(-h) : 1),
+      sigma: stochastic ? sigma(i + 1) * Math.sqrt(decay) : 0,
+    };
+    if (i === 0) return { ...next, coefX0: phi, coefPrevX0: 0 };
     const half = 1 / (2 * ((lambda(i) - lambda(i - 1)) / h));
-    return { ...base, coefX0: phi * (1 + half), coefX, coefPrevX0: -phi * half };
+    return { ...next, coefX0: phi * (1 + half), coefPrevX0: -phi * half };
   });
 }

@@ -146,3 +146,27 @@ Deno.test("schedule: DPM-Solver++(2M) solves the probability-flow ODE at second 
     }
   }
 });
+
+Deno.test("schedule: SDE-DPM-Solver++(2M) at first order is the ancestral DDPM step between its timesteps", () => {
+  const s = cosineSchedule();
+  const m = 12;
+  const sde = samplerSteps(s, { sampler: "dpm++sde", steps: m });
+  const ode = samplerSteps(s, { sampler: "dpm++", steps: m });
+  const ts = dpmSolverTimesteps(1000, m);
+  for (let i = 0; i < m - 1; i++) {
+    // The DDPM posterior from t to t' (β' = 1 − ᾱ/ᾱ'), by hand.
+    const [ab, abPrev] = [s.alphaBar[ts[i]], s.alphaBar[ts[i + 1]]];
+    const beta = 1 - ab / abPrev;
+    close(sde[i].coefX0 + sde[i].coefPrevX0, (beta * Math.sqrt(abPrev)) / (1 - ab), 1e-9);
+    close(sde[i].coefX, ((1 - abPrev) * Math.sqrt(1 - beta)) / (1 - ab), 1e-9);
+    close(sde[i].sigma, Math.sqrt((beta * (1 - abPrev)) / (1 - ab)), 1e-9);
+    // The second-order term splits D as the ODE solver does: the same 1/2r.
+    close(
+      sde[i].coefPrevX0 / (sde[i].coefX0 + sde[i].coefPrevX0),
+      ode[i].coefPrevX0 / (ode[i].coefX0 + ode[i].coefPrevX0),
+      1e-9,
+    );
+    ok((sde[i].coefPrevX0 === 0) === (i === 0));
+  }
+  deepStrictEqual([sde[m - 1].coefX0, sde[m - 1].coefX, sde[m - 1].sigma], [1, 0, 0]);
+});

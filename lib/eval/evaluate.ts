@@ -15,6 +15,7 @@
 import { InputError } from "../util/errors.ts";
 import type { SpriteDataset } from "../data/dataset.ts";
 import type { SamplerKind } from "../diffusion/schedule.ts";
+import { previewEveryFor } from "../generate/defaults.ts";
 import { Generator } from "../generate/generator.ts";
 import type { PostOptions } from "../generate/postprocess.ts";
 import type { Gpu } from "../gpu/device.ts";
@@ -267,7 +268,7 @@ export async function evaluate(
   const real = await measureReal(model, data, opts.n);
 
   const stepsTotal = opts.guidances.length * plan.batches * opts.steps;
-  const previewEvery = Math.max(1, Math.floor(opts.steps / 20));
+  const previewEvery = previewEveryFor(opts.steps);
   const classes = Array.from(
     { length: plan.batches * plan.size },
     (_, i) => i < total ? Math.floor(i / opts.n) : 0,

@@ -14,3 +14,10 @@ export const GENERATE_DEFAULTS: {
   /** Guidance only at steps with t/T in [lo, hi]; undefined: at every step. */
   guidanceInterval: readonly [number, number] | undefined;
 } = { guidance: 3, steps: 100, sampler: "ddpm", eta: 0, guidanceInterval: undefined };
+
+/** Frames a live preview shows whatever the step count: the fade-in looks alike at 10 or 1000. */
+export const PREVIEW_FRAMES = 20;
+
+/** The preview cadence that gives about {@link PREVIEW_FRAMES} frames over `steps` steps. */
+export const previewEveryFor = (steps: number): number =>
+  Math.max(1, Math.round(steps / PREVIEW_FRAMES));

@@ -7,7 +7,7 @@ import { initParams } from "../model/init.ts";
 import { ContextUNet } from "../model/unet.ts";
 import { storeFromWeights, type Weights } from "../model/weights.ts";
 import { ParamLayout } from "../nn/params.ts";
-import { GenerationCancelled, Generator, RequestError } from "./generator.ts";
+import { type GenerateRequest, GenerationCancelled, Generator, RequestError } from "./generator.ts";
 
 const CONFIG: ModelConfig = {
   in_ch: 4,
@@ -139,6 +139,12 @@ Deno.test("generate: requests it cannot serve are refused before any work", asyn
       [{ classes: [0], guidance: -1 }, /guidance must be a number ≥ 0/],
       [{ classes: [0], steps: 0 }, /steps must be an integer in 1…1000/],
       [{ classes: [0], seed: 1.5 }, /seed must be an integer/],
+      [{ classes: [0], sampler: "euler" as "ddpm" }, /sampler must be one of ddpm, ddim, dpm\+\+/],
+      [{ classes: [0], thresholdPercentile: 0 }, /threshold is a percentile in \(0, 100\]/],
+      [{ classes: [0], thresholdPercentile: 101 }, /threshold is a percentile/],
+      [{ classes: [0], guidanceInterval: [0.5, 0.5] as const }, /0 ≤ lo < hi ≤ 1/],
+      [{ classes: [0], guidanceInterval: [0.8, 0.2] as const }, /0 ≤ lo < hi ≤ 1/],
+      [{ classes: [0], guidanceInterval: [-0.1, 0.2] as const }, /0 ≤ lo < hi ≤ 1/],
       [{ classes: new Array(1e6).fill(0) }, /draw \d+ or fewer/],
     ] as const;
     for (const [change, message] of bad) {
@@ -149,5 +155,42 @@ Deno.test("generate: requests it cannot serve are refused before any work", asyn
     }
   } finally {
     gen.destroy();
+  }
+});
+
+Deno.test("generate: the guidance interval guides inside it and takes the conditional prediction outside", async () => {
+  const gpu = await getGpu();
+  const weights = tinyWeights();
+  const gen = Generator.fromWeights(gpu, weights);
+  // 4 DDPM steps see t/T = 0.999, 0.666, 0.333, 0.
+  const ask = (change: Partial<GenerateRequest>) =>
+    gen.generate({ ...request, classes: [0, 2], guidance: 4, ...change });
+  try {
+    const guided = await ask({});
+    const conditional = await ask({ guidance: 1 });
+    deepStrictEqual((await ask({ guidanceInterval: [0, 1] })).raw, guided.raw);
+    deepStrictEqual((await ask({ guidanceInterval: [0.4, 0.6] })).raw, conditional.raw);
+    // Unguided, guided, guided, unguided: the run switches models both ways.
+    const mixed = await ask({ guidanceInterval: [0.3, 0.7] });
+    ok(maxAbsDiff(mixed.raw, guided.raw) > 1e-3 && maxAbsDiff(mixed.raw, conditional.raw) > 1e-3);
+    deepStrictEqual(gen.cachedModels, 2);
+  } finally {
+    gen.destroy();
+  }
+  // With the null row equal to class 1's, a guided step is the conditional step, so any interval
+  // gives the conditional run: x (and DPM-Solver++'s previous x0) must carry over model switches.
+  const same = Generator.fromWeights(gpu, nullRowAs(weights, 1));
+  try {
+    for (const sampler of ["ddpm", "dpm++"] as const) {
+      const ask = (change: Partial<GenerateRequest>) =>
+        same.generate({ ...request, sampler, steps: 6, classes: [1, 1], guidance: 4, ...change });
+      const conditional = await ask({ guidance: 1 });
+      for (const interval of [[0.3, 0.7], [0.5, 1], [0, 0.5]] as const) {
+        const mixed = await ask({ guidanceInterval: interval });
+        ok(maxAbsDiff(mixed.raw, conditional.raw) < 1e-5, `${sampler} ${interval}`);
+      }
+    }
+  } finally {
+    same.destroy();
   }
 });

@@ -1,0 +1,17 @@
+import process from "node:process";
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const { getGpu } = await import("./lib/gpu/device.ts");
+const gpu = await getGpu();
+const dev = gpu.device;
+let mod = 0, pipe = 0, n = 0;
+const cm = dev.createShaderModule.bind(dev);
+const cp = dev.createComputePipeline.bind(dev);
+dev.createShaderModule = (d: GPUShaderModuleDescriptor) => { const s = cpu(); const r = cm(d); mod += cpu() - s; return r; };
+dev.createComputePipeline = (d: GPUComputePipelineDescriptor) => { const s = cpu(); const r = cp(d); pipe += cpu() - s; n++; if (d.label?.startsWith("conv2d:conv")) console.log(d.label, (cpu() - s).toFixed(0)); return r; };
+const { loadDefaultWeights } = await import("./lib/model/default_weights.ts");
+const { storeFromWeights } = await import("./lib/model/weights.ts");
+const { ContextUNet } = await import("./lib/model/unet.ts");
+const w = loadDefaultWeights();
+const store = storeFromWeights(gpu, w);
+new ContextUNet(gpu, w.config, store, Number(Deno.args[0] ?? 2), { staticWeights: true });
+console.log(`modules ${mod.toFixed(0)} ms cpu, pipelines ${pipe.toFixed(0)} ms cpu (${n})`);
