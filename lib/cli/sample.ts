@@ -176,7 +176,6 @@ const slug = (name: string) =>
   name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "class";
 
 export const sampleCommand: Command = {
-  summary: "draw sprites, with a live preview in the terminal",
   async run(args) {
     const { values } = parseOptions("sample", args, OPTIONS);
     if (values.help) return void console.log(HELP);
@@ -215,7 +214,8 @@ export const sampleCommand: Command = {
     const outDir = values.out ?? "out";
     const force = values.force ?? false;
     const gpu = await getGpu();
-    const generator = Generator.fromWeights(gpu, weights);
+    // One request: steps outside a guidance interval reuse the guided UNet rather than build one.
+    const generator = Generator.fromWeights(gpu, weights, { unguidedOnOwnModel: false });
     const fit = generator.maxSprites(guidance);
     if (n > fit) {
       generator.destroy();

@@ -78,29 +78,35 @@ export class Generator {
   readonly classNames: readonly string[];
   readonly #store: ParamStore;
   readonly #ownsStore: boolean;
+  readonly #unguidedOnOwnModel: boolean;
   readonly #models = new Map<number, ContextUNet>();
   #queue: Promise<unknown> = Promise.resolve();
 
   /** A generator over `weights`, whose parameters it uploads once and frees on {@link destroy}. */
-  static fromWeights(gpu: Gpu, weights: Weights): Generator {
-    return new Generator(gpu, weights.config, weights.classNames, storeFromWeights(gpu, weights));
+  static fromWeights(gpu: Gpu, weights: Weights, { unguidedOnOwnModel = true } = {}): Generator {
+    const store = storeFromWeights(gpu, weights);
+    return new Generator(gpu, weights.config, weights.classNames, store, { unguidedOnOwnModel });
   }
 
   /**
    * A generator over parameters that live elsewhere (a trainer's EMA): they may change between
    * requests, since every request re-runs the weight repacks; {@link destroy} leaves them alone.
+   * Steps outside a guidance interval run on a UNet over N rows, half the work of a guided step,
+   * unless `unguidedOnOwnModel` is false: then they run on the guided UNet, which spares a
+   * one-shot run building (compiling) a second UNet.
    */
   constructor(
     readonly gpu: Gpu,
     config: ModelConfig,
     classNames: readonly string[],
     store: ParamStore,
-    { ownsStore = true } = {},
+    { ownsStore = true, unguidedOnOwnModel = true } = {},
   ) {
     this.config = config;
     this.classNames = classNames;
     this.#store = store;
     this.#ownsStore = ownsStore;
+    this.#unguidedOnOwnModel = unguidedOnOwnModel;
   }
 
   /** How many batch sizes have a UNet built (a request of a seen size reuses its UNet). */
@@ -177,7 +183,9 @@ export class Generator {
     const { guided } = samplingPlan(req);
     const models: SamplingModels = {};
     if (guided.includes(true)) models.cfg = this.#model(2 * n);
-    if (guided.includes(false)) models.single = this.#model(n);
+    if (!models.cfg || (guided.includes(false) && this.#unguidedOnOwnModel)) {
+      models.single = this.#model(n);
+    }
     models.cfg?.prepare.run();
     models.single?.prepare.run();
     const every = req.previewEvery ?? 0;

@@ -174,6 +174,16 @@ Deno.test("generate: the guidance interval guides inside it and takes the condit
     const mixed = await ask({ guidanceInterval: [0.3, 0.7] });
     ok(maxAbsDiff(mixed.raw, guided.raw) > 1e-3 && maxAbsDiff(mixed.raw, conditional.raw) > 1e-3);
     deepStrictEqual(gen.cachedModels, 2);
+    // On the guided UNet alone, the unguided steps ignore its unconditional half: the same run.
+    const oneModel = Generator.fromWeights(gpu, weights, { unguidedOnOwnModel: false });
+    const shared = await oneModel.generate({
+      ...request,
+      classes: [0, 2],
+      guidance: 4,
+      guidanceInterval: [0.3, 0.7],
+    });
+    deepStrictEqual([shared.raw, oneModel.cachedModels], [mixed.raw, 1]);
+    oneModel.destroy();
   } finally {
     gen.destroy();
   }
