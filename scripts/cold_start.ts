@@ -1,7 +1,7 @@
 /**
  * Where the time goes before the first sampling step, and end to end.
  *
- *   deno run -A scripts/cold_start.ts [--runs 3] [--n 1,8] [--root DIR] [--e2e ARGS]
+ *   deno run -A scripts/cold_start.ts [--runs 3] [--n 1,8] [--root DIR] [--e2e ARGS] [--cache …]
  *
  * Phases (each in fresh processes, once with Mesa's shader cache as it is and once with
  * MESA_SHADER_CACHE_DISABLE=true, the first run on a new machine): process start to the
@@ -13,7 +13,8 @@
  * shared machine CPU time is the steadier of the two.
  *
  * `--root DIR` measures another checkout (for a before/after table), `--e2e ARGS` times
- * `main.ts sample ARGS --no-preview` end to end instead (process start to PNGs written).
+ * `main.ts sample ARGS --no-preview` end to end instead (process start to PNGs written), with
+ * its CPU time where GNU time is installed. `--cache as-is|disabled` runs one cache setting.
  */
 
 import process from "node:process";
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     n: { type: "string", default: "1,8" },
     root: { type: "string", default: fileURLToPath(new URL("..", import.meta.url)) },
     e2e: { type: "string" },
+    cache: { type: "string", default: "both" },
     child: { type: "string" },
   },
 });
@@ -88,17 +90,26 @@ async function child(n: number, spawnedAt: number): Promise<Mark[]> {
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** GNU time, when installed, gives a child's CPU time (user + system, all threads). */
+const gnuTime = await Deno.stat("/usr/bin/time").then(() => true, () => false);
+
 async function spawn(args: string[], env: Record<string, string>) {
   const started = Date.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args,
+  const [cmd, all] = gnuTime
+    ? ["/usr/bin/time", ["-f", "cpu %U %S", Deno.execPath(), ...args]]
+    : [Deno.execPath(), args];
+  const out = await new Deno.Command(cmd, {
+    args: all,
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();
+  const wall = Date.now() - started;
   const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  return { text, wall: Date.now() - started };
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(stderr);
+  const times = stderr.match(/cpu ([\d.]+) ([\d.]+)\s*$/);
+  return { text, wall, cpu: times ? 1000 * (Number(times[1]) + Number(times[2])) : NaN };
 }
 
 if (values.child !== undefined) {
@@ -108,34 +119,40 @@ if (values.child !== undefined) {
   const runs = Number(values.runs);
   const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).split(" ")[0];
   console.log(`${root} · ${runs} runs each · load average ${load} (shared machine: noisy)`);
-  for (const cache of ["as is", "disabled"]) {
+  const caches = { both: ["as is", "disabled"], "as-is": ["as is"], disabled: ["disabled"] }[
+    values.cache
+  ];
+  if (!caches) throw new Error(`--cache is both, as-is or disabled, not ${values.cache}`);
+  for (const cache of caches) {
     const env: Record<string, string> = cache === "disabled"
       ? { MESA_SHADER_CACHE_DISABLE: "true" }
       : {};
     if (values.e2e !== undefined) {
-      const walls: number[] = [];
+      const [walls, cpus]: number[][] = [[], []];
       const dir = await Deno.makeTempDir({ prefix: "cold-start-" });
+      const args = values.e2e.split(" ").filter(Boolean);
       for (let r = 0; r < runs; r++) {
-        const args = values.e2e.split(" ").filter(Boolean);
-        const main = `${root}/main.ts`;
-        walls.push(
-          (await spawn([
+        const run = await spawn(
+          [
             "run",
             "-A",
-            main,
+            `${root}/main.ts`,
             "sample",
             ...args,
             "--no-preview",
             "--force",
             "--out",
             dir,
-          ], env))
-            .wall,
+          ],
+          env,
         );
+        walls.push(run.wall);
+        cpus.push(run.cpu);
       }
       await Deno.remove(dir, { recursive: true });
       console.log(
-        `sample ${values.e2e} (Mesa cache ${cache}): median ${median(walls)} ms of [${walls}]`,
+        `sample ${values.e2e} (Mesa cache ${cache}): wall median ${median(walls)} ms [${walls}], ` +
+          `CPU median ${median(cpus)} ms [${cpus}]`,
       );
       continue;
     }
