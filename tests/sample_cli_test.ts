@@ -7,6 +7,7 @@
 import { deepStrictEqual, notDeepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { GIF } from "imagescript";
+import { GENERATE_DEFAULTS } from "../lib/generate/defaults.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { decodePng } from "../lib/io/png.ts";
 import { loadDefaultWeights } from "../lib/model/default_weights.ts";
@@ -51,7 +52,10 @@ Deno.test("sample: PNGs, sheet, GIF and --json; same seed ⇒ same bytes, never 
     deepStrictEqual(summary.files, names.map((n) => join(out, n)));
     deepStrictEqual(summary.classes, TINY_CLASSES);
     deepStrictEqual([summary.steps, summary.seed, summary.guidance], [4, 7, 3]);
-    deepStrictEqual([summary.sampler, summary.weights], ["ddpm", "tiny.safetensors"]);
+    deepStrictEqual(
+      [summary.sampler, summary.weights],
+      [GENERATE_DEFAULTS.sampler, "tiny.safetensors"],
+    );
 
     for (const stem of stems) {
       const native = await decodePng(await Deno.readFile(join(out, `${stem}.png`)), stem);
@@ -137,7 +141,12 @@ Deno.test("sample: no arguments but --steps/--out draws one sprite per class of 
       [...stems.flatMap((s) => [`${s}.png`, `${s}-x16.png`]), "sheet-s0.png"].sort(),
     );
     deepStrictEqual(await pngSize(join(dir, `${stems[0]}-x16.png`)), [256, 256]);
-    ok(r.stdout.startsWith(`${classNames.length} sprites (ddpm, 2 steps, guidance 3, seed 0)`));
+    ok(
+      r.stdout.startsWith(
+        `${classNames.length} sprites (${GENERATE_DEFAULTS.sampler}, 2 steps, guidance 3, seed 0)`,
+      ),
+      r.stdout,
+    );
     ok(r.stdout.includes(`wrote ${2 * classNames.length + 1} files to ${dir}/`), r.stdout);
     deepStrictEqual(r.stderr, "");
   });
