@@ -208,7 +208,8 @@ Deno.test("sample: --list-classes, --class NAME, and no escape codes off a TTY",
       ignore: !hasScript,
       fn: async () => {
         const plain = await sampleOnTty(tty, { NO_COLOR: "1" });
-        ok(!plain.includes("\x1b") && plain.includes("1 sprite (ddpm, 2 steps"), plain);
+        const line = `1 sprite (${GENERATE_DEFAULTS.sampler}, 2 steps`;
+        ok(!plain.includes("\x1b") && plain.includes(line), plain);
         const drawn = await sampleOnTty(tty, { COLORTERM: "truecolor" });
         ok(
           drawn.includes("\x1b[38;2;") && drawn.includes("▀"),
