@@ -1,13 +1,16 @@
 /**
  * The original's sampler must not change: `sample --steps 1000 --sampler ddpm` writes the bytes
- * it wrote before DPM-Solver++ and the guidance interval shared its update kernel. The digests
- * were recorded on Mesa lavapipe (llvmpipe, LLVM 15) with main at 7ac53e8; other adapters round
- * differently, so there the test is ignored.
+ * it wrote before DPM-Solver++ and the guidance interval shared its update kernel, and the
+ * sampler's raw f32 output (which PNG's 8 bits would hide small changes of) is the same. The
+ * digests were recorded on Mesa lavapipe (llvmpipe, LLVM 15) with main at 7ac53e8; other
+ * adapters round differently, so there the tests are ignored.
  */
 
 import { deepStrictEqual } from "node:assert/strict";
 import { join } from "node:path";
+import { Generator } from "../lib/generate/generator.ts";
 import { getGpu } from "../lib/gpu/device.ts";
+import { readWeights } from "../lib/model/weights.ts";
 import { runMain, succeeded, withTempDir, writeTinyWeights } from "./cli_helpers.ts";
 
 /** SHA-256 of each file of `sample --weights tiny --steps 1000 --sampler ddpm --seed 5 --n 3`. */
@@ -20,6 +23,9 @@ const RECORDED: Record<string, string> = {
   "potion-s5-2-x16.png": "f4d9db798996f71182e07677bcd499f456a1614a658075a50ca609eaec284934",
   "sheet-s5.png": "9e64772bfcb5b755cfb5804dd074bf0f0074ee962303438825e11d4eda348fd4",
 };
+
+/** SHA-256 of the raw [3, 4, 16, 16] f32 output of the same run (classes 0, 1, 2, guidance 3). */
+const RECORDED_RAW = "2b23debda64e6ea02d3956e29f304c229124d9ba07de2ef53320ce11805a53f6";
 
 const sha256 = async (bytes: Uint8Array<ArrayBuffer>) =>
   Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))
@@ -47,5 +53,28 @@ Deno.test({
         got[name] = await sha256(await Deno.readFile(join(out, name)));
       }
       deepStrictEqual(got, RECORDED);
+    }),
+});
+
+Deno.test({
+  name: "generate: 1000 ancestral DDPM steps give the raw output they gave (lavapipe)",
+  ignore: !lavapipe,
+  fn: () =>
+    withTempDir("ddpm-regression-", async (dir) => {
+      const path = join(dir, "tiny.safetensors");
+      await writeTinyWeights(path);
+      const generator = Generator.fromWeights(await getGpu(), await readWeights(path));
+      try {
+        const { raw } = await generator.generate({
+          classes: [0, 1, 2],
+          guidance: 3,
+          steps: 1000,
+          sampler: "ddpm",
+          seed: 5,
+        });
+        deepStrictEqual(await sha256(new Uint8Array(raw.buffer as ArrayBuffer)), RECORDED_RAW);
+      } finally {
+        generator.destroy();
+      }
     }),
 });
