@@ -92,7 +92,10 @@ export function reportMarkdown(report: EvalReport, ctx: ReportContext): string {
     `# Sample quality of ${ctx.weights}`,
     "",
     `${o.n} samples per class at each guidance value w (${o.sampler}, ${o.steps} steps` +
-    `${o.sampler === "ddim" ? `, eta ${o.eta}` : ""}, seed ${o.seed}), judged against the real ` +
+    `${o.sampler === "ddim" ? `, eta ${o.eta}` : ""}` +
+    `${o.thresholdPercentile ? `, threshold ${o.thresholdPercentile} %` : ""}` +
+    `${o.guidanceInterval ? `, guidance at t/T in [${o.guidanceInterval.join(", ")}]` : ""}` +
+    `, seed ${o.seed}), judged against the real ` +
     `sprites of ${ctx.data}. ${ctx.adapter}, ${(ctx.seconds / 60).toFixed(1)} min ` +
     `(${gs.map((g) => `w = ${g.guidance}: ${g.seconds.toFixed(0)} s`).join(", ")}).`,
     "",
