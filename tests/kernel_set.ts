@@ -12,7 +12,7 @@
  * training builds the step of `Trainer` at the recipe's batch size.
  */
 
-import type { Gpu } from "../lib/gpu/device.ts";
+import type { Gpu } from "../lib/gpu/gpu.ts";
 import { constHeader, kernelCode, type KernelVariant } from "../lib/gpu/kernel.ts";
 import { GuidedUpdate } from "../lib/diffusion/sampler.ts";
 import { type ModelConfig, paramSpecs, PRESETS } from "../lib/model/config.ts";

@@ -17,6 +17,7 @@ import { hexOf, makePalette, MAX_COLORS, type Palette } from "../palette/palette
 import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
 import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
 import { Generator } from "../generate/generator.ts";
+import { classLabel, spriteStem } from "../generate/names.ts";
 import { IMAGE_SIZE } from "../model/config.ts";
 import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
 import { LiveView } from "../term/live.ts";
@@ -138,9 +139,6 @@ async function freshPath(path: string, force: boolean): Promise<string> {
   }
 }
 
-const slug = (name: string) =>
-  name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "class";
-
 export const sampleCommand: Command = {
   summary: "draw sprites, with a live preview in the terminal",
   async run(args) {
@@ -259,9 +257,7 @@ export const sampleCommand: Command = {
       : undefined;
     const names: string[] = [];
     for (let i = 0; i < n; i++) {
-      const stem = `${
-        slug(classes[i] === k ? "unconditional" : weights.classNames[classes[i]])
-      }-s${seed}-${i}`;
+      const stem = spriteStem(classLabel(weights.classNames, classes[i]), seed, i);
       names.push(basename(await write(`${stem}.png`, await png(images[i], palettes[i]))));
       await write(
         `${stem}-x${scale}.png`,
@@ -289,7 +285,7 @@ export const sampleCommand: Command = {
         layout.tiles.map((tile, i) => ({
           filename: names[i],
           ...tile,
-          class: classes[i] === k ? "unconditional" : weights.classNames[classes[i]],
+          class: classLabel(weights.classNames, classes[i]),
           seed,
         })),
         {
@@ -308,7 +304,7 @@ export const sampleCommand: Command = {
     const summary = {
       weights: basename(weightsName),
       adapter: gpu.adapter.description,
-      classes: classes.map((c) => (c === k ? "unconditional" : weights.classNames[c])),
+      classes: classes.map((c) => classLabel(weights.classNames, c)),
       guidance,
       sampler,
       steps,

@@ -7,7 +7,7 @@
  * back except the x0 previews, every `previewEvery` steps.
  */
 
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import type { KernelSource } from "../gpu/kernel.ts";
 import { Program } from "../gpu/program.ts";
 import { createTensor, download, numel, type Tensor, upload } from "../gpu/tensor.ts";
