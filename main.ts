@@ -2,10 +2,12 @@
  * pixel-diffusion: a class-conditional DDPM for 16×16 pixel-art sprites on WebGPU.
  *
  *   deno run -A main.ts sample     draw sprites with the default weights
+ *   deno run -A main.ts serve      the web app: sprites fading in, in the browser
  *   deno run -A main.ts train      train on the default dataset or your own sprites
  *   deno run -A main.ts eval       measure sample quality (class accuracy, FID, memorisation)
  *   deno run -A main.ts info       the adapter and the default model
  *   deno run -A main.ts data …     build, inspect and preview datasets
+ *   deno run -A main.ts show F.png  PNG files in the terminal (kitty, iTerm2, sixel, half-blocks)
  *
  * The code, bottom up (each folder imports only from those before it):
  *   lib/util      errors, seeded random numbers
@@ -17,7 +19,8 @@
  *   lib/data      dataset loaders                lib/train  batches, trainer, the training loop
  *   lib/generate  the generation core: requests → finished sprites
  *   lib/eval      the sprite classifier and the quality measures
- *   lib/term      terminal previews and progress
+ *   lib/term      pictures in the terminal (which protocol, grids, live view), progress
+ *   lib/serve     the web app's server (its page: web/app/)
  *   lib/cli       the commands (front end)
  */
 

@@ -1,11 +1,13 @@
-// Softmax cross-entropy of the sprite classifier, loss and gradient in one pass (see
-// lib/eval/xent.ts):
-//   losses[n]     = logsumexp(logits[n, 0..K)) − logits[n, labels[n]]
-//   dlogits[n, k] = (softmax(logits[n])[k] − [k == labels[n]]) / N   (∂ mean loss / ∂ logits)
+// Softmax cross-entropy of the sprite classifier against target distributions, loss and
+// gradient in one pass (see lib/eval/xent.ts):
+//   losses[n]     = logsumexp(logits[n, 0..K)) − Σ_k targets[n, k] · logits[n, k]
+//   dlogits[n, k] = (softmax(logits[n])[k] − targets[n, k]) / N   (∂ mean loss / ∂ logits)
+// Each target row sums to 1: a one-hot row gives the plain −log softmax[label]; smoothed or
+// mixed labels are rows with more than one non-zero entry.
 //
 // Bindings (group 0):
 //   0 logits   [N, KP] f32  read        class scores in the first K columns of each row
-//   1 labels   [N] u32      read        the true class of each row (< K)
+//   1 targets  [N, KP] f32  read        class probabilities in the first K columns (sum 1)
 //   2 dlogits  [N, KP] f32  read_write  overwritten; the padding columns K..KP get 0
 //   3 losses   [N] f32      read_write  overwritten; the mean is summed on the CPU when logged
 // Constants: N (rows), K (classes), KP (row stride ≥ K: the classifier's head pads its outputs
@@ -15,7 +17,7 @@
 // beside the classifier's convolutions.
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
-@group(0) @binding(1) var<storage, read> labels: array<u32>;
+@group(0) @binding(1) var<storage, read> targets: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dlogits: array<f32>;
 @group(0) @binding(3) var<storage, read_write> losses: array<f32>;
 
@@ -30,15 +32,16 @@ fn softmax_xent(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroup
     top = max(top, logits[row + k]);
   }
   var total = 0.0;
+  var expected = 0.0;
   for (var k = 0u; k < K; k++) {
     total += exp(logits[row + k] - top);
+    expected += targets[row + k] * (logits[row + k] - top);
   }
-  let label = labels[n];
-  losses[n] = top + log(total) - logits[row + label];
+  losses[n] = log(total) - expected;
   for (var k = 0u; k < KP; k++) {
     var g = 0.0;
     if (k < K) {
-      g = exp(logits[row + k] - top) / total - select(0.0, 1.0, k == label);
+      g = exp(logits[row + k] - top) / total - targets[row + k];
     }
     dlogits[row + k] = g / f32(N);
   }

@@ -1,4 +1,6 @@
 // 2-D convolution, stride 1, zero padding (K − 1) / 2, NCHW f32 (see lib/nn/conv2d.ts).
+// With WRAP_X / WRAP_Y the padding is circular along that axis instead (seamless tiles); the
+// padding is decided in one place, the "padding" section below.
 //
 // Bindings (group 0; each entry point uses a subset, the others are left unbound):
 //   0 src       [N, CIN, H, W] vec4   read        the convolved input: x, or dy for dx
@@ -20,7 +22,7 @@
 //   COUTP (COUT rounded up to a multiple of TN), RH (output rows per invocation: 1, 2 or 4),
 //   FLIP (pack the weight transposed and flipped: the input gradient is a convolution of dy),
 //   BIAS, RESIDUAL, ACCUM (conv adds bias, residual, the old dst), S (weight_grad's partial
-//   sums: batch splits × SEGS).
+//   sums: batch splits × SEGS), WRAP_X and WRAP_Y (circular padding; false for weight_grad).
 // Entry points:
 //   pack_weights        ceil(CIN·K·K·COUTP / 4 / 64) workgroups
 //   conv                ceil(INVOCATIONS / 64) workgroups. An invocation holds TN output
@@ -30,6 +32,11 @@
 //   weight_grad         ceil(S · CO_QUADS · CI_QUADS / 64) workgroups. An invocation sums all
 //                       taps of 4 × 4 channel pairs over its share of the batch: each loaded
 //                       x row meets the three dy rows it touches, which roll through registers.
+//   weight_grad_1x1     ceil(S · COUT/16 · CIN/8 / 64) workgroups (K = 1, CIN a multiple of 8,
+//                       COUT of 16; replaces weight_grad). A 1×1 weight gradient is a matrix
+//                       product over the pixels, so an invocation holds 16 × 8 channel pairs as
+//                       vec4s of partial sums over 4 pixels: 24 loads feed 128 vec4 FMAs
+//                       (weight_grad's 4 × 4 pairs get 16 per 8 loads).
 //   weight_grad_reduce  ceil((DWP + DBP) / 4 / 64) workgroups: sums the S splits into dw and db.
 // Workgroup counts over the per-dimension limit are split over x and y (see grid1d).
 
@@ -47,6 +54,8 @@ const CI_QUADS = (CIN + 3) / 4;
 const CO_QUADS = (COUT + 3) / 4;
 const DWP = (COUT * CIN * KK + 3) / 4 * 4;
 const DBP = (COUT + 3) / 4 * 4;
+/** Vec4s per channel plane. */
+const HW4 = H * VW;
 
 @group(0) @binding(0) var<storage, read> src: array<vec4f>;
 @group(0) @binding(1) var<storage, read> packed: array<vec4f>;
@@ -125,11 +134,32 @@ fn grad_out_row(base: u32, seg: u32) -> Row {
   return r;
 }
 
-/** The src row segment and its one-pixel shifts (zero padding at the row ends). */
+// ---- padding: what lies outside the image (zeros, or the other side with WRAP_X / WRAP_Y) ----
+
+/** The pixel left of the src row starting at vec4 index base. */
+fn pixel_before_row(base: u32) -> f32 {
+  if (WRAP_X) { return src[base + VW - 1u].w; }
+  return 0.0;
+}
+
+/** The pixel right of the src row starting at vec4 index base. */
+fn pixel_after_row(base: u32) -> f32 {
+  if (WRAP_X) { return src[base].x; }
+  return 0.0;
+}
+
+/** Row iy (below zero it arrives wrapped around as u32) inside the image, or H: a zero row. */
+fn padded_row(iy: u32) -> u32 {
+  if (iy < H) { return iy; }
+  if (WRAP_Y) { return (iy + H) % H; } // −1 → H − 1, H → 0
+  return H;
+}
+
+/** The src row segment and its one-pixel shifts (padding at the row ends). */
 fn src_taps(base: u32, seg: u32) -> Taps {
   let c = src_row(base, seg);
-  var before = 0.0;
-  var after = 0.0;
+  var before = pixel_before_row(base);
+  var after = pixel_after_row(base);
   if (seg > 0u) { before = src[base + seg * SV - 1u].w; }
   if ((seg + 1u) * SV < VW) { after = src[base + (seg + 1u) * SV].x; }
   // Past the segment's valid vec4s everything is zero, so the shifts need no further masking.
@@ -212,11 +242,12 @@ fn place(id: u32) -> Place {
   return Place(n, id / (SEGS * ROW_BLOCKS * N), h, seg);
 }
 
-/** src row iy of the plane at vec4 base with its shifts; zero outside the image. */
+/** src row iy of the plane at vec4 base with its shifts; outside the image, see padded_row. */
 fn src_taps_at(base: u32, iy: u32, seg: u32) -> Taps {
-  if (iy >= H) { return Taps(); } // also below zero: iy wraps around
-  if (K == 1) { return Taps(Row(), src_row(base + iy * VW, seg), Row()); }
-  return src_taps(base + iy * VW, seg);
+  let row = padded_row(iy);
+  if (row == H) { return Taps(); }
+  if (K == 1) { return Taps(Row(), src_row(base + row * VW, seg), Row()); }
+  return src_taps(base + row * VW, seg);
 }
 
 /** The weights of one kernel row: taps kx = 0, 1, 2 (only c when K = 1). */
@@ -568,6 +599,169 @@ fn weight_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
     if (co + 1u < COUT) { partial[i + 1u] = hsum(dsum.v1); }
     if (co + 2u < COUT) { partial[i + 2u] = hsum(dsum.v2); }
     if (co + 3u < COUT) { partial[i + 3u] = hsum(dsum.v3); }
+  }
+}
+
+// ---- weight_grad_1x1 ----
+
+/** vec4 partial sums of 8 channel pairs (one output channel × 8 input channels), or 8 rows. */
+struct Oct {
+  a0: vec4f,
+  a1: vec4f,
+  a2: vec4f,
+  a3: vec4f,
+  a4: vec4f,
+  a5: vec4f,
+  a6: vec4f,
+  a7: vec4f,
+}
+
+/** 16 × 8 channel pairs: o_j holds output channel co + j with the 8 input channels. */
+struct PairTile {
+  o0: Oct,
+  o1: Oct,
+  o2: Oct,
+  o3: Oct,
+  o4: Oct,
+  o5: Oct,
+  o6: Oct,
+  o7: Oct,
+  o8: Oct,
+  o9: Oct,
+  o10: Oct,
+  o11: Oct,
+  o12: Oct,
+  o13: Oct,
+  o14: Oct,
+  o15: Oct,
+}
+
+fn fma_oct(a: Oct, d: vec4f, x: Oct) -> Oct {
+  return Oct(
+    fma(d, x.a0, a.a0),
+    fma(d, x.a1, a.a1),
+    fma(d, x.a2, a.a2),
+    fma(d, x.a3, a.a3),
+    fma(d, x.a4, a.a4),
+    fma(d, x.a5, a.a5),
+    fma(d, x.a6, a.a6),
+    fma(d, x.a7, a.a7),
+  );
+}
+
+fn add_oct(a: Oct, b: Oct) -> Oct {
+  return Oct(a.a0 + b.a0, a.a1 + b.a1, a.a2 + b.a2, a.a3 + b.a3,
+    a.a4 + b.a4, a.a5 + b.a5, a.a6 + b.a6, a.a7 + b.a7);
+}
+
+/** 4 pixels of 8 consecutive channel planes of src; base indexes the first. */
+fn src_oct(base: u32) -> Oct {
+  return Oct(src[base + 0u * HW4], src[base + 1u * HW4], src[base + 2u * HW4], src[base + 3u * HW4],
+    src[base + 4u * HW4], src[base + 5u * HW4], src[base + 6u * HW4], src[base + 7u * HW4]);
+}
+
+/** 4 pixels of 8 consecutive channel planes of grad_out; base indexes the first. */
+fn grad_out_oct(base: u32) -> Oct {
+  return Oct(grad_out[base + 0u * HW4], grad_out[base + 1u * HW4], grad_out[base + 2u * HW4], grad_out[base + 3u * HW4],
+    grad_out[base + 4u * HW4], grad_out[base + 5u * HW4], grad_out[base + 6u * HW4], grad_out[base + 7u * HW4]);
+}
+
+// Adds the products of 4 pixels of dy (8 output channels from co + first) and x.
+fn fma_pairs_lo(t: ptr<function, PairTile>, d: Oct, x: Oct) {
+  (*t).o0 = fma_oct((*t).o0, d.a0, x);
+  (*t).o1 = fma_oct((*t).o1, d.a1, x);
+  (*t).o2 = fma_oct((*t).o2, d.a2, x);
+  (*t).o3 = fma_oct((*t).o3, d.a3, x);
+  (*t).o4 = fma_oct((*t).o4, d.a4, x);
+  (*t).o5 = fma_oct((*t).o5, d.a5, x);
+  (*t).o6 = fma_oct((*t).o6, d.a6, x);
+  (*t).o7 = fma_oct((*t).o7, d.a7, x);
+}
+
+fn fma_pairs_hi(t: ptr<function, PairTile>, d: Oct, x: Oct) {
+  (*t).o8 = fma_oct((*t).o8, d.a0, x);
+  (*t).o9 = fma_oct((*t).o9, d.a1, x);
+  (*t).o10 = fma_oct((*t).o10, d.a2, x);
+  (*t).o11 = fma_oct((*t).o11, d.a3, x);
+  (*t).o12 = fma_oct((*t).o12, d.a4, x);
+  (*t).o13 = fma_oct((*t).o13, d.a5, x);
+  (*t).o14 = fma_oct((*t).o14, d.a6, x);
+  (*t).o15 = fma_oct((*t).o15, d.a7, x);
+}
+
+/** Writes split s's sums of output channel co with input channels ci … ci + 7. */
+fn store_oct(a: Oct, s: u32, co: u32, ci: u32) {
+  let i = s * DWP + co * CIN + ci;
+  partial[i + 0u] = hsum(a.a0);
+  partial[i + 1u] = hsum(a.a1);
+  partial[i + 2u] = hsum(a.a2);
+  partial[i + 3u] = hsum(a.a3);
+  partial[i + 4u] = hsum(a.a4);
+  partial[i + 5u] = hsum(a.a5);
+  partial[i + 6u] = hsum(a.a6);
+  partial[i + 7u] = hsum(a.a7);
+}
+
+fn store_dsum(d: Oct, i: u32) {
+  partial[i + 0u] = hsum(d.a0);
+  partial[i + 1u] = hsum(d.a1);
+  partial[i + 2u] = hsum(d.a2);
+  partial[i + 3u] = hsum(d.a3);
+  partial[i + 4u] = hsum(d.a4);
+  partial[i + 5u] = hsum(d.a5);
+  partial[i + 6u] = hsum(d.a6);
+  partial[i + 7u] = hsum(d.a7);
+}
+
+// Invocation (s, ci tile, co tile) sums 16 × 8 channel pairs over the pixels of the samples
+// n ≡ s (mod S); the ci tile 0 also sums dy for db. Neighbouring invocations share the ci tile.
+@compute @workgroup_size(64)
+fn weight_grad_1x1(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+) {
+  let id = linear_id(gid, nwg);
+  if (id >= S * (COUT / 16) * (CIN / 8)) { return; }
+  let co = id % (COUT / 16) * 16u;
+  let ci = id / (COUT / 16) % (CIN / 8) * 8u;
+  let s = id / ((CIN / 8) * (COUT / 16));
+  var t = PairTile();
+  var dlo = Oct();
+  var dhi = Oct();
+  for (var n = s; n < N; n += S) {
+    let xb = (n * CIN + ci) * HW4;
+    let db = (n * COUT + co) * HW4;
+    for (var q = 0u; q < HW4; q++) {
+      let x = src_oct(xb + q);
+      let d0 = grad_out_oct(db + q);
+      fma_pairs_lo(&t, d0, x);
+      let d1 = grad_out_oct(db + 8u * HW4 + q);
+      fma_pairs_hi(&t, d1, x);
+      if (ci == 0u) {
+        dlo = add_oct(dlo, d0);
+        dhi = add_oct(dhi, d1);
+      }
+    }
+  }
+  store_oct(t.o0, s, co + 0u, ci);
+  store_oct(t.o1, s, co + 1u, ci);
+  store_oct(t.o2, s, co + 2u, ci);
+  store_oct(t.o3, s, co + 3u, ci);
+  store_oct(t.o4, s, co + 4u, ci);
+  store_oct(t.o5, s, co + 5u, ci);
+  store_oct(t.o6, s, co + 6u, ci);
+  store_oct(t.o7, s, co + 7u, ci);
+  store_oct(t.o8, s, co + 8u, ci);
+  store_oct(t.o9, s, co + 9u, ci);
+  store_oct(t.o10, s, co + 10u, ci);
+  store_oct(t.o11, s, co + 11u, ci);
+  store_oct(t.o12, s, co + 12u, ci);
+  store_oct(t.o13, s, co + 13u, ci);
+  store_oct(t.o14, s, co + 14u, ci);
+  store_oct(t.o15, s, co + 15u, ci);
+  if (ci == 0u) {
+    store_dsum(dlo, S * DWP + s * DBP + co);
+    store_dsum(dhi, S * DWP + s * DBP + co + 8u);
   }
 }
 

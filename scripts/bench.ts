@@ -1,15 +1,20 @@
 /**
  * Speed of this project beside PyTorch on the same machine, in the same run.
  *
- *   deno run -A scripts/bench.ts [--configs reference,small] [--only train,forward,sample] [--reps 5] [--no-torch]
+ *   deno run -A scripts/bench.ts [--configs reference,small] [--only train,forward,sample] [--reps 5]
+ *                                [--no-torch] [--torch-device cpu|cuda] [--torch-threads N]
+ *                                [--python /usr/bin/python3]
  *
  * Ours: medians of --reps timed runs after a warm-up (pipelines compiled first).
  * Training: `k` replayed steps per timed run, waited on once. Forward: `k`
  * forwards in one submission. Sampling: a full guided run of 20 DDIM steps
  * (one batched forward of 2N rows per step); its per-step time × 1000 (DDPM) or
  * × 50 (DDIM) is extrapolated, as the PyTorch side does. The PyTorch numbers come
- * from scripts/bench_torch.py (Debian's /usr/bin/python3 with python3-torch),
- * started after ours so the two never share the cores.
+ * from scripts/bench_torch.py (Debian's /usr/bin/python3 with python3-torch, or the
+ * interpreter --python names), started after ours so the two never share the cores;
+ * --torch-device cuda runs PyTorch on an NVIDIA GPU, --no-torch skips it. Nothing here
+ * assumes a CPU adapter: on a GPU the same kernels run through whatever adapter Deno's
+ * WebGPU finds (Vulkan on Linux), and the first line names it.
  */
 
 import { parseArgs } from "node:util";
@@ -112,27 +117,38 @@ async function benchSample(
   return { what: "sample_step_batched", config: name, batch: sprites, ms: ms / steps };
 }
 
-function torchRows(configs: string[], only: string[], reps: number): Row[] {
+interface TorchOptions {
+  python: string;
+  device: string;
+  threads: number;
+}
+
+function torchRows(configs: string[], only: string[], reps: number, o: TorchOptions): Row[] {
   const torchName = (c: string) => (c === "reference" ? "ref" : c);
+  const script = new URL("./bench_torch.py", import.meta.url).pathname;
   const args = [
-    "scripts/bench_torch.py",
+    script,
     "--configs",
     configs.map(torchName).join(","),
     "--reps",
     String(reps),
+    "--device",
+    o.device,
+    "--threads",
+    String(o.threads),
   ];
-  for (const o of only) args.push("--only", o);
+  for (const w of only) args.push("--only", w);
   let out: Deno.CommandOutput;
   try {
-    out = new Deno.Command("/usr/bin/python3", { args, stderr: "inherit" }).outputSync();
+    out = new Deno.Command(o.python, { args, stderr: "inherit" }).outputSync();
   } catch {
     console.error(
-      "PyTorch side skipped: /usr/bin/python3 not found (apt-get install python3-torch)",
+      `PyTorch side skipped: ${o.python} not found (apt-get install python3-torch, or --python)`,
     );
     return [];
   }
   if (!out.success) {
-    console.error("PyTorch side failed (is python3-torch installed?)");
+    console.error(`PyTorch side failed (does ${o.python} have torch?)`);
     return [];
   }
   return new TextDecoder().decode(out.stdout).trim().split("\n").filter(Boolean).map((l) => {
@@ -152,11 +168,42 @@ const { values } = parseArgs({
     only: { type: "string", default: "train,forward,sample" },
     reps: { type: "string", default: "5" },
     "no-torch": { type: "boolean" },
+    "torch-device": { type: "string", default: "cpu" },
+    "torch-threads": { type: "string", default: "2" },
+    python: { type: "string", default: "/usr/bin/python3" },
   },
 });
+const torchOptions: TorchOptions = {
+  python: values.python,
+  device: values["torch-device"],
+  threads: Number(values["torch-threads"]),
+};
+if (torchOptions.device !== "cpu" && torchOptions.device !== "cuda") {
+  console.error(`error: --torch-device must be cpu or cuda, not ${torchOptions.device}`);
+  Deno.exit(2);
+}
+if (!Number.isInteger(torchOptions.threads) || torchOptions.threads < 1) {
+  console.error(`error: --torch-threads must be a positive integer`);
+  Deno.exit(2);
+}
 const configs = values.configs.split(",");
 const only = values.only.split(",");
 const reps = Number(values.reps);
+const badConfig = configs.find((c) => !PRESETS[c]);
+const badWork = only.find((w) => !["train", "forward", "sample"].includes(w));
+if (badConfig || badWork || !Number.isInteger(reps) || reps < 1) {
+  console.error(
+    `error: ${
+      badConfig
+        ? `unknown config ${badConfig}`
+        : badWork
+        ? `unknown --only ${badWork}`
+        : "--reps must be a positive integer"
+    }` +
+      " (configs: reference, small, tiny; --only: train, forward, sample)",
+  );
+  Deno.exit(2);
+}
 const gpu = await getGpu();
 const ours: Row[] = [];
 for (const name of configs) {
@@ -169,9 +216,15 @@ for (const name of configs) {
   }
   if (only.includes("train")) ours.push(await benchTrain(gpu, name, config, Math.min(reps, 3)));
 }
-const theirs = values["no-torch"] ? [] : torchRows(configs, only, reps);
+const theirs = values["no-torch"] ? [] : torchRows(configs, only, reps, torchOptions);
+const a = gpu.adapter;
 console.log(
-  `adapter: ${gpu.adapter.description}; PyTorch: /usr/bin/python3 scripts/bench_torch.py, same machine`,
+  `adapter: ${a.description} (vendor ${a.vendor || "?"}, ${a.architecture || "?"}` +
+    `${a.isFallbackAdapter ? ", fallback" : ""}); ${navigator.hardwareConcurrency} CPU cores; ` +
+    (values["no-torch"]
+      ? "PyTorch not run"
+      : `PyTorch: ${torchOptions.python} scripts/bench_torch.py --device ${torchOptions.device}, ` +
+        "same machine"),
 );
 console.log(
   "| work | config | batch | ours ms | PyTorch ms | PyTorch/ours (speed ratio) | ours images/s |",

@@ -16,6 +16,7 @@ import { getGpu, type Gpu } from "../lib/gpu/device.ts";
 import { Program } from "../lib/gpu/program.ts";
 import { createTensor } from "../lib/gpu/tensor.ts";
 import { conv2dBackward, conv2dForward } from "../lib/nn/conv2d.ts";
+import { cpuNanos } from "./timing.ts";
 
 interface BenchShape {
   n: number;
@@ -31,25 +32,6 @@ interface Timing {
 }
 
 const CORES = navigator.hardwareConcurrency;
-
-/** Nanoseconds this process's threads have run (Linux; 0 elsewhere). */
-function cpuNanos(): number {
-  let total = 0;
-  try {
-    for (const task of Deno.readDirSync("/proc/self/task")) {
-      try {
-        total += Number(
-          Deno.readTextFileSync(`/proc/self/task/${task.name}/schedstat`).split(" ")[0],
-        );
-      } catch {
-        // The thread exited between listing and reading.
-      }
-    }
-  } catch {
-    return 0;
-  }
-  return total;
-}
 
 /** Seconds per replay of `prog`, best of 5 on each clock. */
 async function time(gpu: Gpu, prog: Program, reps: number): Promise<Timing> {

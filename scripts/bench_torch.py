@@ -16,7 +16,8 @@ where ms is the median of --reps timed runs after --warmup untimed ones.
 
   bench_torch.py [--only train|forward|sample] [--configs ref,small] [--reps N] [--warmup N]
                  [--threads N] [--device cpu|cuda]
-Run with Debian's interpreter (/usr/bin/python3), which has torch.
+Run with Debian's interpreter (/usr/bin/python3), which has torch. With --device cuda the model,
+inputs and noise live on the GPU and every timed run ends with torch.cuda.synchronize().
 """
 
 import argparse
@@ -39,8 +40,8 @@ GUIDANCE = 7.5
 DEVICE = torch.device("cpu")
 
 
-def synchronize():
-    """Waits for queued CUDA work, so a timed run ends when the GPU is done."""
+def sync():
+    """Waits for queued GPU work, so a timed run ends when its kernels do."""
     if DEVICE.type == "cuda":
         torch.cuda.synchronize()
 
@@ -48,12 +49,12 @@ def synchronize():
 def median_ms(fn, reps, warmup):
     for _ in range(warmup):
         fn()
-    synchronize()
+    sync()
     times = []
     for _ in range(reps):
         start = time.perf_counter()
         fn()
-        synchronize()
+        sync()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
 
@@ -74,15 +75,15 @@ def cosine_schedule(s=0.008):
 
 
 def inputs(config, batch, gen):
-    x = torch.randn(batch, config["in_ch"], 16, 16, generator=gen)
-    t = torch.randint(0, T_STEPS, (batch,), generator=gen)
-    labels = torch.randint(0, config["num_classes"] + 1, (batch,), generator=gen)
-    return x.to(DEVICE), t.to(DEVICE), labels.to(DEVICE)
+    x = torch.randn(batch, config["in_ch"], 16, 16, generator=gen, device=DEVICE)
+    t = torch.randint(0, T_STEPS, (batch,), generator=gen, device=DEVICE)
+    labels = torch.randint(0, config["num_classes"] + 1, (batch,), generator=gen, device=DEVICE)
+    return x, t, labels
 
 
 def bench_train(model, config, gen, reps, warmup):
     x, t, labels = inputs(config, TRAIN_BATCH, gen)
-    target = torch.randn(x.shape, generator=gen).to(DEVICE)
+    target = torch.randn(x.shape, generator=gen, device=DEVICE)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-4, betas=(0.9, 0.999), eps=1e-8,
                             weight_decay=1e-4)
     model.train()
@@ -121,17 +122,20 @@ def bench_sample(model, config, gen, reps, warmup):
 
     for batched in (False, True):
         for batch in SAMPLE_BATCHES:
-            cond = torch.randint(0, null, (batch,), generator=gen).to(DEVICE)
-            state = {"x": torch.randn(batch, config["in_ch"], 16, 16, generator=gen).to(DEVICE),
+            cond = torch.randint(0, null, (batch,), generator=gen, device=DEVICE)
+            state = {"x": torch.randn(batch, config["in_ch"], 16, 16, generator=gen,
+                                      device=DEVICE),
                      "i": T_STEPS - 1}
 
             def step():
                 i, x = state["i"], state["x"]
-                eps_c, eps_u = guided_eps(x, torch.full((batch,), i, device=DEVICE), cond, batched)
+                eps_c, eps_u = guided_eps(x, torch.full((batch,), i, device=DEVICE), cond,
+                                          batched)
                 eps = eps_u + GUIDANCE * (eps_c - eps_u)
                 x0 = ((x - (1 - abar[i]).sqrt() * eps) / abar[i].sqrt()).clamp(-1, 1)
                 mean = c1[i] * x0 + c2[i] * x
-                state["x"] = mean + var[i].sqrt() * torch.randn(x.shape, generator=gen).to(DEVICE)
+                state["x"] = mean + var[i].sqrt() * torch.randn(x.shape, generator=gen,
+                                                                 device=DEVICE)
                 state["i"] = i - 1 if i > 1 else T_STEPS - 1  # keep the timestep walk going
 
             with torch.no_grad():
@@ -154,8 +158,10 @@ def main():
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--device", default="cpu", help="cpu, or cuda where PyTorch sees a GPU")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = ap.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: this PyTorch sees no CUDA device (torch.cuda.is_available())")
     global DEVICE
     DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)
@@ -164,11 +170,12 @@ def main():
         for what in args.only or list(BENCHES):
             torch.manual_seed(0)
             model = build_model(config).to(DEVICE)
-            gen = torch.Generator().manual_seed(0)
+            gen = torch.Generator(device=DEVICE).manual_seed(0)
             for row in BENCHES[what](model, config, gen, args.reps, args.warmup):
                 line = {"impl": "torch", "what": row.pop("what"), "config": name}
                 line.update(row, threads=torch.get_num_threads(), torch=torch.__version__,
-                            device=str(DEVICE))
+                            device=str(DEVICE) if DEVICE.type == "cpu"
+                            else torch.cuda.get_device_name(DEVICE))
                 for key in ("ms", "ms_1000_steps", "images_per_s"):
                     if key in line:
                         line[key] = float(f"{line[key]:.4g}")

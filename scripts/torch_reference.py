@@ -13,8 +13,10 @@ numpy (Debian's /usr/bin/python3 has both); the safetensors format is written by
       4,322,243 parameters and exact names/shapes/order (a digest of the listing; with the
       listing file given, also a line-by-line diff).
   torch_reference.py --weights-out PATH [--preset tiny|small|ref] [--config JSON] [--seed N]
+                     [--bare]
       Writes a plain weights file (state_dict names, F32, metadata "config") of a seeded
-      initialisation (PyTorch default init, then the perturbation of `perturb_init`).
+      initialisation (PyTorch default init, then the perturbation of `perturb_init`). --bare
+      leaves the metadata out, as safetensors.torch.save_file(model.state_dict()) does.
   torch_reference.py --load PATH [--inputs FILE] [--pred-out FILE]
       Loads a weights file (F32/F16/BF16; config from its "config" metadata, else from
       --preset/--config) strictly into the model and runs one float64 forward, printing a JSON
@@ -199,8 +201,8 @@ NP_DTYPES = {"F32": "<f4", "F16": "<f2", "I32": "<i4", "I64": "<i8", "U8": "u1"}
 
 
 def write_safetensors(path, tensors, metadata):
-    """tensors: name → numpy array (float32 or int32); metadata: str → str."""
-    header = {"__metadata__": metadata}
+    """tensors: name → numpy array (float32 or int32); metadata: str → str, or None for none."""
+    header = {} if metadata is None else {"__metadata__": metadata}
     blobs, offset = [], 0
     for name in sorted(tensors):
         arr = np.ascontiguousarray(tensors[name])
@@ -330,10 +332,10 @@ def write_fixture(out, seed):
           f"{count:,} parameters, loss {float(loss):.6f}, grad norm {grad_norm:.4f}")
 
 
-def write_weights(out, config, seed):
+def write_weights(out, config, seed, bare):
     model = seeded_model(config, seed)
     tensors = {n: f32(p) for n, p in model.state_dict().items()}
-    write_safetensors(out, tensors, {"config": json.dumps(config)})
+    write_safetensors(out, tensors, None if bare else {"config": json.dumps(config)})
     print(f"wrote {out}: {len(tensors)} tensors, "
           f"{sum(p.numel() for p in model.parameters()):,} parameters")
 
@@ -384,6 +386,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--check-reference", nargs="?", const="", metavar="SEED_STATE_DICT_TXT")
     ap.add_argument("--weights-out", metavar="PATH")
+    ap.add_argument("--bare", action="store_true", help="--weights-out without metadata")
     ap.add_argument("--load", metavar="PATH")
     ap.add_argument("--inputs", metavar="FILE")
     ap.add_argument("--pred-out", metavar="FILE")
@@ -394,7 +397,7 @@ def main():
     if args.check_reference is not None:
         check_reference(args.check_reference)
     elif args.weights_out:
-        write_weights(args.weights_out, config, args.seed)
+        write_weights(args.weights_out, config, args.seed, args.bare)
     elif args.load:
         load_and_run(args.load, config, args.inputs, args.pred_out)
     else:

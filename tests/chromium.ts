@@ -200,7 +200,8 @@ const show = (o: RemoteObject): string =>
 async function devToolsEndpoint(
   stderr: ReadableStream<Uint8Array>,
 ): Promise<{ endpoint: string; drained: Promise<void> }> {
-  const reader = stderr.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = (stderr as ReadableStream<BufferSource>).pipeThrough(new TextDecoderStream())
+    .getReader();
   let text = "";
   while (true) {
     const { value, done } = await reader.read();

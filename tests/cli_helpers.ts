@@ -9,6 +9,7 @@ import { npyBytes } from "../lib/data/testing.ts";
 import type { ModelConfig } from "../lib/model/config.ts";
 import { paramSpecs } from "../lib/model/config.ts";
 import { initParams } from "../lib/model/init.ts";
+import { encodeSafetensors } from "../lib/io/safetensors.ts";
 import { encodeWeights } from "../lib/model/weights.ts";
 import { ParamLayout } from "../lib/nn/params.ts";
 
@@ -22,6 +23,20 @@ export interface RunResult {
 
 const decoder = new TextDecoder();
 
+/** Variables that change what the CLI prints: a spawned run gets only those its test sets. */
+const OUTPUT_VARIABLES = ["NO_COLOR", "FORCE_COLOR", "TERM", "COLORTERM", "COLUMNS", "LINES"];
+
+/**
+ * The environment of a spawned CLI run (pass it with `clearEnv: true`): the caller's
+ * without {@link OUTPUT_VARIABLES}, then `env`. So a test sees what it assumes whatever
+ * the caller exported (NO_COLOR=1, TERM=dumb …).
+ */
+export function cliEnv(env: Record<string, string>): Record<string, string> {
+  const inherited = Deno.env.toObject();
+  for (const name of OUTPUT_VARIABLES) delete inherited[name];
+  return { ...inherited, ...env };
+}
+
 /** The `deno run -A main.ts …` command, piped, without colour (as a script or CI runs it). */
 export function mainCommand(
   args: string[],
@@ -34,7 +49,8 @@ export function mainCommand(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
+    clearEnv: true,
+    env: cliEnv({ NO_COLOR: "1", ...env }),
   });
 }
 
@@ -98,17 +114,40 @@ export const TINY_CONFIG: ModelConfig = {
 
 export const TINY_CLASSES = ["slime", "sword", "potion"];
 
-/** Seeded untrained weights for {@link TINY_CONFIG}, as `train` writes them. */
-export async function writeTinyWeights(path: string): Promise<void> {
-  const layout = new ParamLayout(paramSpecs(TINY_CONFIG));
-  const bytes = encodeWeights({
-    config: TINY_CONFIG,
-    classNames: TINY_CLASSES,
+export interface TinyWeightsOptions {
+  config?: ModelConfig;
+  classNames?: string[];
+  /**
+   * "bare F16": as PyTorch users save a half-precision state_dict, with no metadata (the
+   * config comes from the tensor shapes, the classes are numbered). Default: F32, as `train`
+   * writes weights.
+   */
+  form?: "F32" | "bare F16";
+}
+
+/**
+ * Seeded untrained weights ({@link TINY_CONFIG} unless told otherwise). The values are
+ * F16-exact, so both forms hold the same model.
+ */
+export async function writeTinyWeights(path: string, o: TinyWeightsOptions = {}): Promise<void> {
+  const config = o.config ?? TINY_CONFIG;
+  const layout = new ParamLayout(paramSpecs(config));
+  const weights = {
+    config,
+    classNames: o.classNames ?? TINY_CLASSES,
     provenance: { note: "untrained test weights" },
     layout,
-    flat: initParams(layout, 1),
-  });
-  await Deno.writeFile(path, bytes);
+    // Rounded by the runtime, not by the F16 code the bare form tests.
+    flat: initParams(layout, 1).map(Math.f16round),
+  };
+  if (o.form !== "bare F16") return await Deno.writeFile(path, encodeWeights(weights));
+  const tensors = layout.entries.map((e) => ({
+    name: e.name,
+    dtype: "F16" as const,
+    shape: [...e.shape],
+    data: weights.flat.subarray(e.offset, e.offset + e.shape.reduce((a, b) => a * b, 1)),
+  }));
+  await Deno.writeFile(path, encodeSafetensors(tensors, {}));
 }
 
 /**

@@ -18,7 +18,16 @@ Deno.test({
       const binary = join(dir, "pixel-diffusion");
       const root = new URL("..", import.meta.url).pathname;
       const build = await new Deno.Command(Deno.execPath(), {
-        args: ["compile", "--allow-read", "--allow-write", "--allow-env", "-o", binary, "main.ts"],
+        args: [
+          "compile",
+          "--allow-read",
+          "--allow-write",
+          "--allow-env",
+          "--allow-net",
+          "-o",
+          binary,
+          "main.ts",
+        ],
         cwd: root,
         env: { DENORT_BIN: DENORT! },
       }).output();

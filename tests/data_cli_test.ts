@@ -1,22 +1,11 @@
 /** End to end: `main.ts data info|preview|build` as a user runs them. */
 
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { decodePng } from "../lib/io/png.ts";
 import { npyBytes } from "../lib/data/testing.ts";
+import { runMain } from "./cli_helpers.ts";
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
-
-async function data(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "data", ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+const data = (...args: string[]) => runMain(["data", ...args]);
 
 /** Exit code ≠ 0 and exactly one line on stderr: `error: …` naming `file`, matching `pattern`. */
 function failsWith(r: { code: number; stderr: string }, file: string, pattern: RegExp): void {

@@ -14,6 +14,7 @@ import { maxSampleRows } from "../lib/model/memory.ts";
 import { readWeights } from "../lib/cli/weights.ts";
 import { encodeWeights } from "../lib/model/weights.ts";
 import {
+  cliEnv,
   failsWith,
   listDir,
   MAIN,
@@ -72,6 +73,30 @@ Deno.test("sample: PNGs, sheet, GIF and --json; same seed ⇒ same bytes, never 
     // Previews at steps 2 and 4, the last held once more; tiles of 64 px with 1-px gaps.
     const gif = await GIF.decode(await Deno.readFile(join(out, "fadein-s7.gif")));
     deepStrictEqual([gif.length, gif.width, gif.height], [3, 3 * 64 + 2, 64]);
+
+    // The same model as a bare F16 state_dict: no metadata, so the config is inferred from the
+    // shapes and the classes are numbered; the sprites are the same bytes.
+    const bare = join(dir, "bare.safetensors");
+    await writeTinyWeights(bare, { form: "bare F16" });
+    const bareOut = join(dir, "bare");
+    const fromBare = await sample(
+      "--weights",
+      bare,
+      ...options.slice(2),
+      ..."--seed 7 --n 3 --json --out".split(" "),
+      bareOut,
+    );
+    succeeded(fromBare);
+    deepStrictEqual(JSON.parse(fromBare.stdout).classes, ["class 0", "class 1", "class 2"]);
+    for (const [i, stem] of stems.entries()) {
+      for (const suffix of [".png", "-x3.png"]) {
+        deepStrictEqual(
+          await Deno.readFile(join(bareOut, `class-${i}-s7-${i}${suffix}`)),
+          await Deno.readFile(join(out, `${stem}${suffix}`)),
+          `${stem}${suffix} differs between the F32 weights and the bare F16 state_dict`,
+        );
+      }
+    }
 
     // --soft-alpha keeps the model's alpha: values in between, the same colour where opaque.
     const soft = join(dir, "soft");
@@ -146,7 +171,10 @@ Deno.test("sample: no arguments but --steps/--out draws one sprite per class of 
   });
 });
 
-/** Runs `main.ts sample …` under a pseudo-terminal (util-linux `script`) and returns its output. */
+/**
+ * Runs `main.ts sample …` under a pseudo-terminal (util-linux `script`) of an xterm and returns
+ * its output; `env` adds to the caller's environment less its colour settings.
+ */
 async function sampleOnTty(args: string[], env: Record<string, string>): Promise<string> {
   const quoted = [Deno.execPath(), "run", "-A", MAIN, "sample", ...args].map((a) => `'${a}'`);
   const out = await new Deno.Command("script", {
@@ -154,7 +182,8 @@ async function sampleOnTty(args: string[], env: Record<string, string>): Promise
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env,
+    clearEnv: true,
+    env: cliEnv({ TERM: "xterm-256color", ...env }),
   }).output();
   const text = new TextDecoder().decode(out.stdout);
   deepStrictEqual(out.code, 0, text);

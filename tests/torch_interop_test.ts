@@ -1,11 +1,12 @@
 /**
  * Weights written by this project load in PyTorch and give the same output:
  * scripts/torch_reference.py loads our file (F32 and F16) into its own
- * ContextUNet and runs the fixture's inputs in float64. Runs where Debian's
- * python3-torch is installed.
+ * ContextUNet and runs the fixture's inputs in float64. And a bare state_dict
+ * PyTorch saves (no metadata) loads in `info` and `sample`. Runs where Debian's
+ * python3-torch is installed (.ci/run installs it).
  */
 
-import { ok } from "node:assert/strict";
+import { deepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { getGpu } from "../lib/gpu/device.ts";
 import { download, upload } from "../lib/gpu/tensor.ts";
@@ -17,8 +18,10 @@ import {
   storeFromWeights,
   weightsFromFile,
 } from "../lib/model/weights.ts";
+import { decodePng } from "../lib/io/png.ts";
+import type { ModelConfig } from "../lib/model/config.ts";
 import { relError } from "../lib/nn/testing.ts";
-import { withTempDir } from "./cli_helpers.ts";
+import { listDir, runMain, succeeded, withTempDir } from "./cli_helpers.ts";
 
 const PYTHON = "/usr/bin/python3";
 const hasTorch =
@@ -70,6 +73,51 @@ Deno.test({
         store.destroy();
         ok(err <= 1e-4, `${dtype}: our forward differs from PyTorch's by ${err}`);
       }
+    });
+  },
+});
+
+Deno.test({
+  name: "a bare PyTorch state_dict (no metadata) samples, its config inferred from the shapes",
+  ignore: !hasTorch,
+  async fn() {
+    // Not the tiny preset: RGB, two levels, one block per level, four classes.
+    const config: ModelConfig = {
+      in_ch: 3,
+      base_ch: 8,
+      channel_mults: [1, 2],
+      num_res_blocks: 1,
+      use_attention: [false, true],
+      num_classes: 4,
+    };
+    await withTempDir("torch-interop-", async (dir) => {
+      const weights = join(dir, "state_dict.safetensors");
+      const written = await new Deno.Command(PYTHON, {
+        args: [SCRIPT, "--weights-out", weights, "--bare", "--config", JSON.stringify(config)],
+      }).output();
+      ok(written.success, new TextDecoder().decode(written.stderr));
+      const classes = ["class 0", "class 1", "class 2", "class 3"];
+
+      const info = await runMain(["info", "--weights", weights, "--json"]);
+      succeeded(info);
+      const report = JSON.parse(info.stdout).weights;
+      deepStrictEqual([report.config, report.classes], [config, classes]);
+
+      const out = join(dir, "out");
+      const r = await runMain([
+        "sample",
+        "--weights",
+        weights,
+        ..."--steps 2 --json --out".split(" "),
+        out,
+      ]);
+      succeeded(r);
+      deepStrictEqual(JSON.parse(r.stdout).classes, classes);
+      deepStrictEqual(listDir(out).length, 2 * classes.length + 2); // and the sheet and its JSON
+      // RGB weights give opaque sprites.
+      const sprite = await decodePng(await Deno.readFile(join(out, "class-3-s0-3.png")), "sprite");
+      deepStrictEqual([sprite.width, sprite.height], [16, 16]);
+      ok(sprite.data.every((v, i) => i % 4 !== 3 || v === 255), "an RGB model drew transparency");
     });
   },
 });

@@ -1,13 +1,15 @@
 /**
  * End to end: `main.ts train` on a 64-sprite, two-class `.npy` dataset built
  * here, with the tiny preset and batch 8. One uninterrupted 40-step run is the
- * reference for the loss, the output weights, and exact resume: from its
- * step-20 checkpoint to a SIGTERM, then from the checkpoint SIGTERM wrote.
+ * reference for the loss, the output weights, its sample grid, and exact resume:
+ * from its step-20 checkpoint to a SIGTERM, then from the checkpoint SIGTERM wrote.
+ * A short run checks the learning-rate schedule, checkpoint pruning and grid steps.
  */
 
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { datasetHash, loadDataset } from "../lib/data/dataset.ts";
+import { decodePng } from "../lib/io/png.ts";
 import { encodeSafetensors } from "../lib/io/safetensors.ts";
 import { type ModelConfig, paramSpecs, PRESETS } from "../lib/model/config.ts";
 import { readWeights } from "../lib/cli/weights.ts";
@@ -31,12 +33,15 @@ import {
 } from "./cli_helpers.ts";
 
 const STEPS = 40;
-/** The tiny preset, batch 8, and a higher learning rate than the recipe's so 40 steps show learning. */
-const RUN_OPTIONS = [
-  ...`--config tiny --batch 8 --lr 1e-3 --steps ${STEPS}`.split(" "),
-  ...`--log-every 1 --checkpoint-every 20 --sample-every 0`.split(" "),
+/**
+ * The tiny preset, batch 8, and a higher learning rate than the recipe's so 40 steps show
+ * learning; one sample grid, at the end.
+ */
+const runOptions = (steps: number) => [
+  ...`--config tiny --batch 8 --lr 1e-3 --steps ${steps}`.split(" "),
+  ...`--log-every 1 --checkpoint-every 20 --sample-every ${steps}`.split(" "),
 ];
-const recipe = (data: string) => ["train", "--data", data, ...RUN_OPTIONS];
+const recipe = (data: string, steps = STEPS) => ["train", "--data", data, ...runOptions(steps)];
 
 /** The model the recipe builds for the test dataset: RGBA, two classes. */
 const CONFIG: ModelConfig = { ...PRESETS.tiny, in_ch: 4, num_classes: 2 };
@@ -44,6 +49,7 @@ const CONFIG: ModelConfig = { ...PRESETS.tiny, in_ch: 4, num_classes: 2 };
 interface LogLine {
   step: number;
   loss: number;
+  lr: number;
   grad_norm: number;
 }
 
@@ -56,8 +62,9 @@ async function readLog(dir: string): Promise<LogLine[]> {
 const trace = (lines: LogLine[]) =>
   lines.map(({ step, loss, grad_norm }) => [step, loss, grad_norm]);
 
-const ckpt = (dir: string, step: number) =>
-  join(dir, `ckpt-${String(step).padStart(7, "0")}.safetensors`);
+const pad = (step: number) => String(step).padStart(7, "0");
+const ckpt = (dir: string, step: number) => join(dir, `ckpt-${pad(step)}.safetensors`);
+const grid = (dir: string, step: number) => join(dir, `samples-${pad(step)}.png`);
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -94,21 +101,30 @@ async function sameCheckpoint(path: string, reference: string): Promise<void> {
 /** The last words of a run stopped by a signal: the step and the checkpoint to resume from. */
 const STOPPED = /^error: stopped by SIGTERM at step (\d+); resume with --resume (\S+)\n$/;
 
-/** Starts the recipe, sends SIGTERM once step `at` is logged, and returns what the run printed. */
+/** How long a run may take to stop after SIGTERM (a step and a checkpoint) before it is killed. */
+const SIGTERM_GRACE_MS = 5 * 60_000;
+
+/**
+ * Starts `train`, sends SIGTERM once step `at` is logged, and returns what the run printed.
+ * The run must not be able to finish on its own: how far past `at` it gets depends on load.
+ */
 async function trainUntilSigterm(args: string[], at: number) {
   const child = mainCommand(args).spawn();
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let stdout = "";
-  let signalled = false;
+  let killer: ReturnType<typeof setTimeout> | undefined;
   for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
     stdout += chunk.value;
-    if (!signalled && stdout.includes(`step ${at}/`)) {
+    if (killer === undefined && stdout.includes(`step ${at}/`)) {
       child.kill("SIGTERM");
-      signalled = true;
+      // A run that ignores the signal would never end: it is killed, and the test fails.
+      killer = setTimeout(() => child.kill("SIGKILL"), SIGTERM_GRACE_MS);
     }
   }
-  return { status: await child.status, stdout, stderr: await stderr };
+  const status = await child.status;
+  clearTimeout(killer);
+  return { status, stdout, stderr: await stderr };
 }
 
 Deno.test("train: the loss falls, the weights sample, and resume equals an uninterrupted run", async (t) => {
@@ -136,6 +152,7 @@ Deno.test("train: the loss falls, the weights sample, and resume equals an unint
         "ckpt-0000020.safetensors",
         "ckpt-0000040.safetensors",
         "ema.safetensors",
+        "samples-0000040.png",
         "train.jsonl",
       ]);
       ok(run.stdout.includes(`trained ${STEPS} steps`), run.stdout);
@@ -150,18 +167,48 @@ Deno.test("train: the loss falls, the weights sample, and resume equals an unint
       deepStrictEqual(weights.flat, ema);
     });
 
-    await t.step("the written weights load in sample, with their class names", async () => {
+    await t.step("the written weights sample what the run's last grid shows", async () => {
+      // The grid's first row: 4 sprites of class 0, sampled with the `sample` defaults and
+      // 50 steps, as `sample` draws them from the same seed (0); opaque pixels keep their
+      // colour, transparent ones show the checkerboard.
       const out = join(dir, "samples");
       const r = await runMain([
         "sample",
         "--weights",
         join(full, "ema.safetensors"),
-        ..."--steps 2 --json --out".split(" "),
+        ..."--class 0 --n 4 --steps 50 --json --out".split(" "),
         out,
       ]);
       succeeded(r);
-      deepStrictEqual(JSON.parse(r.stdout).classes, ["class 0", "class 1"]);
-      deepStrictEqual(listDir(out).length, 6); // 2 sprites × 2 sizes, the sheet and its JSON
+      deepStrictEqual(JSON.parse(r.stdout).classes, new Array(4).fill("class 0"));
+      deepStrictEqual(listDir(out).length, 10); // 4 sprites × 2 sizes, the sheet and its JSON
+      const sheet = await decodePng(await Deno.readFile(grid(full, STEPS)), "grid");
+      // 2 classes × 4 sprites, 4× upscaled, 2-px gaps.
+      deepStrictEqual([sheet.width, sheet.height], [4 * 64 + 3 * 2, 2 * 64 + 2]);
+      for (let i = 0; i < 4; i++) {
+        const sprite = await decodePng(
+          await Deno.readFile(join(out, `class-0-s0-${i}.png`)),
+          `sprite ${i}`,
+        );
+        for (let p = 0; p < 16 * 16; p++) {
+          const [r, g, b, a] = sprite.data.subarray(4 * p, 4 * p + 4);
+          for (let k = 0; k < 16; k++) {
+            const x = i * 66 + 4 * (p % 16) + (k % 4);
+            const y = 4 * Math.floor(p / 16) + Math.floor(k / 4);
+            const shown = [
+              ...sheet.data.subarray(4 * (y * sheet.width + x), 4 * (y * sheet.width + x) + 4),
+            ];
+            const checker = shown[0] === shown[1] && shown[1] === shown[2] &&
+              (shown[0] === 0x99 || shown[0] === 0x66);
+            ok(
+              a === 255
+                ? `${shown}` === `${[r, g, b, 255]}`
+                : a === 0 && checker && shown[3] === 255,
+              `sprite ${i} pixel ${p} is ${[r, g, b, a]}, the grid shows ${shown} at ${x},${y}`,
+            );
+          }
+        }
+      }
     });
 
     await t.step("resumed at step 20, stopped by SIGTERM, resumed again: bit for bit", async () => {
@@ -170,8 +217,10 @@ Deno.test("train: the loss falls, the weights sample, and resume equals an unint
       await Deno.mkdir(copy);
       const copied = await writeTinyDataset(copy);
       const stopped = join(dir, "stopped");
+      // A billion steps: the run is still going whenever the signal lands. The learning rate
+      // is constant, so the total does not change the steps.
       const r = await trainUntilSigterm([
-        ..."train --log-every 1 --sample-every 0 --resume".split(" "),
+        ..."train --log-every 1 --sample-every 0 --steps 1000000000 --resume".split(" "),
         ckpt(full, 20),
         ...["--data", copied, "--out", stopped],
       ], 23);
@@ -179,17 +228,69 @@ Deno.test("train: the loss falls, the weights sample, and resume equals an unint
       const match = STOPPED.exec(r.stderr);
       ok(match, `stderr: ${r.stderr}`);
       const step = Number(match[1]);
-      ok(step >= 23 && step < STEPS, `stopped at step ${step}`);
+      ok(step >= 23, `stopped at step ${step}`);
       deepStrictEqual(match[2], ckpt(stopped, step));
       deepStrictEqual((await readCheckpoint(match[2])).step, step);
       ok(!listDir(stopped).includes("ema.safetensors"), "an unfinished run wrote final weights");
 
-      // Resuming in place continues the run's folder and log.
-      const resume = ["train", "--resume", match[2], "--log-every", "1", "--sample-every", "0"];
-      succeeded(await runMain(resume));
-      await sameCheckpoint(ckpt(stopped, STEPS), ckpt(full, STEPS));
-      deepStrictEqual(trace(await readLog(stopped)), trace(log.slice(20)));
+      // Resuming in place continues the run's folder and log, to the reference's 40 steps; a
+      // loaded machine may have run past them before the signal landed, and then an
+      // uninterrupted run as long as the resumed one is the reference.
+      const end = Math.max(STEPS, step + 1);
+      const reference = end === STEPS ? full : join(dir, "reference");
+      if (end !== STEPS) succeeded(await runMain([...recipe(data, end), "--out", reference]));
+      const resume = ["train", "--resume", match[2], "--steps", String(end)];
+      succeeded(await runMain([...resume, "--log-every", "1", "--sample-every", "0"]));
+      await sameCheckpoint(ckpt(stopped, end), ckpt(reference, end));
+      deepStrictEqual(trace(await readLog(stopped)), trace((await readLog(reference)).slice(20)));
     });
+  });
+});
+
+Deno.test("train: warm-up and cosine decay, checkpoints pruned to --keep, grids every --sample-every", async () => {
+  await withTempDir("train-cli-", async (dir) => {
+    const data = await writeTinyDataset(dir);
+    const run = join(dir, "run");
+    succeeded(
+      await runMain([
+        ..."train --config tiny --batch 8 --lr 1e-3 --steps 7 --warmup 3 --lr-decay cosine".split(
+          " ",
+        ),
+        ..."--log-every 1 --checkpoint-every 2 --keep 2 --sample-every 3".split(" "),
+        ...["--data", data, "--out", run],
+      ]),
+    );
+    // Checkpoints at steps 2, 4, 6 and 7 (the last), of which the newest 2 stay; grids at
+    // steps 3, 6 and 7 (the last).
+    deepStrictEqual(listDir(run), [
+      "ckpt-0000006.safetensors",
+      "ckpt-0000007.safetensors",
+      "ema.safetensors",
+      "samples-0000003.png",
+      "samples-0000006.png",
+      "samples-0000007.png",
+      "train.jsonl",
+    ]);
+    // Steps 1–3 warm up linearly to 1e-3; steps 4–7 follow ½ (1 + cos πp), p = 0, ¼, ½, ¾.
+    const c = Math.SQRT1_2;
+    const expected = [1 / 3, 2 / 3, 1, 1, (1 + c) / 2, 0.5, (1 - c) / 2].map((f) => f * 1e-3);
+    const log = await readLog(run);
+    deepStrictEqual(log.map((l) => l.step), [1, 2, 3, 4, 5, 6, 7]);
+    log.forEach((l, i) =>
+      ok(Math.abs(l.lr - expected[i]) <= 1e-12, `step ${l.step}: lr ${l.lr}, not ${expected[i]}`)
+    );
+    // Resumed from step 6 without the schedule options: the checkpoint keeps them, and the last
+    // step takes the same learning rate and lands on the same weights.
+    const resumed = join(dir, "resumed");
+    succeeded(
+      await runMain([
+        ..."train --log-every 1 --sample-every 0 --resume".split(" "),
+        ckpt(run, 6),
+        ...["--out", resumed],
+      ]),
+    );
+    deepStrictEqual((await readLog(resumed)).map((l) => [l.step, l.lr]), [[7, log[6].lr]]);
+    await sameCheckpoint(ckpt(resumed, 7), ckpt(run, 7));
   });
 });
 

@@ -4,6 +4,8 @@ import { dataCommand } from "./data.ts";
 import { evalCommand } from "./eval.ts";
 import { infoCommand } from "./info.ts";
 import { sampleCommand } from "./sample.ts";
+import { serveCommand } from "./serve.ts";
+import { showCommand } from "./show.ts";
 import { trainCommand } from "./train.ts";
 
 export interface Command {
@@ -13,10 +15,12 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   sample: sampleCommand,
+  serve: serveCommand,
   train: trainCommand,
   data: dataCommand,
   eval: evalCommand,
   info: infoCommand,
+  show: showCommand,
 };
 
 export function usage(): string {

@@ -14,7 +14,8 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { imageFromTensor, type RgbaImage } from "../io/image.ts";
 import { encodePng } from "../io/png.ts";
 import { composeSheet } from "../io/sheet.ts";
-import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
+import { detectDisplay } from "../term/detect.ts";
+import { renderedText, renderGrid } from "../term/render.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
 import {
@@ -23,7 +24,8 @@ import {
   optionLines,
   type OptionValues,
   parseOptions,
-  terminalColumns,
+  PICTURE_OPTIONS,
+  pictureOptions,
   writableOutDir,
 } from "./options.ts";
 
@@ -59,6 +61,7 @@ const PREVIEW_OPTIONS = {
   out: { value: "FILE.png", help: "the contact sheet (default out/<name>-preview.png)" },
   "per-class": { value: "N", help: "sprites per class row (default 16)" },
   scale: { value: "N", help: "NEAREST upscale of the sheet (default 4)" },
+  ...PICTURE_OPTIONS,
 } as const;
 
 const HELP = `usage: deno run -A main.ts data <command> [options]
@@ -75,12 +78,14 @@ ${optionLines(BUILD_OPTIONS, "      ")}
 
   preview [PATH] [options] [loading options]
       Writes a contact sheet (one row per class, unlabelled last, alpha over a
-      checkerboard) and shows a few sprites per class in the terminal as ANSI half-blocks.
+      checkerboard) and shows a row of sprites per class in the terminal: real pixels
+      where it can show them (kitty, iTerm2, sixel), else ANSI half-blocks.
 ${
   optionLines({
     out: PREVIEW_OPTIONS.out,
     "per-class": PREVIEW_OPTIONS["per-class"],
     scale: PREVIEW_OPTIONS.scale,
+    ...PICTURE_OPTIONS,
   }, "      ")
 }
 
@@ -185,6 +190,7 @@ async function preview(args: string[]): Promise<void> {
     integer: true,
   });
   const scale = numberOption("scale", values.scale, 4, { min: 1, max: 64, integer: true });
+  const pictures = pictureOptions(values);
   const out = values.out ?? `out/${basename(path).replace(/\.[^.]*$/, "")}-preview.png`;
   const ds = await loadDataset(path, loadOptions(values));
 
@@ -196,15 +202,17 @@ async function preview(args: string[]): Promise<void> {
   await writeFileAtomic(out, await encodePng(sheet));
   console.log(`wrote ${out}: ${groups.length} rows (${groups.map((g) => g.name).join(", ")})`);
 
-  const color = colorModeFor(Deno.stdout);
-  if (color === "none") return;
-  // As many sprites as fit the terminal's width (a sprite and a gap each), 8 at most.
-  const fit = Math.floor((terminalColumns() + 1) / (ds.size + 1));
-  const shown = Math.max(1, Math.min(8, fit));
+  const display = await detectDisplay(pictures.preview);
+  if (display.protocol === "none") return;
   for (const [r, g] of groups.entries()) {
-    console.log(`${String(g.label).padStart(2)} ${g.name}`);
-    const strip = composeSheet([rows[r].slice(0, shown)], { scale: 1, gap: 1, checker: false });
-    console.log(renderHalfBlocks(strip, { color }));
+    // One row per class, as many sprites as fit the terminal's width.
+    const rendered = await renderGrid(rows[r], display, {
+      scale: pictures.scale,
+      maxRows: 1,
+      note: false,
+      scrolls: true,
+    });
+    console.log(`${String(g.label).padStart(2)} ${g.name}\n${renderedText(rendered)}`);
   }
 }
 

@@ -18,6 +18,7 @@ import {
   accuracyChart,
   fidChart,
   FILES,
+  KID_SCALE,
   nearestPairs,
   type ReportContext,
   reportJson,
@@ -25,18 +26,12 @@ import {
   samplesSheet,
 } from "../eval/report.ts";
 import { colorModeFor } from "../term/ansi.ts";
+import { terminalSize } from "../term/detect.ts";
 import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
-import {
-  choiceOption,
-  helpText,
-  numberOption,
-  parseOptions,
-  terminalColumns,
-  writableOutDir,
-} from "./options.ts";
+import { choiceOption, helpText, numberOption, parseOptions, writableOutDir } from "./options.ts";
 import { SAMPLER_OPTIONS, samplerOptions } from "./sample.ts";
 import {
   PALETTE_OPTIONS,
@@ -88,6 +83,7 @@ reports, per class and over all classes,
   accuracy     the share the sprite classifier assigns to the conditioning class
   FID          Fréchet distance to real sprites in the classifier's features,
                beside the real-vs-real floor
+  KID          kernel distance (unbiased, ×10³) in the same features, beside its floor
   memorised    the share of samples that copy a training sprite (mirror included)
   diversity    mean pairwise distance among samples, beside that of real sprites
 as report.json and report.md with charts and sample pictures in --out.`,
@@ -121,12 +117,13 @@ const summary = (m: SampleMetrics) =>
   [
     `accuracy ${(100 * m.accuracy).toFixed(1)} %`,
     `FID ${Number.isFinite(m.fid) ? m.fid.toFixed(1) : "–"}`,
+    `KID×10³ ${Number.isFinite(m.kid) ? (KID_SCALE * m.kid).toFixed(2) : "–"}`,
     `memorised ${(100 * m.memorised).toFixed(1)} %`,
     `diversity ${m.diversity.toFixed(3)}`,
   ].join(", ");
 
 export const evalCommand: Command = {
-  summary: "measure sample quality: class accuracy, sprite FID, memorisation, diversity",
+  summary: "measure sample quality: class accuracy, sprite FID and KID, memorisation, diversity",
   async run(args) {
     const { values } = parseOptions("eval", args, OPTIONS);
     if (values.help) return void console.log(HELP);
@@ -159,7 +156,7 @@ export const evalCommand: Command = {
     await writableOutDir(outDir);
     const gpu = await getGpu();
     const live = new LiveView(Deno.stdout, colorModeFor(Deno.stdout));
-    const columns = terminalColumns();
+    const { columns } = terminalSize(Deno.stdout);
     const write = async (name: string, image: RgbaImage) =>
       await writeFileAtomic(join(outDir, name), await encodePng(image));
     const k = weights.config.num_classes;
@@ -194,7 +191,7 @@ export const evalCommand: Command = {
         for (const v of g.variants) live.log(`  ${v.label}: ${summary(v.overall)}`);
       },
     });
-    live.done();
+    await live.done();
     const ctx: ReportContext = {
       weights: weightsName,
       config: weights.config,
@@ -213,7 +210,8 @@ export const evalCommand: Command = {
     await writeTextAtomic(join(outDir, FILES.markdown), reportMarkdown(report, ctx));
     console.log(
       `real sprites: accuracy ${(100 * classifier.training.testAccuracy.balanced).toFixed(1)} % ` +
-        `(held-out), FID floor ${report.real.overall.fidFloor.toFixed(1)}, diversity ` +
+        `(held-out), FID floor ${report.real.overall.fidFloor.toFixed(1)}, KID×10³ floor ` +
+        `${(KID_SCALE * report.real.overall.kidFloor).toFixed(2)}, diversity ` +
         `${report.real.overall.diversity.toFixed(3)}, near-duplicates ` +
         `${(100 * report.real.overall.nearDuplicates).toFixed(1)} %`,
     );

@@ -2,6 +2,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ensureWritableDir } from "../io/atomic.ts";
+import { PREVIEW_CHOICES, type PreviewChoice } from "../term/detect.ts";
 import { UserError } from "./errors.ts";
 
 /**
@@ -135,6 +136,27 @@ export async function writableOutDir(dir: string): Promise<void> {
   }
 }
 
-/** The terminal's width in columns, or `fallback` off a terminal (or a pty reporting 0). */
-export const terminalColumns = (fallback = 80): number =>
-  (Deno.stdout.isTerminal() && Deno.consoleSize().columns) || fallback;
+/** `--preview` and `--preview-scale`, declared once for the commands that draw sprites. */
+export const PICTURE_OPTIONS = {
+  preview: {
+    value: "MODE",
+    help: "how sprites are drawn in the terminal: auto (default: what it speaks),\n" +
+      "kitty, iterm, sixel (real pixels), blocks (ANSI half-blocks) or none",
+  },
+  "preview-scale": {
+    value: "K",
+    help: "pixels (kitty, iterm, sixel) or cells (blocks) per sprite pixel, 1–64\n" +
+      "(default: a sprite 8 text lines tall, smaller until all fit)",
+  },
+} as const;
+
+/** `--preview` and `--preview-scale`, checked (no terminal is asked anything yet). */
+export function pictureOptions(
+  values: OptionValues<typeof PICTURE_OPTIONS>,
+): { preview: PreviewChoice; scale: number | undefined } {
+  const preview = choiceOption("preview", values.preview, PREVIEW_CHOICES, "auto");
+  const scale = values["preview-scale"] === undefined
+    ? undefined
+    : numberOption("preview-scale", values["preview-scale"], 0, { min: 1, max: 64, integer: true });
+  return { preview, scale };
+}

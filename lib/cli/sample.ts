@@ -1,25 +1,20 @@
 /**
- * `sample`: classifier-free guided generation with a live ANSI preview of the
- * predicted clean image, written as PNGs (native and upscaled), a sheet, and
- * optionally a GIF of the fade-in. The sprites come from the generation core.
+ * `sample`: classifier-free guided generation with a live preview of the predicted clean
+ * image in the terminal (kitty, iTerm2, sixel or half-blocks), written as PNGs (native and
+ * upscaled), a sheet, and optionally a GIF of the fade-in. The sprites come from the
+ * generation core.
  */
 
 import { basename, join } from "node:path";
 import { getGpu } from "../gpu/device.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { RgbaImage } from "../io/image.ts";
-import { encodeIndexedPng } from "../io/indexed_png.ts";
-import { encodeGif, encodePng } from "../io/png.ts";
-import { composeSheet, sheetLayout, upscaleNearest } from "../io/sheet.ts";
-import { sheetJson } from "../io/sheet_json.ts";
-import { formatGplPalette, formatHexPalette } from "../palette/files.ts";
-import { hexOf, makePalette, MAX_COLORS, type Palette } from "../palette/palette.ts";
 import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
-import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
+import { classesFor, classLabel } from "../generate/classes.ts";
+import { GENERATE_DEFAULTS, GENERATE_RANGES } from "../generate/defaults.ts";
+import { encodeGenerationFile, generationFiles } from "../generate/files.ts";
 import { Generator } from "../generate/generator.ts";
-import { classLabel, spriteStem } from "../generate/names.ts";
-import { IMAGE_SIZE } from "../model/config.ts";
-import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
+import { detectDisplay } from "../term/detect.ts";
 import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
@@ -30,7 +25,8 @@ import {
   numberOption,
   type OptionValues,
   parseOptions,
-  terminalColumns,
+  PICTURE_OPTIONS,
+  pictureOptions,
   writableOutDir,
 } from "./options.ts";
 import {
@@ -40,10 +36,8 @@ import {
   parsePaletteOptions,
   resolvePaletteOptions,
 } from "./palette_options.ts";
-import { openWeights, resolveClass } from "./weights.ts";
-
-/** The sample command's own defaults; the sampler's come from the generation core. */
-export const SAMPLE_DEFAULTS = { previewEvery: 20, scale: 16 } as const;
+import { openWeights } from "./weights.ts";
+import { CREATIVE_OPTIONS, parseClassChoice, readCreativeOptions } from "./creative_options.ts";
 
 /** `--steps`, `--sampler` and `--eta`, declared once for `sample` and `eval`. */
 export const SAMPLER_OPTIONS = {
@@ -66,13 +60,9 @@ export const SAMPLER_OPTIONS = {
 export function samplerOptions(
   values: OptionValues<typeof SAMPLER_OPTIONS>,
 ): { steps: number; sampler: SamplerKind; eta: number } {
-  const steps = numberOption("steps", values.steps, GENERATE_DEFAULTS.steps, {
-    min: 1,
-    max: 1000,
-    integer: true,
-  });
+  const steps = numberOption("steps", values.steps, GENERATE_DEFAULTS.steps, GENERATE_RANGES.steps);
   const sampler = choiceOption("sampler", values.sampler, SAMPLERS, GENERATE_DEFAULTS.sampler);
-  const eta = numberOption("eta", values.eta, GENERATE_DEFAULTS.eta, { min: 0, max: 1 });
+  const eta = numberOption("eta", values.eta, GENERATE_DEFAULTS.eta, GENERATE_RANGES.eta);
   if (values.eta !== undefined && sampler !== "ddim") {
     throw new UserError(`--eta sets DDIM's noise; add --sampler ddim to use it`);
   }
@@ -83,7 +73,8 @@ const OPTIONS = {
   weights: { value: "FILE", help: "weights (.safetensors); default: the shipped weights" },
   class: {
     value: "NAME|INDEX",
-    help: "class to draw (default: one sprite per class, in turn)",
+    help: "class to draw (default: one sprite per class, in turn), or a mix of\n" +
+      "classes: NAME:W,NAME:W… (weights normalised), e.g. monsters:0.7,food:0.3",
   },
   "list-classes": { help: "print the weights' classes and exit" },
   guidance: {
@@ -98,22 +89,24 @@ const OPTIONS = {
   ...SAMPLER_OPTIONS,
   "preview-every": {
     value: "P",
-    help: `preview every P steps (default ${SAMPLE_DEFAULTS.previewEvery}; 0 = only the end)`,
+    help: `preview every P steps (default ${GENERATE_DEFAULTS.previewEvery}; 0 = only the end)`,
   },
+  ...PICTURE_OPTIONS,
   out: { value: "DIR", help: "output folder (default out/)" },
   scale: {
     value: "F",
-    help: `NEAREST upscale of the large PNGs (default ${SAMPLE_DEFAULTS.scale}: 256 px)`,
+    help: `NEAREST upscale of the large PNGs (default ${GENERATE_DEFAULTS.scale}: 256 px)`,
   },
   "soft-alpha": {
     help: "keep the model's continuous alpha (default: snapped to fully\n" +
       "opaque or fully transparent, as pixel-art sprites are)",
   },
+  ...CREATIVE_OPTIONS,
   ...PALETTE_OPTIONS,
   ...LIST_PALETTES_OPTION,
   gif: { help: "also write an animated GIF of the fade-in" },
   json: { help: "print a JSON summary on stdout" },
-  "no-preview": { help: "no terminal preview" },
+  "no-preview": { help: "no sprites in the terminal (the same as --preview none)" },
   force: { help: "overwrite existing files instead of choosing new names" },
 } as const;
 
@@ -159,29 +152,35 @@ export const sampleCommand: Command = {
     const k = weights.config.num_classes;
     const fixedClass = values.class === undefined
       ? null
-      : resolveClass(values.class, weights.classNames);
-    const guidance = numberOption("guidance", values.guidance, GENERATE_DEFAULTS.guidance, {
-      min: 0,
-      max: 100,
-    });
+      : parseClassChoice(values.class, weights.classNames);
+    const channels = weights.config.in_ch === 3 ? 3 : 4;
+    const { init, tile } = await readCreativeOptions(values, channels);
+    const guidance = numberOption(
+      "guidance",
+      values.guidance,
+      GENERATE_DEFAULTS.guidance,
+      GENERATE_RANGES.guidance,
+    );
     const n = numberOption("n", values.n, fixedClass === null ? k : 4, {
       min: 1,
       max: 4096,
       integer: true,
     });
-    const seed = numberOption("seed", values.seed, 0, { min: 0, max: 2 ** 32 - 1, integer: true });
+    const seed = numberOption("seed", values.seed, GENERATE_DEFAULTS.seed, GENERATE_RANGES.seed);
     const { steps, sampler, eta } = samplerOptions(values);
     const previewEvery = numberOption(
       "preview-every",
       values["preview-every"],
-      SAMPLE_DEFAULTS.previewEvery,
-      { min: 0, max: 1000, integer: true },
+      GENERATE_DEFAULTS.previewEvery,
+      GENERATE_RANGES.previewEvery,
     );
-    const scale = numberOption("scale", values.scale, SAMPLE_DEFAULTS.scale, {
-      min: 1,
-      max: 64,
-      integer: true,
-    });
+    const scale = numberOption(
+      "scale",
+      values.scale,
+      GENERATE_DEFAULTS.scale,
+      GENERATE_RANGES.scale,
+    );
+    const pictures = pictureOptions(values);
     const outDir = values.out ?? "out";
     const force = values.force ?? false;
     // Before any GPU work, so a bad palette file or a missing dataset palette fails at once.
@@ -204,15 +203,15 @@ export const sampleCommand: Command = {
     }
     // Only now, so a refused batch leaves no new folder behind.
     await writableOutDir(outDir);
-    const classes = Array.from({ length: n }, (_, i) => fixedClass ?? i % k);
-    const color = values["no-preview"] ? "none" : colorModeFor(Deno.stdout);
-    const live = new LiveView(Deno.stdout, color);
-    const columns = terminalColumns();
-    const shown = Math.max(1, Math.min(n, Math.floor((columns + 1) / (IMAGE_SIZE + 1))));
-    const frames: RgbaImage[] = [];
+    const classes = classesFor(n, fixedClass, k);
+    const display = await detectDisplay(values["no-preview"] ? "none" : pictures.preview);
+    const live = new LiveView(Deno.stdout, display.color, display);
+    const previews: RgbaImage[][] = [];
     const started = performance.now();
     const result = await generator.generate({
       classes,
+      init,
+      tile,
       guidance,
       steps,
       sampler,
@@ -222,89 +221,37 @@ export const sampleCommand: Command = {
       previewEvery: previewEvery === 0 && !values.gif ? 0 : previewEvery || steps,
       onPreview({ images, step, total }) {
         // The end's frame is drawn below from the sprites as written.
-        if (values.gif && step < total) {
-          frames.push(composeSheet([images], { scale: 4, gap: 1, checker: true }));
-        }
-        if (color === "none") return;
-        const grid = composeSheet([images.slice(0, shown)], { scale: 1, gap: 1, checker: false });
+        if (values.gif && step < total) previews.push(images);
         const status = formatProgress({ step, total, startedAt: started }, {
-          width: Math.min(columns, 100),
+          width: Math.min(display.columns, 100),
         });
-        live.update(`${renderHalfBlocks(grid, { color })}\n${status}`);
+        // Drawn in turn without holding up sampling; done() below waits for the last frame.
+        live.show(images, status, { scale: pictures.scale });
       },
     }).finally(() => generator.destroy());
-    live.done();
+    await live.done();
 
-    const { images, palettes } = result;
+    const labels = classes.map((c) => classLabel(c, weights.classNames));
+    const output = { ...result, labels, seed, scale, previews, tiled: tile !== undefined };
     const files: string[] = [];
-    const write = async (name: string, bytes: Uint8Array) => {
-      const path = await freshPath(join(outDir, name), force);
-      await writeFileAtomic(path, bytes);
+    const written = new Map<string, string>();
+    let sheet = "";
+    for (const file of generationFiles(output, values.gif ?? false)) {
+      const path = await freshPath(join(outDir, file.name), force);
+      const name = (n: string) => written.get(n) ?? n;
+      await writeFileAtomic(path, await encodeGenerationFile(file, output, name));
+      written.set(file.name, basename(path));
       files.push(path);
-      return path;
-    };
-    const text = (s: string) => new TextEncoder().encode(s);
-    /** A palette's .gpl and .hex beside the sprites. */
-    const writePalette = async (stem: string, palette: Palette) => {
-      await write(`${stem}.gpl`, text(formatGplPalette(palette)));
-      await write(`${stem}.hex`, text(formatHexPalette(palette)));
-    };
-    // With a palette, PNGs are indexed: each sprite with its own palette, the sheet with all.
-    const png = (image: RgbaImage, palette: Palette | undefined) =>
-      palette ? Promise.resolve(encodeIndexedPng(image, palette.colors)) : encodePng(image);
-    const shared = palettes[0] && palettes.every((p) => p === palettes[0])
-      ? palettes[0]
-      : undefined;
-    const names: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const stem = spriteStem(classLabel(weights.classNames, classes[i]), seed, i);
-      names.push(basename(await write(`${stem}.png`, await png(images[i], palettes[i]))));
-      await write(
-        `${stem}-x${scale}.png`,
-        await png(upscaleNearest(images[i], scale), palettes[i]),
-      );
-      if (palettes[i] && !shared) await writePalette(stem, palettes[i]!);
-    }
-    if (shared) await writePalette(`palette-s${seed}`, shared);
-    const sheetOptions = { scale: 4, gap: 2 };
-    // The sheet is indexed when all its colours and the transparent entry fit in 256.
-    const sheetColors = new Map(palettes.flatMap((p) => p?.colors ?? []).map((c) => [hexOf(c), c]));
-    const indexedSheet = palettes[0] !== undefined && sheetColors.size < MAX_COLORS;
-    const sheetPalette = indexedSheet ? makePalette("sheet", sheetColors.values()) : undefined;
-    const sheet = await write(
-      `sheet-s${seed}.png`,
-      await png(
-        composeSheet([images], { ...sheetOptions, checker: false }),
-        sheetPalette,
-      ),
-    );
-    const layout = sheetLayout([n], images[0], sheetOptions);
-    await write(
-      `${basename(sheet, ".png")}.json`,
-      text(sheetJson(
-        layout.tiles.map((tile, i) => ({
-          filename: names[i],
-          ...tile,
-          class: classLabel(weights.classNames, classes[i]),
-          seed,
-        })),
-        {
-          image: basename(sheet),
-          width: layout.width,
-          height: layout.height,
-          format: indexedSheet ? "I8" : "RGBA8888",
-        },
-      )),
-    );
-    if (values.gif) {
-      // The finished sprites as written, held twice as long.
-      const last = composeSheet([images], { scale: 4, gap: 1, checker: true });
-      await write(`fadein-s${seed}.gif`, await encodeGif([...frames, last, last], 150));
+      if (file.kind === "sheet") sheet = path;
     }
     const summary = {
       weights: basename(weightsName),
       adapter: gpu.adapter.description,
-      classes: classes.map((c) => classLabel(weights.classNames, c)),
+      classes: labels,
+      init: values.init ?? null,
+      strength: init?.strength ?? null,
+      mask: values.mask ?? null,
+      tile: tile ?? null,
       guidance,
       sampler,
       steps,

@@ -18,8 +18,7 @@ import {
   trainLoop,
 } from "../train/loop.ts";
 import { RECIPE, type TrainHyper } from "../train/trainer.ts";
-import { composeSheet } from "../io/sheet.ts";
-import { colorModeFor, renderHalfBlocks } from "../term/ansi.ts";
+import { detectDisplay } from "../term/detect.ts";
 import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
 import { datasetPalette } from "../data/palette.ts";
@@ -31,7 +30,8 @@ import {
   helpText,
   numberOption,
   parseOptions,
-  terminalColumns,
+  PICTURE_OPTIONS,
+  pictureOptions,
   writableOutDir,
 } from "./options.ts";
 
@@ -69,7 +69,12 @@ const OPTIONS = {
   },
   "log-every": { value: "N", help: "log line / JSONL entry every N steps (default 10)" },
   "checkpoint-every": { value: "N", help: "checkpoint every N steps (default 500)" },
-  "sample-every": { value: "N", help: "EMA sample grid every N steps, 0 = off (default 1000)" },
+  "sample-every": {
+    value: "N",
+    help: "EMA sample grid every N steps, 0 = off (default 1000); shown in the\n" +
+      "terminal too, one row per class",
+  },
+  ...PICTURE_OPTIONS,
   keep: { value: "K", help: "checkpoints kept (default 3)" },
   resume: { value: "FILE", help: "continue a run from its checkpoint, exactly" },
   ...PALETTE_OPTIONS,
@@ -250,12 +255,13 @@ export const trainCommand: Command = {
         source: dataPath,
       }, 0),
     };
+    const pictures = pictureOptions(values);
     const gpu = await getGpu();
     checkBatchFits(gpu, config, batch);
     // Only now, so a refused run leaves no new folder behind.
     await writableOutDir(outDir);
     for (const name of earlier) await Deno.remove(join(outDir, name));
-    await runWithProgress(gpu, data, hash, resume, run);
+    await runWithProgress(gpu, data, hash, resume, run, pictures);
   },
 };
 
@@ -266,11 +272,11 @@ async function runWithProgress(
   hash: string,
   resume: CheckpointState | null,
   o: LoopOptions,
+  pictures: ReturnType<typeof pictureOptions>,
 ): Promise<void> {
-  const color = colorModeFor(Deno.stdout);
-  const onTerminal = color !== "none" && Deno.stdout.isTerminal();
-  const live = new LiveView(Deno.stdout, color);
-  const columns = terminalColumns(100);
+  const display = await detectDisplay(pictures.preview);
+  const onTerminal = display.color !== "none" && Deno.stdout.isTerminal();
+  const live = new LiveView(Deno.stdout, display.color, display);
   const stop = stopOnSignals();
   try {
     const weightsPath = await trainLoop(gpu, data, hash, resume, o, {
@@ -285,7 +291,7 @@ async function runWithProgress(
               startStep: p.startStep,
               fields,
             },
-            { width: Math.min(columns, 120), unit: "img/s", rate: p.imagesPerSecond },
+            { width: Math.min(display.columns, 120), unit: "img/s", rate: p.imagesPerSecond },
           ));
         } else {
           console.log(
@@ -295,16 +301,15 @@ async function runWithProgress(
         }
       },
       onSampleGrid(rows) {
-        if (!onTerminal) return;
-        live.log(
-          renderHalfBlocks(composeSheet(rows, { scale: 1, gap: 1, checker: false }), { color }),
-        );
+        if (!onTerminal || display.protocol === "none") return;
+        // Drawn above the progress line in turn; done() below waits for it.
+        live.logImages(rows.flat(), { perRow: rows[0].length, scale: pictures.scale });
       },
     }, stop.signal);
-    live.done();
+    await live.done();
     console.log(`trained ${o.hyper.totalSteps} steps; EMA weights: ${weightsPath}`);
   } catch (err) {
-    live.done();
+    await live.done().catch(() => {}); // the run's own error is the one to report
     // An error, so main.ts exits with 130 (it sets the exit code of a command that returns to 0).
     if (err instanceof TrainingStopped) throw new UserError(err.message, 130);
     throw err;

@@ -12,6 +12,7 @@ import type { KernelSource } from "../gpu/kernel.ts";
 import { Program } from "../gpu/program.ts";
 import { createTensor, download, numel, type Tensor, upload } from "../gpu/tensor.ts";
 import type { ContextUNet } from "../model/unet.ts";
+import { type InitImage, KnownImage, noiseStreams, startIndex } from "./known_image.ts";
 import { cosineSchedule, type SamplerKind, type SamplerStep, samplerSteps } from "./schedule.ts";
 import random from "../../kernels/random.wgsl" with { type: "text" };
 import code from "../../kernels/diffusion.wgsl" with { type: "text" };
@@ -27,6 +28,13 @@ export interface SampleOptions {
   sampler: SamplerKind;
   eta?: number;
   seed: number;
+  /**
+   * With a model built with `classMix`: each sprite's weights over the label table
+   * (num_classes + 1 entries; the unconditional rows keep the null class).
+   */
+  mix?: readonly Float32Array[];
+  /** Start from (img2img) or keep part of (inpainting) a known image; see ./known_image.ts. */
+  init?: InitImage;
   /** Calls `onPreview` every this many steps and after the last; 0 = only at the end. */
   previewEvery?: number;
   onPreview?: (x0: Float32Array, step: number, total: number) => void;
@@ -136,23 +144,40 @@ export async function sample(
     r >= n || opts.guidance === 0 ? nullClass : opts.classes[r]
   );
   upload(gpu, model.labels, labels);
+  if (model.mix) {
+    const mix = opts.guidance === 0 ? undefined : opts.mix; // w = 0: every row is the null class
+    upload(gpu, model.mix, labelMix(labels, mix, nullClass + 1));
+  }
   const guided = new GuidedUpdate(gpu, { x: model.x, eps: model.eps, n, cfg, seed: opts.seed });
+  const known = opts.init &&
+    new KnownImage(gpu, { x: model.x, n, cfg, seed: opts.seed, init: opts.init });
   try {
     guided.init.run();
+    const first = known ? startIndex(steps.length, opts.init!.strength) : 0;
+    if (known && first > 0) {
+      known.setStart(steps[first] ?? { sqrtAlphaBar: 1, sqrtOneMinusAlphaBar: 0 });
+      known.start.run();
+    }
     const tfrac = new Float32Array(rows);
     const every = opts.previewEvery ?? 0;
-    for (let i = 0; i < steps.length; i++) {
+    for (let i = first; i < steps.length; i++) {
       if (opts.signal?.aborted) throw new SamplingCancelled();
       const s = steps[i];
-      guided.setStep(i, s, opts.guidance);
       tfrac.fill(s.t / sched.T);
       upload(gpu, model.tfrac, tfrac);
-      gpu.submit((encoder) => {
-        const pass = encoder.beginComputePass({ label: "sample.step" });
-        model.forward.encode(pass);
-        guided.update.encode(pass);
-        pass.end();
-      });
+      const jumps = known?.resample ?? 0;
+      for (let jump = 0; jump <= jumps; jump++) {
+        guided.setStep(noiseStreams(i, jump).update, s, opts.guidance);
+        known?.setPass(steps, i, jump);
+        gpu.submit((encoder) => {
+          const pass = encoder.beginComputePass({ label: "sample.step" });
+          model.forward.encode(pass);
+          guided.update.encode(pass);
+          if (known?.masked) known.keep.encode(pass);
+          if (jump < jumps) known!.jump.encode(pass);
+          pass.end();
+        });
+      }
       const last = i === steps.length - 1;
       if (opts.onPreview && (last || (every > 0 && (i + 1) % every === 0))) {
         opts.onPreview(await download(gpu, guided.x0), i + 1, steps.length);
@@ -165,5 +190,21 @@ export async function sample(
     };
   } finally {
     guided.destroy();
+    known?.destroy();
   }
+}
+
+/** The [rows, classes] label weights: `mix` for its rows (the first N), one-hot labels after. */
+function labelMix(
+  labels: Uint32Array,
+  mix: readonly Float32Array[] | undefined,
+  classes: number,
+): Float32Array {
+  const out = new Float32Array(labels.length * classes);
+  labels.forEach((label, r) => {
+    const weights = mix?.[r];
+    if (weights) out.set(weights, r * classes);
+    else out[r * classes + label] = 1;
+  });
+  return out;
 }

@@ -57,12 +57,12 @@ export const headWidth = (c: ClassifierConfig): number => alignUp(c.num_classes,
 function validateClassifierConfig(c: ClassifierConfig): void {
   const ok = (c.in_ch === 3 || c.in_ch === 4) && Number.isInteger(c.num_classes) &&
     c.num_classes >= 1 && Array.isArray(c.widths) && c.widths.length >= 1 &&
-    c.widths.length <= 2 &&
+    c.widths.length <= 3 &&
     c.widths.every((w) => Number.isInteger(w) && w > 0 && w % CLASSIFIER_GROUPS === 0) &&
     Number.isInteger(c.features) && c.features > 0 && c.features % 4 === 0;
   if (!ok) {
     throw new Error(
-      `invalid classifier config ${JSON.stringify(c)}: in_ch 3 or 4, 1–2 stage widths that are ` +
+      `invalid classifier config ${JSON.stringify(c)}: in_ch 3 or 4, 1–3 stage widths that are ` +
         `multiples of ${CLASSIFIER_GROUPS}, features a multiple of 4`,
     );
   }

@@ -2,6 +2,7 @@ import { deepStrictEqual, ok } from "node:assert/strict";
 import { createTensor, download, getGpu, numel, Program, upload } from "../gpu/mod.ts";
 import { initParams } from "../model/init.ts";
 import { ParamLayout, ParamStore } from "../nn/params.ts";
+import { mulberry32 } from "../util/rng.ts";
 import { assertClose, assertNear, finiteDiff, pick, randn, read, spread } from "../nn/testing.ts";
 import {
   type ClassifierConfig,
@@ -10,7 +11,16 @@ import {
   SpriteClassifier,
 } from "./classifier.ts";
 import { encodeClassifier, parseClassifier } from "./classifier_io.ts";
-import { stratifiedSplit, trainClassifier } from "./classifier_train.ts";
+import {
+  betaSample,
+  ClassSchedule,
+  jitterColours,
+  meanCrossEntropy,
+  mixRows,
+  stratifiedSplit,
+  trainClassifier,
+  trainingSplit,
+} from "./classifier_train.ts";
 import { softmaxXent } from "./xent.ts";
 
 /** The classifier's forward in f64 loops: conv 3×3 → GroupNorm(8) + SiLU (×2, pool) …, fc, head. */
@@ -141,14 +151,17 @@ Deno.test("classifier: forward vs f64 loops, backward vs finite differences of t
   upload(gpu, store.flat("param"), Float32Array.from(params));
   const model = new SpriteClassifier(gpu, config, store, n);
   upload(gpu, model.x, Float32Array.from(x));
-  const labelT = createTensor(gpu, [n], "labels");
-  upload(gpu, labelT, labels);
+  const kp = headWidth(config);
+  const targets = createTensor(gpu, [n, kp], "targets");
+  const oneHot = new Float32Array(n * kp);
+  labels.forEach((label, i) => (oneHot[i * kp + label] = 1));
+  upload(gpu, targets, oneHot);
   const losses = createTensor(gpu, [n], "losses");
   const prog = new Program(gpu, "classifier_test");
   prog.append(model.forward);
   softmaxXent(prog, {
     logits: model.logits,
-    labels: labelT,
+    targets,
     dlogits: model.backward.dlogits,
     losses,
     classes: config.num_classes,
@@ -160,7 +173,6 @@ Deno.test("classifier: forward vs f64 loops, backward vs finite differences of t
   assertNear(await read(gpu, model.features), ref.features, "features");
   assertNear(await read(gpu, model.logits), ref.logits, "logits");
   const grads = await download(gpu, store.flat("grad"));
-  const kp = headWidth(config);
   const loss = (v: Float64Array) =>
     meanXent(reference(config, layout, v, x, n).logits, labels, config.num_classes, kp);
   const checks = layout.entries.map((e) => {
@@ -192,6 +204,117 @@ Deno.test("classifier: stratified split is seeded, disjoint and per class", () =
   }
 });
 
+Deno.test("classifier: the validation split comes out of train; the test split does not move", () => {
+  const labels = Int32Array.from({ length: 200 }, (_, i) => (i < 20 ? -1 : i % 4));
+  const recipe = { testFraction: 0.2, validationFraction: 0.25, seed: 3 };
+  const split = trainingSplit(labels, 4, recipe);
+  const plain = stratifiedSplit(labels, 4, 0.2, 3);
+  deepStrictEqual(split.test, plain.test);
+  deepStrictEqual([...split.train, ...split.validation].sort((a, b) => a - b), plain.train);
+  deepStrictEqual(trainingSplit(labels, 4, { ...recipe, validationFraction: 0 }), {
+    ...plain,
+    validation: [],
+  });
+  for (let c = 0; c < 4; c++) {
+    // 45 per class: 9 test (round(0.2 · 45)), then 9 of the other 36 for validation.
+    deepStrictEqual(split.validation.filter((i) => labels[i] === c).length, 9);
+  }
+});
+
+Deno.test("classifier: colour jitter scales R, G, B in [0, 1] units, clamps, keeps alpha and equal colours equal", () => {
+  const chw = 4 * 256;
+  const sprite = new Float32Array(2 * chw);
+  // Row 1: pixel i has R = G = B = A = (i mod 5) / 2 − 1, i.e. −1, −0.5, 0, 0.5, 1.
+  for (let i = 0; i < chw; i++) sprite[chw + i] = ((i % 256) % 5) / 2 - 1;
+  const before = sprite.slice();
+  jitterColours(sprite, 1, chw, [0.5, 1, 1.5]);
+  deepStrictEqual(sprite.subarray(0, chw), before.subarray(0, chw), "row 0 untouched");
+  // [0, 1] values 0, 0.25, 0.5, 0.75, 1 → ×0.5: 0, 0.125 …; ×1.5: 0, 0.375, 0.75, 1 (clamped), 1.
+  const expected = [
+    [-1, -0.75, -0.5, -0.25, 0],
+    [-1, -0.5, 0, 0.5, 1],
+    [-1, -0.25, 0.5, 1, 1],
+    [-1, -0.5, 0, 0.5, 1],
+  ];
+  for (let c = 0; c < 4; c++) {
+    for (let i = 0; i < 256; i++) {
+      deepStrictEqual(sprite[chw + c * 256 + i], expected[c][i % 5], `channel ${c} pixel ${i}`);
+    }
+  }
+});
+
+Deno.test("classifier: Beta(α, α) draws have the mean 1/2 and variance 1 / (4(2α + 1))", () => {
+  const random = mulberry32(5);
+  for (const alpha of [0.2, 1, 3]) {
+    const n = 40_000;
+    const draws = Float64Array.from({ length: n }, () => betaSample(alpha, random));
+    const mean = draws.reduce((a, b) => a + b, 0) / n;
+    const variance = draws.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+    const expected = 1 / (4 * (2 * alpha + 1));
+    // Standard errors: √(var / n) ≤ 0.0025 for the mean; the variance within 3 %.
+    ok(Math.abs(mean - 0.5) < 0.01, `α ${alpha}: mean ${mean}`);
+    ok(Math.abs(variance / expected - 1) < 0.03, `α ${alpha}: variance ${variance} vs ${expected}`);
+    ok(draws.every((v) => v >= 0 && v <= 1));
+  }
+});
+
+Deno.test("classifier: mixup blends each row with one partner, images and targets by the same weight", () => {
+  const rows = 6;
+  const chw = 8;
+  const kp = 8;
+  // Row r: one-hot target r, image values r + i/10, so both reveal the mix.
+  const x = Float32Array.from(
+    { length: rows * chw },
+    (_, i) => Math.floor(i / chw) + (i % chw) / 10,
+  );
+  const t = new Float32Array(rows * kp);
+  for (let r = 0; r < rows; r++) t[r * kp + r] = 1;
+  const x0 = x.slice();
+  mixRows(x, t, rows, 0.4, mulberry32(3));
+  const partners = new Set<number>();
+  let blended = 0;
+  for (let r = 0; r < rows; r++) {
+    const row = Array.from(t.subarray(r * kp, (r + 1) * kp));
+    const lambda = row[r];
+    const others = row.map((v, j) => [v, j]).filter(([v, j]) => j !== r && v > 0);
+    // The partner is r itself (all weight on r) or one other row carrying 1 − λ.
+    const partner = others.length === 0 ? r : others[0][1];
+    ok(others.length <= 1, `row ${r}: targets ${row}`);
+    assertClose([row.reduce((a, b) => a + b, 0)], [1], { rtol: 1e-6 });
+    partners.add(partner);
+    if (partner !== r) blended++;
+    const expected = Array.from(
+      { length: chw },
+      (_, i) => lambda * x0[r * chw + i] + (1 - lambda) * x0[partner * chw + i],
+    );
+    assertClose(x.subarray(r * chw, (r + 1) * chw), expected, { rtol: 1e-6, label: `row ${r}` });
+  }
+  deepStrictEqual(partners.size, rows, "the partners are a permutation of the rows");
+  ok(blended > 0, "some rows were blended");
+});
+
+Deno.test("classifier: the class schedule cycles equal weights and keeps unequal ones within one draw", () => {
+  const equal = new ClassSchedule([1, 1, 1]);
+  deepStrictEqual(Array.from({ length: 7 }, () => equal.next()), [0, 1, 2, 0, 1, 2, 0]);
+  // Weights 5 : 1 : 2 (sum 8): every prefix of the draws holds each class's share ± 1.
+  const weights = [5, 1, 2];
+  const schedule = new ClassSchedule(weights);
+  const counts = [0, 0, 0];
+  for (let i = 1; i <= 80; i++) {
+    counts[schedule.next()]++;
+    weights.forEach((w, c) => ok(Math.abs(counts[c] - (i * w) / 8) <= 1, `draw ${i}: ${counts}`));
+  }
+  deepStrictEqual(counts, [50, 10, 20]);
+});
+
+Deno.test("classifier: mean cross-entropy of hand-computed rows", () => {
+  // Row 0: scores (0, 0): log 2. Row 1: (ln 3, 0), true class 1: log(4) − 0 = log 4.
+  const logits = Float32Array.from([0, 0, Math.log(3), 0]);
+  assertClose([meanCrossEntropy(logits, [0, 1], 2)], [(Math.log(2) + Math.log(4)) / 2], {
+    rtol: 1e-6,
+  });
+});
+
 Deno.test("classifier: trains to high held-out accuracy on a separable set; weights round-trip", async () => {
   const gpu = await getGpu();
   // Three shapes in RGBA with pixel noise: a bar on top, a bar on the left, a centred square.
@@ -220,7 +343,12 @@ Deno.test("classifier: trains to high held-out accuracy on a separable set; weig
     warmup: 5,
     seed: 1,
     testFraction: 0.25,
+    validationFraction: 0,
     shift: 1,
+    jitter: 0.2,
+    classPower: 0,
+    smoothing: 0.1,
+    mixup: 0.4,
   };
   const logged: number[] = [];
   const result = await trainClassifier(
@@ -228,15 +356,14 @@ Deno.test("classifier: trains to high held-out accuracy on a separable set; weig
     { images, labels, count, channels: 4 },
     config,
     recipe,
-    (_, loss) => logged.push(loss),
-    20,
+    { onLog: (_, loss) => logged.push(loss), logEvery: 20 },
   );
   deepStrictEqual(logged.length, 3);
   ok(logged[2] < logged[0], `loss ${logged}`);
   deepStrictEqual(result.split.test.length, 24);
   ok(
-    result.testAccuracy.overall >= 0.95,
-    `held-out accuracy ${JSON.stringify(result.testAccuracy)}`,
+    result.test.accuracy.overall >= 0.95,
+    `held-out accuracy ${JSON.stringify(result.test.accuracy)}`,
   );
 
   const training = {
@@ -245,8 +372,8 @@ Deno.test("classifier: trains to high held-out accuracy on a separable set; weig
     recipe,
     seconds: result.seconds,
     adapter: gpu.adapter.description,
-    testAccuracy: result.testAccuracy,
-    trainAccuracy: result.trainAccuracy,
+    testAccuracy: result.test.accuracy,
+    trainAccuracy: result.train.accuracy,
   };
 
   const weights = { config, classNames: ["top", "left", "square"], training, ...result };

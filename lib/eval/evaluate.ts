@@ -2,9 +2,10 @@
  * Measured sample quality: N sprites per class are drawn at each guidance value and judged
  *
  * - by the sprite classifier: class-consistency accuracy (it names the conditioning class);
- * - in the classifier's features: a sprite FID against half B of the real sprites of the class
- *   (all classes: every class weighted equally), beside its floor, the FID that the same number
- *   of real sprites from the other half A reach against the same half B;
+ * - in the classifier's features: a sprite FID and a kernel distance (KID, unbiased) against
+ *   half B of the real sprites of the class (all classes: every class weighted equally), each
+ *   beside its floor, what the same number of real sprites from the other half A reach against
+ *   the same half B;
  * - in pixel space: memorisation (the share within {@link MEMORISATION_THRESHOLD} of a sprite
  *   of the diffusion model's training set, mirror images included) and diversity (mean pairwise
  *   distance among a class's samples, beside the same for its real sprites).
@@ -34,6 +35,7 @@ import {
   nearestSprites,
 } from "./distance.ts";
 import { frechetDistance, type Moments, moments } from "./fid.ts";
+import { kernelDistance, standardize, standardizer } from "./kid.ts";
 
 export interface EvalOptions {
   /** Samples per class at each guidance value. */
@@ -67,6 +69,8 @@ export interface SampleMetrics {
   accuracy: number;
   /** Fréchet distance to half B of the real sprites, in the classifier's features. */
   fid: number;
+  /** Kernel distance (KID) to half B of the real sprites, in the same features. */
+  kid: number;
   /** Share of samples within MEMORISATION_THRESHOLD of a training sprite. */
   memorised: number;
   /** Median distance to the nearest training sprite. */
@@ -80,6 +84,8 @@ export interface RealMetrics {
   count: number;
   /** FID of min(n, |A|) sprites of half A against half B: what real sprites score. */
   fidFloor: number;
+  /** KID of the same sprites against half B. */
+  kidFloor: number;
   /** Mean pairwise distance among all real sprites. */
   diversity: number;
   /** Share of real sprites with another dataset sprite within MEMORISATION_THRESHOLD. */
@@ -226,6 +232,12 @@ async function measureReal(
   });
   const referenceOf = halfB.map((rows) => momentsOf(features, rows, f));
   const referenceAll = balancedMoments(features, halfB, f);
+  // KID compares features standardised by all the real sprites' statistics (see kid.ts).
+  const scale = standardizer(features, labelled.length, f);
+  const kidFeatures = standardize(features, scale);
+  const halfBFeatures = { rows: kidFeatures, dim: f, groups: halfB };
+  const kidOf = (groups: number[][]) =>
+    kernelDistance({ rows: kidFeatures, dim: f, groups }, halfBFeatures);
   const near = nearestSprites(sprites, labelled.length, data.images, data.count, chw, labelled);
   const perClass: RealMetrics[] = data.classNames.map((_, c) => {
     const members = labelled.filter((i) => data.labels[i] === c);
@@ -233,6 +245,10 @@ async function measureReal(
     return {
       count: members.length,
       fidFloor: fidOf(momentsOf(features, halfA[c], f), referenceOf[c]),
+      kidFloor: kernelDistance({ rows: kidFeatures, dim: f, groups: [halfA[c]] }, {
+        ...halfBFeatures,
+        groups: [halfB[c]],
+      }),
       diversity: meanPairwiseDistance(gatherSprites(data, members), members.length, chw),
       nearDuplicates: share(distances, MEMORISATION_THRESHOLD),
       nearestMedian: median(distances),
@@ -241,11 +257,12 @@ async function measureReal(
   const overall: RealMetrics = {
     count: labelled.length,
     fidFloor: fidOf(balancedMoments(features, halfA, f), referenceAll),
+    kidFloor: kidOf(halfA),
     diversity: mean(perClass.map((m) => m.diversity)),
     nearDuplicates: share(near.distance, MEMORISATION_THRESHOLD),
     nearestMedian: median(near.distance),
   };
-  return { perClass, overall, referenceOf, referenceAll };
+  return { perClass, overall, referenceOf, referenceAll, halfBFeatures, scale };
 }
 
 /** Splits `total` sprites into equal batches of at most `batch` (the last one padded). */
@@ -298,23 +315,26 @@ export async function evaluate(
     const judged = await classify(model, images, total);
     const predicted = predictions(judged.logits, k);
     const nearest = nearestSprites(images, total, data.images, data.count, chw);
+    const standardized = standardize(judged.features, real.scale);
+    const sampleFeatures = (groups: number[][]) => ({ rows: standardized, dim: f, groups });
+    const halfB = real.halfBFeatures;
     const perClass: SampleMetrics[] = Array.from({ length: k }, (_, c) => {
       const rows = rowsOf(c);
       const distances = rows.map((r) => nearest.distance[r]);
       return {
         accuracy: rows.filter((r) => predicted[r] === c).length / opts.n,
         fid: fidOf(momentsOf(judged.features, rows, f), real.referenceOf[c]),
+        kid: kernelDistance(sampleFeatures([rows]), { ...halfB, groups: [halfB.groups[c]] }),
         memorised: share(distances, MEMORISATION_THRESHOLD),
         nearestMedian: median(distances),
         diversity: meanPairwiseDistance(images.subarray(c * opts.n * chw), opts.n, chw),
       };
     });
+    const byClass = Array.from({ length: k }, (_, c) => rowsOf(c));
     const overall: SampleMetrics = {
       accuracy: mean(perClass.map((m) => m.accuracy)),
-      fid: fidOf(
-        balancedMoments(judged.features, Array.from({ length: k }, (_, c) => rowsOf(c)), f),
-        real.referenceAll,
-      ),
+      fid: fidOf(balancedMoments(judged.features, byClass, f), real.referenceAll),
+      kid: kernelDistance(sampleFeatures(byClass), halfB),
       memorised: share(nearest.distance, MEMORISATION_THRESHOLD),
       nearestMedian: median(nearest.distance),
       diversity: mean(perClass.map((m) => m.diversity)),

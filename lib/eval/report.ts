@@ -52,6 +52,9 @@ export function reportJson(report: EvalReport, ctx: ReportContext): string {
   return JSON.stringify({ ...ctx, ...report }, (_, v) => (Number.isNaN(v) ? null : v), 2) + "\n";
 }
 
+/** KID is shown ×1000, as is usual. */
+export const KID_SCALE = 1000;
+
 const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : "–");
 const num = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : "–");
 
@@ -131,6 +134,18 @@ export function reportMarkdown(report: EvalReport, ctx: ReportContext): string {
     metric((m) => num(m.fid), (m) => num(m.fidFloor)),
     "",
     `![guidance vs FID](${FILES.fidChart})`,
+    "",
+    "## Kernel distance (KID)",
+    "",
+    "The squared maximum mean discrepancy between samples and half B in the same features, " +
+    "each standardised by the real sprites' mean and standard deviation, under the cubic " +
+    "polynomial kernel k(x, y) = (xᵀy / d + 1)³, estimated without bias, " +
+    "×1000 (lower is better; it can dip below 0). Unlike FID its expected value does not " +
+    "depend on n. The floor (half A against half B at the same n, as for FID) would be 0 on " +
+    "average for independent draws; the halves are fixed disjoint parts of a small set, so " +
+    "its size shows the estimate's noise at this n rather than a bias to subtract.",
+    "",
+    metric((m) => num(KID_SCALE * m.kid, 2), (m) => num(KID_SCALE * m.kidFloor, 2)),
     "",
     "## Memorisation",
     "",

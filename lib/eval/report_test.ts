@@ -16,11 +16,19 @@ import {
 const metrics = (x: number): SampleMetrics => ({
   accuracy: x,
   fid: 10 * x,
+  kid: x / 100,
   memorised: 0,
   nearestMedian: 0.3,
   diversity: 0.5,
 });
-const real = { count: 20, fidFloor: 2, diversity: 0.6, nearDuplicates: 0.05, nearestMedian: 0.2 };
+const real = {
+  count: 20,
+  fidFloor: 2,
+  kidFloor: -0.0004,
+  diversity: 0.6,
+  nearDuplicates: 0.05,
+  nearestMedian: 0.2,
+};
 
 const report: EvalReport = {
   classNames: ["potions", "swords"],
@@ -63,7 +71,12 @@ const ctx: ReportContext = {
       warmup: 0,
       seed: 3,
       testFraction: 0.2,
+      validationFraction: 0,
       shift: 1,
+      jitter: 0,
+      classPower: 0,
+      smoothing: 0,
+      mixup: 0,
     },
     seconds: 1,
     adapter: "a",
@@ -82,6 +95,7 @@ Deno.test("report: markdown tables per measure, JSON with NaN as null, charts", 
   ok(md.includes("| class | w = 1 | w = 7.5 | real (held-out) |"));
   ok(md.includes("| potions | 50.0 % | 50.0 % | 80.0 % (5) |"));
   ok(md.includes("| swords | 7.5 | 7.5 | – |"), "a missing floor shows as a dash");
+  ok(md.includes("| potions | 5.00 | 5.00 | -0.40 |"), "KID ×1000 beside its floor");
   ok(md.includes("![samples](samples-g7.5.png)"));
   ok(md.includes("| sprites | accuracy w = 1 | FID w = 1 | accuracy w = 7.5 | FID w = 7.5 |"));
   ok(md.includes("| raw output | 62.5 % | 6.3 | 62.5 % | 6.3 |"), md);

@@ -1,8 +1,8 @@
 /**
- * Softmax cross-entropy, the sprite classifier's training loss: per-row losses and the
- * gradient of their mean in one dispatch (kernels/classifier.wgsl). Rows may be wider than
- * the class count (the head pads its outputs to a multiple of 4); padding columns are ignored
- * and get a zero gradient.
+ * Softmax cross-entropy against target distributions (one-hot, smoothed or mixed labels), the
+ * sprite classifier's training loss: per-row losses and the gradient of their mean in one
+ * dispatch (kernels/classifier.wgsl). Rows may be wider than the class count (the head pads
+ * its outputs to a multiple of 4); padding columns are ignored and get a zero gradient.
  */
 
 import code from "../../kernels/classifier.wgsl" with { type: "text" };
@@ -15,8 +15,8 @@ const KERNEL: KernelSource = { name: "classifier", code };
 export interface SoftmaxXentArgs {
   /** [N, KP], class scores in the first `classes` columns. */
   logits: Tensor;
-  /** [N] u32 class indices, each < `classes`. */
-  labels: Tensor;
+  /** [N, KP] class probabilities in the first `classes` columns, each row summing to 1. */
+  targets: Tensor;
   /** [N, KP], overwritten with ∂(mean loss)/∂logits. */
   dlogits: Tensor;
   /** [N], overwritten with each row's loss. */
@@ -33,13 +33,13 @@ export function softmaxXent(prog: Program, a: SoftmaxXentArgs): void {
     throw new RangeError(`softmaxXent: logits [${a.logits.shape}] do not fit ${a.classes} classes`);
   }
   expectShape(a.dlogits, [n, kp], "softmaxXent dlogits");
-  expectShape(a.labels, [n], "softmaxXent labels");
+  expectShape(a.targets, [n, kp], "softmaxXent targets");
   expectShape(a.losses, [n], "softmaxXent losses");
   prog.add(
     KERNEL,
     "softmax_xent",
     { N: n, K: a.classes, KP: kp },
-    [a.logits, a.labels, a.dlogits, a.losses],
+    [a.logits, a.targets, a.dlogits, a.losses],
     Math.ceil(n / 64),
   );
 }

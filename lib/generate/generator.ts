@@ -18,23 +18,48 @@ import { ContextUNet } from "../model/unet.ts";
 import { storeFromWeights, type Weights } from "../model/weights.ts";
 import type { ParamStore } from "../nn/params.ts";
 import { guidanceRows, sample } from "../diffusion/sampler.ts";
+import { type InitImage, MAX_RESAMPLE } from "../diffusion/known_image.ts";
+import type { Wrap } from "../nn/conv2d.ts";
 import type { SamplerKind } from "../diffusion/schedule.ts";
 import { InputError } from "../util/errors.ts";
 import type { Palette } from "../palette/palette.ts";
+import { GENERATE_RANGES, inRange } from "./defaults.ts";
 import { type PostOptions, postProcessWithPalettes } from "./postprocess.ts";
 
 export { SamplingCancelled as GenerationCancelled } from "../diffusion/sampler.ts";
 
+/** A blend of classes: [class index, weight] pairs, weights ≥ 0 (normalised to sum 1). */
+export interface ClassMix {
+  mix: readonly (readonly [number, number])[];
+}
+
+/** Seamless tiles: the sprite wraps around along these axes. */
+export type TileAxes = "x" | "y" | "xy";
+
+export const TILE_AXES: readonly TileAxes[] = ["x", "y", "xy"];
+
 /** What to draw. Every field is validated by {@link Generator.generate}. */
 export interface GenerateRequest {
-  /** The class of each sprite, 0…num_classes−1, or num_classes for unconditional. */
-  classes: readonly number[];
+  /**
+   * The class of each sprite, 0…num_classes−1, or num_classes for unconditional; or a mix of
+   * classes (the label embedding becomes the weighted mix of their rows). A mix whose weight
+   * lies on one class is that class.
+   */
+  classes: readonly (number | ClassMix)[];
   guidance: number;
   steps: number;
   sampler: SamplerKind;
   /** DDIM's noise (0 = deterministic); ignored by the other samplers. */
   eta?: number;
   seed: number;
+  /**
+   * Variations and inpainting: the init image ([C, 16, 16] in [−1, 1]) noised to the level
+   * `strength` selects; with a mask ([16, 16], 1 = generate, 0 = keep) the kept region is the
+   * init's, pixel for pixel.
+   */
+  init?: InitImage;
+  /** Seamless tiles: circular padding in every convolution along these axes. */
+  tile?: TileAxes;
   /** Post-processing; `auto:K` palettes are fitted with `post.seed`, by default the request's. */
   post?: PostOptions;
   /** Calls `onPreview` every this many steps and after the last; 0 or absent = only at the end. */
@@ -75,7 +100,7 @@ export class Generator {
   readonly classNames: readonly string[];
   readonly #store: ParamStore;
   readonly #ownsStore: boolean;
-  readonly #models = new Map<number, ContextUNet>();
+  readonly #models = new Map<string, ContextUNet>();
   #queue: Promise<unknown> = Promise.resolve();
 
   /** A generator over `weights`, whose parameters it uploads once and frees on {@link destroy}. */
@@ -131,21 +156,24 @@ export class Generator {
   }
 
   #check(req: GenerateRequest): void {
-    const k = this.config.num_classes;
     const n = req.classes.length;
     if (n < 1) throw new RequestError("a request draws at least one sprite");
-    const bad = req.classes.find((c) => !Number.isInteger(c) || c < 0 || c > k);
-    if (bad !== undefined) {
-      throw new RequestError(`class ${bad} is not 0…${k - 1} (or ${k}, unconditional)`);
+    req.classes.forEach((c) => this.#classWeights(c));
+    if (req.init) this.#checkInit(req.init);
+    if (req.tile !== undefined && !TILE_AXES.includes(req.tile)) {
+      throw new RequestError(`tile must be one of ${TILE_AXES.join(", ")}, not ${req.tile}`);
     }
     if (!(req.guidance >= 0) || !Number.isFinite(req.guidance)) {
       throw new RequestError(`guidance must be a number ≥ 0, not ${req.guidance}`);
     }
-    if (!Number.isInteger(req.steps) || req.steps < 1 || req.steps > 1000) {
-      throw new RequestError(`steps must be an integer in 1…1000, not ${req.steps}`);
+    const { steps, seed } = GENERATE_RANGES;
+    if (!inRange(req.steps, steps)) {
+      throw new RequestError(
+        `steps must be an integer in ${steps.min}…${steps.max}, not ${req.steps}`,
+      );
     }
-    if (!Number.isInteger(req.seed) || req.seed < 0 || req.seed > 2 ** 32 - 1) {
-      throw new RequestError(`seed must be an integer in 0…${2 ** 32 - 1}, not ${req.seed}`);
+    if (!inRange(req.seed, seed)) {
+      throw new RequestError(`seed must be an integer in ${seed.min}…${seed.max}, not ${req.seed}`);
     }
     const max = this.maxSprites(req.guidance);
     if (n > max) {
@@ -156,13 +184,71 @@ export class Generator {
     }
   }
 
+  /**
+   * A class choice as (plain class, or null and the weights over the label table): a mix with
+   * its weight on one class is that class, so it runs exactly as the plain class does.
+   */
+  #classWeights(c: number | ClassMix): { label: number; mix: Float32Array | null } {
+    const k = this.config.num_classes;
+    const checkIndex = (i: number) => {
+      if (!Number.isInteger(i) || i < 0 || i > k) {
+        throw new RequestError(`class ${i} is not 0…${k - 1} (or ${k}, unconditional)`);
+      }
+    };
+    if (typeof c === "number") {
+      checkIndex(c);
+      return { label: c, mix: null };
+    }
+    const weights = new Float64Array(k + 1);
+    for (const [i, w] of c.mix) {
+      checkIndex(i);
+      if (!(w >= 0) || !Number.isFinite(w)) {
+        throw new RequestError(`class weight ${w} is not a finite number ≥ 0`);
+      }
+      weights[i] += w;
+    }
+    const sum = weights.reduce((a, w) => a + w, 0);
+    if (!(sum > 0)) throw new RequestError("the class weights of a mix sum to 0; give one > 0");
+    const used = [...weights.keys()].filter((i) => weights[i] > 0);
+    if (used.length === 1) return { label: used[0], mix: null };
+    // The label stands for the sprite's file name: its heaviest class.
+    const label = used.reduce((a, b) => (weights[b] > weights[a] ? b : a));
+    return { label, mix: Float32Array.from(weights, (w) => w / sum) };
+  }
+
+  #checkInit(init: InitImage): void {
+    const plane = IMAGE_SIZE ** 2;
+    if (init.image.length !== this.channels * plane || !init.image.every(Number.isFinite)) {
+      throw new RequestError(
+        `the init image must be ${this.channels}×${IMAGE_SIZE}×${IMAGE_SIZE} finite values`,
+      );
+    }
+    if (!(init.strength > 0 && init.strength <= 1)) {
+      throw new RequestError(`strength must be in (0, 1], not ${init.strength}`);
+    }
+    if (init.mask && (init.mask.length !== plane || !init.mask.every(Number.isFinite))) {
+      throw new RequestError(`the mask must be ${IMAGE_SIZE}×${IMAGE_SIZE} finite values`);
+    }
+    const r = init.resample ?? 0;
+    if (!Number.isInteger(r) || r < 0 || r > MAX_RESAMPLE) {
+      throw new RequestError(`resample must be an integer in 0…${MAX_RESAMPLE}, not ${r}`);
+    }
+  }
+
   async #run(req: GenerateRequest): Promise<Generation> {
     const n = req.classes.length;
-    const model = this.#model(guidanceRows(n, req.guidance));
+    const choices = req.classes.map((c) => this.#classWeights(c));
+    const mixed = choices.some((c) => c.mix !== null);
+    const wrap = req.tile && { x: req.tile.includes("x"), y: req.tile.includes("y") };
+    const model = this.#model(guidanceRows(n, req.guidance), mixed, wrap);
     model.prepare.run();
+    const k = this.config.num_classes;
+    const oneHot = (label: number) => new Float32Array(k + 1).map((_, i) => i === label ? 1 : 0);
     const every = req.previewEvery ?? 0;
     const { images: raw, seconds } = await sample(this.gpu, model, {
-      classes: req.classes,
+      classes: choices.map((c) => c.label),
+      mix: mixed ? choices.map((c) => c.mix ?? oneHot(c.label)) : undefined,
+      init: req.init,
       guidance: req.guidance,
       steps: req.steps,
       sampler: req.sampler,
@@ -186,20 +272,28 @@ export class Generator {
     );
   }
 
-  /** The prepared UNet for `rows` rows, built on first use; the least recently used goes first. */
-  #model(rows: number): ContextUNet {
-    let model = this.#models.get(rows);
+  /**
+   * The prepared UNet for `rows` rows (with class mixing, circular padding), built on first
+   * use; the least recently used goes first.
+   */
+  #model(rows: number, classMix: boolean, wrap: Wrap | undefined): ContextUNet {
+    const key = `${rows}${classMix ? " mix" : ""}${wrap ? ` wrap ${wrap.x} ${wrap.y}` : ""}`;
+    let model = this.#models.get(key);
     if (model) {
-      this.#models.delete(rows); // re-inserted below as the most recently used
+      this.#models.delete(key); // re-inserted below as the most recently used
     } else {
-      model = new ContextUNet(this.gpu, this.config, this.#store, rows, { staticWeights: true });
+      model = new ContextUNet(this.gpu, this.config, this.#store, rows, {
+        staticWeights: true,
+        classMix,
+        wrap,
+      });
       if (this.#models.size >= CACHED_MODELS) {
         const [oldest, evicted] = this.#models.entries().next().value!;
         evicted.destroy();
         this.#models.delete(oldest);
       }
     }
-    this.#models.set(rows, model);
+    this.#models.set(key, model);
     return model;
   }
 }

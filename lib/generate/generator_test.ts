@@ -2,36 +2,16 @@ import { deepStrictEqual, ok, rejects } from "node:assert/strict";
 import { getGpu, GpuError } from "../gpu/device.ts";
 import { download } from "../gpu/tensor.ts";
 import { guidanceRows, sample } from "../diffusion/sampler.ts";
-import { type ModelConfig, paramSpecs } from "../model/config.ts";
-import { initParams } from "../model/init.ts";
 import { ContextUNet } from "../model/unet.ts";
 import { storeFromWeights, type Weights } from "../model/weights.ts";
-import { ParamLayout } from "../nn/params.ts";
 import { snapAlpha } from "../io/image.ts";
 import { kmeansPalette } from "../palette/kmeans.ts";
 import { GenerationCancelled, Generator, RequestError } from "./generator.ts";
 import { postProcess } from "./postprocess.ts";
+import { TINY_CONFIG, tinyWeights } from "./testing.ts";
 
-const CONFIG: ModelConfig = {
-  in_ch: 4,
-  base_ch: 8,
-  channel_mults: [1, 2],
-  num_res_blocks: 1,
-  use_attention: [false, true],
-  num_classes: 3,
-};
+const CONFIG = TINY_CONFIG;
 const NULL = CONFIG.num_classes;
-
-function tinyWeights(): Weights {
-  const layout = new ParamLayout(paramSpecs(CONFIG));
-  return {
-    config: CONFIG,
-    classNames: ["a", "b", "c"],
-    provenance: {},
-    layout,
-    flat: initParams(layout, 3),
-  };
-}
 
 /** `weights` with the null class's embedding row replaced by class `c`'s. */
 function nullRowAs(weights: Weights, c: number): Weights {
@@ -178,6 +158,160 @@ Deno.test("generate: post-processing with auto:K palettes fitted from the reques
         seed: request.seed,
       }),
     );
+  } finally {
+    gen.destroy();
+  }
+});
+
+/** A [C, 16, 16] init image in [−1, 1] on the 8-bit grid, alpha opaque or clear. */
+function initImage(): Float32Array {
+  const image = new Float32Array(4 * 256).map((_, i) => Math.round((i * 37) % 256) / 127.5 - 1);
+  for (let i = 3 * 256; i < 4 * 256; i++) image[i] = i % 3 === 0 ? -1 : 1;
+  return image;
+}
+
+/** `image` repeated for `n` sprites. */
+const tiled = (image: Float32Array, n: number) =>
+  Float32Array.from({ length: n * image.length }, (_, i) => image[i % image.length]);
+
+Deno.test("generate: variations — strength 1 is ordinary sampling, strength → 0 the init", async () => {
+  const gen = Generator.fromWeights(await getGpu(), tinyWeights());
+  const image = initImage();
+  const steps = 8;
+  const vary = (strength?: number) =>
+    gen.generate({
+      ...request,
+      steps,
+      classes: [0, 2],
+      guidance: 3,
+      init: strength === undefined ? undefined : { image, strength },
+    });
+  try {
+    deepStrictEqual((await vary(1)).raw, (await vary()).raw);
+    // round(0.06 · 8) = 0 steps: the init itself.
+    deepStrictEqual((await vary(0.06)).raw, tiled(image, 2));
+    // One step, from t = 0, where √(1−ᾱ) = 0.01: x0 = init + 0.01·(z − ε̂)/√ᾱ, a few 8-bit levels.
+    const d = maxAbsDiff((await vary(1 / steps)).raw, tiled(image, 2));
+    ok(d > 0 && d < 0.1, `one step from t = 0 moved the init by ${d}`);
+    const half = await vary(0.5);
+    ok(maxAbsDiff(half.raw, tiled(image, 2)) > d, "half strength must move further than one step");
+  } finally {
+    gen.destroy();
+  }
+});
+
+Deno.test("generate: inpainting keeps the kept region exactly; all-generate is ordinary sampling", async () => {
+  const gen = Generator.fromWeights(await getGpu(), tinyWeights());
+  const image = initImage();
+  const base = { ...request, steps: 6, classes: [1, 0, 2], guidance: 3 };
+  try {
+    const keepAll = await gen.generate({
+      ...base,
+      init: { image, strength: 1, mask: new Float32Array(256), resample: 2 },
+    });
+    deepStrictEqual(keepAll.raw, tiled(image, 3));
+    deepStrictEqual(keepAll.images, gen.toImages(tiled(image, 3), 3).map(snapAlpha));
+
+    const plain = await gen.generate(base);
+    const generateAll = await gen.generate({
+      ...base,
+      init: { image, strength: 1, mask: new Float32Array(256).fill(1) },
+    });
+    deepStrictEqual(generateAll.raw, plain.raw);
+
+    // A ragged mask, with resampling and a partial strength: kept pixels come out as the init's.
+    const mask = new Float32Array(256).map((_, i) => ((i * 7) % 5 < 2 ? 1 : 0));
+    for (const init of [{ strength: 1, resample: 0 }, { strength: 0.6, resample: 2 }]) {
+      const out = await gen.generate({ ...base, init: { image, mask, ...init } });
+      for (let i = 0; i < out.raw.length; i++) {
+        if (mask[i % 256] === 0 && out.raw[i] !== image[i % image.length]) {
+          throw new Error(`kept value ${i} is ${out.raw[i]}, not ${image[i % image.length]}`);
+        }
+      }
+      const initPixels = gen.toImages(image, 1).map(snapAlpha)[0].data;
+      out.images.forEach((img, s) => {
+        for (let p = 0; p < 256; p++) {
+          if (mask[p] === 0) {
+            deepStrictEqual([...img.data.subarray(4 * p, 4 * p + 4)], [
+              ...initPixels.subarray(4 * p, 4 * p + 4),
+            ], `sprite ${s} pixel ${p}`);
+          }
+        }
+      });
+      ok(maxAbsDiff(out.raw, tiled(image, 3)) > 0.1, "the masked region must be generated");
+    }
+  } finally {
+    gen.destroy();
+  }
+});
+
+Deno.test("generate: class mixing — one class is the plain class; a mix is the mixed table row", async () => {
+  const gpu = await getGpu();
+  const weights = tinyWeights();
+  const gen = Generator.fromWeights(gpu, weights);
+  // The same model with class 0's row replaced by 0.3·row 0 + 0.7·row 2, mixed in f64.
+  const flat = weights.flat.slice();
+  const table = weights.layout.entries.find((e) => e.name === "label_emb.weight")!;
+  const width = table.shape[1];
+  for (let j = 0; j < width; j++) {
+    flat[table.offset + j] = 0.3 * weights.flat[table.offset + j] +
+      0.7 * weights.flat[table.offset + 2 * width + j];
+  }
+  const blended = Generator.fromWeights(gpu, { ...weights, flat });
+  try {
+    const plain = await gen.generate({ ...request, classes: [1, 1], guidance: 3 });
+    const weightOne = await gen.generate({
+      ...request,
+      classes: [{ mix: [[1, 0.7]] }, { mix: [[1, 2], [2, 0]] }],
+      guidance: 3,
+    });
+    deepStrictEqual(weightOne.raw, plain.raw);
+    deepStrictEqual(weightOne.images, plain.images);
+
+    const mixed = await gen.generate({
+      ...request,
+      classes: [{ mix: [[0, 3], [2, 7]] }, 1],
+      guidance: 3,
+    });
+    const reference = await blended.generate({ ...request, classes: [0, 1], guidance: 3 });
+    const d = maxAbsDiff(mixed.raw, reference.raw);
+    ok(d < 1e-4, `mixed vs blended-row model: ${d}`);
+    // Guidance 0 is the null class alone, mix or not (the mixing kernel's one-hot rows are exact).
+    const uncondMixed = await gen.generate({
+      ...request,
+      classes: [{ mix: [[0, 1], [2, 1]] }],
+      guidance: 0,
+    });
+    const uncond = await gen.generate({ ...request, classes: [0], guidance: 0 });
+    deepStrictEqual(uncondMixed.raw, uncond.raw);
+    const unmixed = await gen.generate({ ...request, classes: [0, 1], guidance: 3 });
+    ok(maxAbsDiff(mixed.raw.subarray(0, 1024), unmixed.raw.subarray(0, 1024)) > 1e-3);
+  } finally {
+    gen.destroy();
+    blended.destroy();
+  }
+});
+
+Deno.test("generate: bad init, mask, strength or mix is refused before any work", async () => {
+  const gen = Generator.fromWeights(await getGpu(), tinyWeights());
+  const image = initImage();
+  try {
+    const bad = [
+      [{ init: { image, strength: 0 } }, /strength must be in \(0, 1\]/],
+      [{ init: { image, strength: 1.5 } }, /strength must be in \(0, 1\]/],
+      [{ init: { image: image.subarray(0, 768), strength: 1 } }, /init image must be 4×16×16/],
+      [{ init: { image, strength: 1, mask: new Float32Array(64) } }, /mask must be 16×16/],
+      [{ init: { image, strength: 1, resample: 21 } }, /resample must be an integer in 0…20/],
+      [{ classes: [{ mix: [[0, 0], [1, 0]] }] }, /sum to 0/],
+      [{ classes: [{ mix: [[5, 1], [1, 1]] }] }, /class 5 is not 0…2/],
+      [{ classes: [{ mix: [[0, -1], [1, 2]] }] }, /weight -1 is not a finite number ≥ 0/],
+    ] as const;
+    for (const [change, message] of bad) {
+      await rejects(
+        async () => await gen.generate({ ...request, classes: [0], guidance: 3, ...change }),
+        (err: Error) => err instanceof RequestError && message.test(err.message),
+      );
+    }
   } finally {
     gen.destroy();
   }

@@ -1,16 +1,12 @@
 /**
- * What front ends call a request's sprites: the class label of each (the null class
- * is "unconditional") and the file stem `<class>-s<seed>-<i>` the CLI writes and the
- * page offers for download.
+ * The file stem of a sprite, `<class>-s<seed>-<i>`: what `sample` writes, `serve` and
+ * the page offer for download (lib/generate/files.ts names every file of a generation).
  */
 
-/** The label of class `c` (num_classes, one past the last, is the unconditional null class). */
-export const classLabel = (classNames: readonly string[], c: number): string =>
-  c === classNames.length ? "unconditional" : classNames[c];
-
+/** A file-name-safe form of a class name. */
 const slug = (name: string) =>
   name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "class";
 
-/** The file stem of sprite `index` of a request with `seed`: `<class slug>-s<seed>-<index>`. */
+/** The stem of sprite `index` (labelled `label`) of a generation with `seed`. */
 export const spriteStem = (label: string, seed: number, index: number): string =>
   `${slug(label)}-s${seed}-${index}`;

@@ -13,10 +13,17 @@ import { binding, createTensor, type Tensor } from "./tensor.ts";
 /** What a binding slot takes: a tensor view, or a whole buffer (uniforms). */
 export type Resource = Tensor | GPUBuffer;
 
-interface Dispatch {
+/** What a recorded dispatch runs: for profiles and tests, which group dispatches by kernel. */
+export interface DispatchInfo {
+  kernel: string;
+  entry: string;
+  consts: KernelConsts;
+  groups: readonly [number, number, number];
+}
+
+interface Dispatch extends DispatchInfo {
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
-  groups: [number, number, number];
 }
 
 const isTensor = (r: Resource): r is Tensor => "shape" in r;
@@ -66,7 +73,22 @@ export class Program {
     if (g.some((n) => n < 1 || !Number.isInteger(n))) {
       throw new RangeError(`${source.name}:${entry}: bad workgroup count ${g}`);
     }
-    this.#dispatches.push({ pipeline, bindGroup, groups: g });
+    this.#dispatches.push({ kernel: source.name, entry, consts, pipeline, bindGroup, groups: g });
+  }
+
+  /** The recorded dispatches, in replay order. */
+  get dispatches(): readonly DispatchInfo[] {
+    return this.#dispatches;
+  }
+
+  /**
+   * A program that replays only the dispatches `keep` selects, on the same buffers
+   * (a profile times each layer family this way). It owns no scratch buffers.
+   */
+  select(keep: (d: DispatchInfo) => boolean, label = this.label): Program {
+    const p = new Program(this.gpu, label);
+    p.#dispatches.push(...this.#dispatches.filter(keep));
+    return p;
   }
 
   /** A buffer for intermediate results of the dispatches being recorded; freed by `destroy`. */

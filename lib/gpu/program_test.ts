@@ -30,3 +30,22 @@ Deno.test("program: baked constants, 2-D grid split and replay", async () => {
   for (const i of [0, 1, 4_480_000, n - 1]) assertEquals(out[i], data[i] * 2.5);
   assertEquals(gpu.kernels.size, 2);
 });
+
+Deno.test("program: dispatches are listed and a selection replays only those", async () => {
+  const gpu = await getGpu();
+  const n = 1000;
+  const x = createTensor(gpu, [n], "x");
+  const y = createTensor(gpu, [n], "y");
+  upload(gpu, x, new Float32Array(n).fill(3));
+  const p = new Program(gpu, "test");
+  p.add(scaleAdd, "main", { N: n, SCALE: 0.5, ACCUM: false }, [x, y], Math.ceil(n / 64));
+  p.add(scaleAdd, "main", { N: n, SCALE: 2, ACCUM: true }, [x, y], Math.ceil(n / 64));
+  assertEquals(p.dispatches.map((d) => [d.kernel, d.entry, d.consts.SCALE, d.groups[0]]), [
+    ["scale_add_test", "main", 0.5, 16],
+    ["scale_add_test", "main", 2, 16],
+  ]);
+  const first = p.select((d) => d.consts.ACCUM === false);
+  assertEquals(first.length, 1);
+  first.run();
+  assertEquals((await download(gpu, y))[n - 1], 1.5);
+});

@@ -131,3 +131,16 @@ export function composeSheet(
   const sheet = { width, height, data };
   return checker ? compositeOverChecker(sheet, CHECKER.square * scale) : sheet;
 }
+
+/** A 3×3 repeat of a tile, to see the seams. */
+export function repeat3x3(tile: RgbaImage): RgbaImage {
+  const w = tile.width * 3;
+  const data = new Uint8Array(w * tile.height * 3 * 4);
+  for (let y = 0; y < tile.height * 3; y++) {
+    for (let x = 0; x < w; x++) {
+      const src = ((y % tile.height) * tile.width + (x % tile.width)) * 4;
+      data.set(tile.data.subarray(src, src + 4), (y * w + x) * 4);
+    }
+  }
+  return { width: w, height: tile.height * 3, data };
+}

@@ -5,6 +5,9 @@
  *
  * Inputs: `x` [N,C,16,16] (the noisy image), `tfrac` [N,1] (t / T), `labels` [N]
  * (u32 class indices; num_classes is the null class). Output: `eps` [N,C,16,16].
+ * Built with `classMix`, it reads `mix` [N, num_classes + 1] (each row's weights
+ * over the label table) instead of `labels`; built with `wrap`, every convolution
+ * pads circularly along those axes (seamless tiles). Both are for sampling only.
  * Backward input: `deps` (∂loss/∂eps); it fills the gradient buffer of the store.
  */
 
@@ -12,8 +15,8 @@ import type { Gpu } from "../gpu/gpu.ts";
 import { Program } from "../gpu/program.ts";
 import { reshape, type Tensor, TensorPool } from "../gpu/tensor.ts";
 import { attentionBackward, attentionForward } from "../nn/attention.ts";
-import { conv2dBackward, conv2dForward } from "../nn/conv2d.ts";
-import { embedAddForward, embedBackward } from "../nn/embedding.ts";
+import { conv2dBackward, conv2dForward, type Wrap } from "../nn/conv2d.ts";
+import { embedAddForward, embedBackward, embedMixForward } from "../nn/embedding.ts";
 import { groupNormBackward, groupNormForward } from "../nn/groupnorm.ts";
 import { linearBackward, linearForward } from "../nn/linear.ts";
 import type { ParamStore } from "../nn/params.ts";
@@ -107,6 +110,8 @@ export class ContextUNet {
   readonly x: Tensor;
   readonly tfrac: Tensor;
   readonly labels: Tensor;
+  /** [N, num_classes + 1] label weights; only with `classMix`. */
+  readonly mix: Tensor | null;
   readonly eps: Tensor;
   readonly forward: Program;
   readonly #layers: Layer[] = [];
@@ -116,6 +121,7 @@ export class ContextUNet {
   #backward: { program: Program; deps: Tensor } | null = null;
   readonly #pool: TensorPool;
   readonly #repack: Program;
+  readonly #wrap: Wrap | undefined;
 
   /**
    * Work that depends only on the weights (the convolutions' weight repacks).
@@ -129,7 +135,11 @@ export class ContextUNet {
     readonly config: ModelConfig,
     readonly store: ParamStore,
     readonly batch: number,
-    { staticWeights = false } = {},
+    { staticWeights = false, classMix = false, wrap }: {
+      staticWeights?: boolean;
+      classMix?: boolean;
+      wrap?: Wrap;
+    } = {},
   ) {
     const n = batch;
     const s = IMAGE_SIZE;
@@ -140,9 +150,11 @@ export class ContextUNet {
     this.forward = fwd;
     this.prepare = new Program(gpu, "unet.prepare");
     this.#repack = staticWeights ? this.prepare : fwd;
+    this.#wrap = wrap;
     this.x = t([n, config.in_ch, s, s], "x");
     this.tfrac = t([n, 1], "tfrac");
     this.labels = t([n], "labels");
+    this.mix = classMix ? t([n, config.num_classes + 1], "mix") : null;
 
     this.#emb = {
       t0Pre: t([n, e], "t0pre"),
@@ -159,12 +171,9 @@ export class ContextUNet {
       preact: em.t0Pre,
     });
     linearForward(fwd, { ...this.#lin("time_mlp.2"), x: em.t0, y: em.t1, silu: false });
-    embedAddForward(fwd, {
-      base: em.t1,
-      table: this.#p("label_emb.weight"),
-      labels: this.labels,
-      y: em.emb,
-    });
+    const table = this.#p("label_emb.weight");
+    if (this.mix) embedMixForward(fwd, { base: em.t1, table, mix: this.mix, y: em.emb });
+    else embedAddForward(fwd, { base: em.t1, table, labels: this.labels, y: em.emb });
 
     const plan = unetPlan(config);
     this.#init = t([n, plan.downs[0].blocks[0].inCh, s, s], "init");
@@ -223,6 +232,7 @@ export class ContextUNet {
 
   /** The recorded backward program and its input ∂loss/∂eps; built on first use (training only). */
   get backward(): { program: Program; deps: Tensor } {
+    if (this.mix || this.#wrap) throw new Error("a class-mixing or wrapping UNet has no backward");
     this.#backward ??= this.#recordBackward();
     return this.#backward;
   }
@@ -258,7 +268,7 @@ export class ContextUNet {
 
   /** {@link #conv} for a forward call: its weight repack goes where `staticWeights` says. */
   #convIn(prefix: string) {
-    return { ...this.#conv(prefix), prepare: this.#repack };
+    return { ...this.#conv(prefix), prepare: this.#repack, wrap: this.#wrap };
   }
 
   #convGrads(prefix: string) {

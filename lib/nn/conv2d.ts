@@ -1,5 +1,7 @@
 /**
  * 2-D convolution (stride 1, zero padding (K − 1) / 2, K = 1 or 3) on NCHW tensors.
+ * The forward may pad circularly instead along either axis ({@link Wrap}: seamless
+ * tiles while sampling; the backward always pads with zeros).
  *
  * Forward: each invocation holds TN output channels × RH rows × up to 16 pixels of
  * accumulators, so one vec4 load of the input feeds up to 4·TN·K FMAs (the kx = ±1
@@ -21,6 +23,12 @@ import { alignUp, expectShape, type Tensor } from "../gpu/tensor.ts";
 
 const KERNEL: KernelSource = { name: "conv2d", code };
 
+/** Circular padding per axis: the image wraps around (x: left ↔ right, y: top ↔ bottom). */
+export interface Wrap {
+  x: boolean;
+  y: boolean;
+}
+
 export interface Conv2dForwardArgs {
   /** [N, Cin, H, W], W a multiple of 4. */
   x: Tensor;
@@ -38,6 +46,8 @@ export interface Conv2dForwardArgs {
    * such as once per sampling run, saves one dispatch per layer and step.
    */
   prepare?: Program;
+  /** Circular padding along these axes (default: zero padding on both). */
+  wrap?: Wrap;
 }
 
 export interface Conv2dBackwardArgs {
@@ -65,7 +75,7 @@ const MAX_SPLITS = 16;
 /** Pixels of a row one invocation holds. */
 const SEGMENT = 16;
 
-interface Shape {
+export interface ConvShape {
   n: number;
   cin: number;
   cout: number;
@@ -75,7 +85,7 @@ interface Shape {
 }
 
 /** Checks x against w and returns the problem shape. */
-function shapeOf(x: Tensor, w: Tensor): Shape {
+function shapeOf(x: Tensor, w: Tensor): ConvShape {
   if (x.shape.length !== 4 || w.shape.length !== 4) {
     throw new RangeError(`conv2d: x [${x.shape}] and w [${w.shape}] must both be 4-D`);
   }
@@ -88,10 +98,10 @@ function shapeOf(x: Tensor, w: Tensor): Shape {
   return { n, cin, cout, h, w: width, k };
 }
 
-const segments = (s: Shape) => Math.ceil(s.w / SEGMENT);
+const segments = (s: ConvShape) => Math.ceil(s.w / SEGMENT);
 
 /** Tile of one convolution dispatch: TN output channels × RH rows per invocation. */
-interface ConvTile {
+export interface ConvTile {
   tn: number;
   rh: number;
   invocations: number;
@@ -100,8 +110,9 @@ interface ConvTile {
 /**
  * TN 8 (K = 3) or 16 (K = 1) and RH 4 measured fastest at every model shape;
  * TN shrinks when it would pad Cout or leave fewer than two workgroups.
+ * Exported so tests can tell which tile a shape takes.
  */
-function convTile(s: Shape): ConvTile {
+export function convTile(s: ConvShape): ConvTile {
   const rh = s.h >= 4 ? 4 : s.h >= 2 ? 2 : 1;
   const invocations = (tn: number) =>
     alignUp(s.cout, tn) / tn * s.n * Math.ceil(s.h / rh) * segments(s);
@@ -119,10 +130,11 @@ interface ConstOptions {
   residual?: boolean;
   accum?: boolean;
   splits?: number;
+  wrap?: Wrap;
 }
 
 /** Every constant the kernel file uses; those an entry point does not read keep defaults. */
-function constsFor(s: Shape, o: ConstOptions): KernelConsts {
+function constsFor(s: ConvShape, o: ConstOptions): KernelConsts {
   const tn = o.tile?.tn ?? 4;
   return {
     N: s.n,
@@ -139,12 +151,14 @@ function constsFor(s: Shape, o: ConstOptions): KernelConsts {
     RESIDUAL: o.residual ?? false,
     ACCUM: o.accum ?? false,
     S: o.splits ?? 1,
+    WRAP_X: o.wrap?.x ?? false,
+    WRAP_Y: o.wrap?.y ?? false,
   };
 }
 
 interface ConvCall {
   /** src has s.cin channels, dst s.cout. */
-  s: Shape;
+  s: ConvShape;
   weight: Tensor;
   src: Tensor;
   dst: Tensor;
@@ -152,6 +166,7 @@ interface ConvCall {
   residual?: Tensor;
   flip?: boolean;
   accum?: boolean;
+  wrap?: Wrap;
 }
 
 /** Records the weight repack (into `prepare`) and the convolution (into `prog`). */
@@ -163,6 +178,7 @@ function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
     bias: c.bias !== undefined,
     residual: c.residual !== undefined,
     accum: c.accum,
+    wrap: c.wrap,
   });
   const kk = c.s.k * c.s.k;
   const packedSize = c.s.cin * kk * alignUp(c.s.cout, tile.tn);
@@ -182,6 +198,10 @@ export function conv2dForward(prog: Program, a: Conv2dForwardArgs): void {
   expectShape(a.b, [s.cout], "conv2d bias");
   expectShape(a.y, [s.n, s.cout, s.h, s.w], "conv2d output");
   if (a.residual) expectShape(a.residual, a.y.shape, "conv2d residual");
+  if (a.wrap?.x && s.w > SEGMENT && s.w % SEGMENT !== 0) {
+    // The kernel's right-hand wrap pixel sits past the last full segment's end.
+    throw new RangeError(`conv2d: wrapping along x needs W ≤ ${SEGMENT} or a multiple of it`);
+  }
   recordConv(prog, a.prepare ?? prog, {
     s,
     weight: a.w,
@@ -189,6 +209,7 @@ export function conv2dForward(prog: Program, a: Conv2dForwardArgs): void {
     dst: a.y,
     bias: a.b,
     residual: a.residual,
+    wrap: a.wrap,
   });
 }
 
@@ -213,14 +234,19 @@ export function conv2dBackward(prog: Program, a: Conv2dBackwardArgs): void {
   recordWeightGrad(prog, s, a);
 }
 
-function recordWeightGrad(prog: Program, s: Shape, a: Conv2dBackwardArgs): void {
-  const quads = Math.ceil(s.cout / 4) * Math.ceil(s.cin / 4);
+function recordWeightGrad(prog: Program, s: ConvShape, a: Conv2dBackwardArgs): void {
+  // A 1×1 gradient is a plain matrix product: 16 × 8 channel tiles when the channels allow.
+  const oneByOne = s.k === 1 && s.cin % 8 === 0 && s.cout % 16 === 0;
+  const tiles = oneByOne
+    ? (s.cout / 16) * (s.cin / 8)
+    : Math.ceil(s.cout / 4) * Math.ceil(s.cin / 4);
+  // Every (batch split, row segment) pair sums into partials of its own; weight_grad_1x1 takes
+  // whole planes.
   const batchSplits = Math.max(
     1,
-    Math.min(s.n, MAX_SPLITS, Math.ceil(MIN_GRAD_INVOCATIONS / quads)),
+    Math.min(s.n, MAX_SPLITS, Math.ceil(MIN_GRAD_INVOCATIONS / tiles)),
   );
-  // Every (batch split, row segment) pair sums into partials of its own.
-  const splits = batchSplits * segments(s);
+  const splits = batchSplits * (oneByOne ? 1 : segments(s));
   const consts = constsFor(s, { splits });
   const dwPadded = alignUp(s.cout * s.cin * s.k * s.k, 4);
   const dbPadded = alignUp(s.cout, 4);
@@ -228,7 +254,8 @@ function recordWeightGrad(prog: Program, s: Shape, a: Conv2dBackwardArgs): void 
   const sums: (Resource | undefined)[] = [a.x];
   sums[7] = a.dy;
   sums[8] = partial;
-  prog.add(KERNEL, "weight_grad", consts, sums, Math.ceil(splits * quads / WORKGROUP));
+  const entry = oneByOne ? "weight_grad_1x1" : "weight_grad";
+  prog.add(KERNEL, entry, consts, sums, Math.ceil(splits * tiles / WORKGROUP));
   const reduce: (Resource | undefined)[] = [];
   reduce[9] = partial;
   reduce[10] = a.dw;

@@ -3,12 +3,12 @@
  * directly, the backward (dx, dw, db) against central differences of it.
  */
 
-import { ok } from "node:assert/strict";
+import { deepStrictEqual, ok } from "node:assert/strict";
 import { getGpu } from "../gpu/device.ts";
 import { Program } from "../gpu/program.ts";
 import { createTensor, upload } from "../gpu/tensor.ts";
-import { conv2dBackward, conv2dForward } from "./conv2d.ts";
-import { assertClose, finiteDiff, randn, read, tensorFrom } from "./testing.ts";
+import { conv2dBackward, conv2dForward, convTile, type Wrap } from "./conv2d.ts";
+import { assertClose, assertNear, finiteDiff, randn, read, tensorFrom } from "./testing.ts";
 
 interface Case {
   n: number;
@@ -21,8 +21,17 @@ interface Case {
 
 const name = (c: Case) => `N${c.n} ${c.cin}→${c.cout} ${c.h}×${c.w} K${c.k}`;
 
-/** f64 reference: y[n, o, i, j] = b[o] + Σ w[o, c, ky, kx] · x[n, c, i + ky − p, j + kx − p]. */
-function convRef(c: Case, x: Float64Array, w: Float64Array, b: Float64Array): Float64Array {
+/**
+ * f64 reference: y[n, o, i, j] = b[o] + Σ w[o, c, ky, kx] · x[n, c, i + ky − p, j + kx − p],
+ * with x zero outside the image, or taken modulo the size along the axes `wrap` names.
+ */
+function convRef(
+  c: Case,
+  x: Float64Array,
+  w: Float64Array,
+  b: Float64Array,
+  wrap: Wrap = { x: false, y: false },
+): Float64Array {
   const p = (c.k - 1) / 2;
   const y = new Float64Array(c.n * c.cout * c.h * c.w);
   for (let n = 0; n < c.n; n++) {
@@ -32,10 +41,10 @@ function convRef(c: Case, x: Float64Array, w: Float64Array, b: Float64Array): Fl
           let s = b[o];
           for (let ci = 0; ci < c.cin; ci++) {
             for (let ky = 0; ky < c.k; ky++) {
-              const iy = i + ky - p;
+              const iy = wrap.y ? (i + ky - p + c.h) % c.h : i + ky - p;
               if (iy < 0 || iy >= c.h) continue;
               for (let kx = 0; kx < c.k; kx++) {
-                const ix = j + kx - p;
+                const ix = wrap.x ? (j + kx - p + c.w) % c.w : j + kx - p;
                 if (ix < 0 || ix >= c.w) continue;
                 s += w[((o * c.cin + ci) * c.k + ky) * c.k + kx] *
                   x[((n * c.cin + ci) * c.h + iy) * c.w + ix];
@@ -48,6 +57,42 @@ function convRef(c: Case, x: Float64Array, w: Float64Array, b: Float64Array): Fl
     }
   }
   return y;
+}
+
+/**
+ * The gradients of L = Σ y · r through {@link convRef}: its loops run once more, each
+ * product's partial derivatives summed where it took its factors from (the adjoint).
+ */
+function convAdjointRef(c: Case, x: Float64Array, w: Float64Array, r: Float64Array) {
+  const p = (c.k - 1) / 2;
+  const dx = new Float64Array(x.length);
+  const dw = new Float64Array(w.length);
+  const db = new Float64Array(c.cout);
+  for (let n = 0; n < c.n; n++) {
+    for (let o = 0; o < c.cout; o++) {
+      for (let i = 0; i < c.h; i++) {
+        for (let j = 0; j < c.w; j++) {
+          const g = r[((n * c.cout + o) * c.h + i) * c.w + j];
+          db[o] += g;
+          for (let ci = 0; ci < c.cin; ci++) {
+            for (let ky = 0; ky < c.k; ky++) {
+              const iy = i + ky - p;
+              if (iy < 0 || iy >= c.h) continue;
+              for (let kx = 0; kx < c.k; kx++) {
+                const ix = j + kx - p;
+                if (ix < 0 || ix >= c.w) continue;
+                const wi = ((o * c.cin + ci) * c.k + ky) * c.k + kx;
+                const xi = ((n * c.cin + ci) * c.h + iy) * c.w + ix;
+                dx[xi] += w[wi] * g;
+                dw[wi] += x[xi] * g;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { dx, dw, db };
 }
 
 const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * b[i], 0);
@@ -72,6 +117,7 @@ interface ForwardOptions {
   residual?: boolean;
   /** Record the weight repack in a program of its own, run once before the forward. */
   prepare?: boolean;
+  wrap?: Wrap;
 }
 
 async function checkForward(c: Case, seed: number, o: ForwardOptions = {}): Promise<void> {
@@ -84,17 +130,17 @@ async function checkForward(c: Case, seed: number, o: ForwardOptions = {}): Prom
   const residual = o.residual ? tensorFrom(gpu, y.shape, d.residual, "residual") : undefined;
   const prog = new Program(gpu, "conv2d forward test");
   const prepare = o.prepare ? new Program(gpu, "conv2d weights") : undefined;
-  conv2dForward(prog, { x, w, b, y, residual, prepare });
+  conv2dForward(prog, { x, w, b, y, residual, prepare, wrap: o.wrap });
   prepare?.run();
   // Weights changed after the repack must not reach a forward that was recorded without it.
   if (prepare) upload(gpu, w, new Float32Array(d.w.length).fill(7));
   prog.run();
-  let expected = convRef(c, d.x, d.w, d.b);
+  let expected = convRef(c, d.x, d.w, d.b, o.wrap);
   if (o.residual) expected = add(expected, d.residual);
   assertClose(await read(gpu, y), expected, {
     rtol: 1e-4,
     atol: 1e-4,
-    label: `forward ${name(c)}`,
+    label: `forward ${name(c)}${o.wrap ? ` wrap ${JSON.stringify(o.wrap)}` : ""}`,
   });
 }
 
@@ -167,13 +213,105 @@ Deno.test("conv2d forward matches the f64 reference", async () => {
   });
 });
 
+Deno.test("conv2d forward with circular padding matches the f64 reference", async () => {
+  // The model's three widths (16, 8, 4: one row segment, whose ends wrap onto each other), each
+  // axis alone and both, several row blocks (H = 16 and 8), 1×1 convolutions unaffected.
+  const xy = { x: true, y: true };
+  await checkForward({ n: 2, cin: 5, cout: 8, h: 16, w: 16, k: 3 }, 300, { wrap: xy });
+  await checkForward({ n: 1, cin: 3, cout: 4, h: 8, w: 8, k: 3 }, 310, {
+    wrap: { x: true, y: false },
+    residual: true,
+  });
+  await checkForward({ n: 1, cin: 3, cout: 4, h: 4, w: 4, k: 3 }, 320, {
+    wrap: { x: false, y: true },
+  });
+  await checkForward({ n: 1, cin: 4, cout: 8, h: 4, w: 4, k: 3 }, 330, { wrap: xy });
+  await checkForward({ n: 2, cin: 3, cout: 4, h: 8, w: 32, k: 3 }, 340, { wrap: xy });
+  await checkForward({ n: 1, cin: 3, cout: 4, h: 4, w: 8, k: 1 }, 350, { wrap: xy });
+});
+
 Deno.test("conv2d backward matches finite differences", async () => {
   await checkBackward({ n: 1, cin: 3, cout: 4, h: 4, w: 4, k: 3 }, false, 200);
   await checkBackward({ n: 2, cin: 4, cout: 3, h: 5, w: 8, k: 3 }, true, 210);
   await checkBackward({ n: 2, cin: 6, cout: 5, h: 4, w: 4, k: 1 }, true, 220);
+  // 1×1 with channels in eights: 16 × 8 pair tiles, two of each kind, over 3 batch splits.
+  await checkBackward({ n: 3, cin: 16, cout: 32, h: 4, w: 8, k: 1 }, false, 225, 120);
   await checkBackward({ n: 2, cin: 3, cout: 2, h: 3, w: 20, k: 3 }, false, 230);
   // Several batch splits and workgroups; a sample of coordinates keeps it quick.
   await checkBackward({ n: 10, cin: 9, cout: 12, h: 8, w: 16, k: 3 }, true, 240, 80);
+});
+
+Deno.test("conv2d adjoint reference equals central differences of the forward reference", () => {
+  for (
+    const c of [{ n: 2, cin: 3, cout: 5, h: 5, w: 4, k: 3 }, {
+      n: 2,
+      cin: 3,
+      cout: 2,
+      h: 3,
+      w: 4,
+      k: 1,
+    }]
+  ) {
+    const d = data(c, 300);
+    const r = randn(c.n * c.cout * c.h * c.w, 301);
+    const loss = (xs: Float64Array, ws: Float64Array, bs: Float64Array) =>
+      dot(convRef(c, xs, ws, bs), r);
+    const adjoint = convAdjointRef(c, d.x, d.w, r);
+    const tol = { rtol: 1e-6, atol: 1e-6 };
+    assertClose(adjoint.dx, finiteDiff((v) => loss(v, d.w, d.b), d.x, 1e-3), {
+      ...tol,
+      label: `adjoint dx ${name(c)}`,
+    });
+    assertClose(adjoint.dw, finiteDiff((v) => loss(d.x, v, d.b), d.w, 1e-3), {
+      ...tol,
+      label: `adjoint dw ${name(c)}`,
+    });
+    assertClose(adjoint.db, finiteDiff((v) => loss(d.x, d.w, v), d.b, 1e-3), {
+      ...tol,
+      label: `adjoint db ${name(c)}`,
+    });
+  }
+});
+
+/**
+ * The shapes training and sampling run take 8- and 16-channel tiles in the input gradient's
+ * convolution (Cout → Cin), where the cases above take 4: every element of dx, dw and db
+ * against the f64 adjoint.
+ */
+Deno.test("conv2d backward at the model's tile sizes (TN 8 and 16) matches the f64 adjoint", async () => {
+  const gpu = await getGpu();
+  const cases: [Case, number, boolean][] = [
+    // A 3×3 convolution of the small preset's second level: dx is a 64 → 32 convolution.
+    [{ n: 16, cin: 32, cout: 64, h: 16, w: 16, k: 3 }, 8, false],
+    // A 1×1 convolution at 8×8 (skips, attention projections), accumulating dx.
+    [{ n: 32, cin: 64, cout: 32, h: 8, w: 8, k: 1 }, 16, true],
+  ];
+  for (const [c, tn, accumulate] of cases) {
+    deepStrictEqual(
+      convTile({ ...c, cin: c.cout, cout: c.cin }).tn,
+      tn,
+      `${name(c)}: the input gradient no longer takes TN ${tn}; pick a shape that does`,
+    );
+    const d = data(c, 400 + c.k);
+    const r = randn(c.n * c.cout * c.h * c.w, 410 + c.k);
+    const prior = accumulate ? randn(d.x.length, 420 + c.k) : new Float64Array(d.x.length);
+    const x = tensorFrom(gpu, [c.n, c.cin, c.h, c.w], d.x, "x");
+    const w = tensorFrom(gpu, [c.cout, c.cin, c.k, c.k], d.w, "w");
+    const dy = tensorFrom(gpu, [c.n, c.cout, c.h, c.w], r, "dy");
+    const dx = tensorFrom(gpu, x.shape, accumulate ? prior : randn(d.x.length, 430), "dx");
+    const dw = tensorFrom(gpu, w.shape, randn(d.w.length, 440), "dw");
+    const db = tensorFrom(gpu, [c.cout], randn(c.cout, 450), "db");
+    const prog = new Program(gpu, "conv2d backward test");
+    conv2dBackward(prog, { x, w, dy, dx, accumulateDx: accumulate, dw, db });
+    prog.run();
+    const expected = convAdjointRef(c, d.x, d.w, r);
+    const what = `${name(c)} TN ${tn}${accumulate ? " accumulated" : ""}`;
+    assertNear(await read(gpu, dx), add(expected.dx, prior), `dx ${what}`);
+    assertNear(await read(gpu, dw), expected.dw, `dw ${what}`);
+    assertNear(await read(gpu, db), expected.db, `db ${what}`);
+    prog.destroy();
+    for (const t of [x, w, dy, dx, dw, db]) t.buffer.destroy();
+  }
 });
 
 Deno.test("conv2d rejects a width that is not a multiple of 4", async () => {

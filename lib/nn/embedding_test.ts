@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { createTensor, getGpu, type Gpu, Program, type Tensor, upload } from "../gpu/mod.ts";
-import { embedAddForward, embedBackward } from "./embedding.ts";
+import { embedAddForward, embedBackward, embedMixForward } from "./embedding.ts";
 import { assertClose, finiteDiff, randn, read, tensorFrom } from "./testing.ts";
 
 /** y[n] = base[n] + table[labels[n]] in f64. */
@@ -71,4 +71,41 @@ Deno.test("embedding: batch large enough for a 2-D dispatch grid", async () => {
   const expected = new Float64Array(rows * e);
   for (let i = 0; i < n * e; i++) expected[labels[Math.floor(i / e)] * e + (i % e)] += base[i];
   assertClose(await read(gpu, dtable), expected, { rtol: 1e-4, atol: 1e-3, label: "dtable" });
+});
+
+Deno.test("embedding: mixed rows equal the f64 mix of table rows; one-hot equals embed_add", async () => {
+  const gpu = await getGpu();
+  const [n, rows, e] = [5, 4, 16];
+  const base = randn(n * e, 7);
+  const table = randn(rows * e, 8);
+  // Rows 0–2 mix two or three classes (weights summing to 1); rows 3–4 are one-hot, and those
+  // must reproduce embed_add bit for bit.
+  const mix = new Float32Array([
+    [0.7, 0.3, 0, 0],
+    [0.25, 0.25, 0.5, 0],
+    [0, 0.1, 0.2, 0.7],
+    [0, 0, 1, 0],
+    [0, 0, 0, 1],
+  ].flat());
+  const labels = new Uint32Array([0, 1, 2, 2, 3]);
+  const baseT = tensorFrom(gpu, [n, e], base);
+  const tableT = tensorFrom(gpu, [rows, e], table);
+  const mixT = tensorFrom(gpu, [n, rows], Float64Array.from(mix));
+  const mixed = createTensor(gpu, [n, e], "mixed");
+  const plain = createTensor(gpu, [n, e], "plain");
+  const prog = new Program(gpu, "embedding_mix_test");
+  embedMixForward(prog, { base: baseT, table: tableT, mix: mixT, y: mixed });
+  embedAddForward(prog, { base: baseT, table: tableT, labels: labelTensor(gpu, labels), y: plain });
+  prog.run();
+
+  const expected = base.map((v, i) => {
+    const row = Math.floor(i / e);
+    let acc = 0;
+    for (let k = 0; k < rows; k++) acc += mix[row * rows + k] * table[k * e + (i % e)];
+    return v + acc;
+  });
+  const got = await read(gpu, mixed);
+  assertClose(got, expected, { label: "mixed y" });
+  const want = await read(gpu, plain);
+  deepStrictEqual([...got.subarray(3 * e)], [...want.subarray(3 * e)]);
 });

@@ -19,6 +19,11 @@ export function colorModeFor(
   env: { get(key: string): string | undefined } = Deno.env,
 ): ColorMode {
   if (env.get("NO_COLOR") || env.get("TERM") === "dumb" || !stream.isTerminal()) return "none";
+  return colorDepth(env);
+}
+
+/** COLORTERM truecolor/24bit → "truecolor", else "256" (when colour is wanted at all). */
+export function colorDepth(env: { get(key: string): string | undefined }): "truecolor" | "256" {
   const colorterm = env.get("COLORTERM")?.toLowerCase();
   return colorterm === "truecolor" || colorterm === "24bit" ? "truecolor" : "256";
 }

@@ -13,7 +13,8 @@
 
 import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
 import { type Generation, GenerationCancelled, Generator } from "../generate/generator.ts";
-import { classLabel, spriteStem } from "../generate/names.ts";
+import { classLabel } from "../generate/classes.ts";
+import { spriteStem } from "../generate/names.ts";
 import { type Gpu, NoAdapterError, openGpu } from "../gpu/gpu.ts";
 import type { RgbaImage } from "../io/image.ts";
 import { composeSheet } from "../io/sheet.ts";
@@ -194,7 +195,7 @@ async function generate(gpu: Gpu): Promise<void> {
     });
     handle.last = out;
     draw(out.images);
-    await offerDownloads(out.images, classes.map((c) => classLabel(classNames, c)), seed);
+    await offerDownloads(out.images, classes.map((c) => classLabel(c, classNames)), seed);
     say(
       `${n} sprite${n > 1 ? "s" : ""} (${request.sampler}, ${steps} steps, guidance ` +
         `${request.guidance}, seed ${seed}) in ${out.seconds.toFixed(1)} s on ` +

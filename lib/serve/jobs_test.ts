@@ -1,0 +1,77 @@
+/** The job queue on a real generator (tiny untrained model): admission, order, abandonment. */
+
+import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
+import { getGpu } from "../gpu/device.ts";
+import { Generator } from "../generate/generator.ts";
+import { tinyWeights } from "../generate/testing.ts";
+import { type Job, type JobEvent, JobQueue, QueueFull } from "./jobs.ts";
+import { parseJobRequest } from "./request.ts";
+
+const CLASSES = tinyWeights().classNames;
+
+const spec = (steps: number) =>
+  parseJobRequest({ n: 1, steps, previewEvery: 1 }, {
+    classNames: CLASSES,
+    maxSprites: () => 4,
+  });
+
+/** Resolves with the job's events once it has ended. */
+function ended(job: Job): Promise<JobEvent[]> {
+  const events: JobEvent[] = [];
+  return new Promise((resolve) => {
+    job.watch((e) => {
+      events.push(e);
+      if (job.finished) resolve(events);
+    });
+  });
+}
+
+Deno.test("queue: --max-queue 0 runs a job on an idle server and refuses one behind it", async () => {
+  const generator = Generator.fromWeights(await getGpu(), tinyWeights(5));
+  const queue = new JobQueue(generator, { maxQueue: 0, maxSeconds: 3600, keep: 4 });
+  try {
+    const first = queue.submit(spec(3));
+    const events = ended(first);
+    throws(() => queue.submit(spec(3)), QueueFull);
+    await events;
+    equal(first.state, "done");
+    const second = queue.submit(spec(2)); // room again
+    await ended(second);
+    equal(second.state, "done");
+  } finally {
+    await queue.close();
+    generator.destroy();
+  }
+});
+
+Deno.test("queue: FIFO order, places announced, the last watcher leaving cancels", async () => {
+  const generator = Generator.fromWeights(await getGpu(), tinyWeights(5));
+  const queue = new JobQueue(generator, { maxQueue: 2, maxSeconds: 3600, keep: 4 });
+  try {
+    const a = queue.submit(spec(100));
+    const b = queue.submit(spec(2));
+    const c = queue.submit(spec(2));
+    deepStrictEqual([a.position, b.position, c.position], [0, 1, 2]);
+    try {
+      queue.submit(spec(2));
+      ok(false, "a fourth job was accepted with two waiting");
+    } catch (err) {
+      ok(err instanceof QueueFull && err.retryAfter >= 1);
+    }
+    const order: string[] = [];
+    for (const [name, job] of [["b", b], ["c", c]] as const) {
+      job.watch((e) => e.type === "started" && order.push(name));
+    }
+    const cPlaces: number[] = [];
+    c.watch((e) => e.type === "queued" && cPlaces.push(e.position));
+    const stopWatching = a.watch(() => {});
+    stopWatching(); // the only watcher leaves: nobody wants `a` any more
+    await ended(c);
+    deepStrictEqual([a.state, b.state, c.state], ["cancelled", "done", "done"]);
+    deepStrictEqual(order, ["b", "c"]);
+    deepStrictEqual(cPlaces, [1]);
+  } finally {
+    await queue.close();
+    generator.destroy();
+  }
+});

@@ -1,0 +1,240 @@
+/**
+ * The web app's server on `Deno.serve`: the page (embedded assets, never a file
+ * read on a request's say-so) and the JSON API the page uses and scripts can
+ * use — model info, jobs submitted to a FIFO queue, their progress as
+ * Server-Sent Events, their files, cancellation. API reference: README, "serve".
+ */
+
+import { SAMPLERS } from "../diffusion/schedule.ts";
+import { BUILTIN_PALETTES } from "../palette/builtin.ts";
+import { MAX_COLORS, type Palette } from "../palette/palette.ts";
+import { DITHERS } from "../palette/quantize.ts";
+import { GENERATE_DEFAULTS, GENERATE_RANGES } from "../generate/defaults.ts";
+import type { Generator } from "../generate/generator.ts";
+import { PAGE_ASSETS } from "./assets.ts";
+import { jobEvents, PREVIEW_FORMATS, type PreviewFormat } from "./events.ts";
+import { bytes, errorResponse, HttpError, json, readJsonBody } from "./http.ts";
+import { type Job, JobQueue, QueueFull } from "./jobs.ts";
+import { FieldError, MAX_PREVIEWS, parseJobRequest } from "./request.ts";
+import { contentType, jobSummary } from "./summary.ts";
+
+/** Request bodies above this are refused: a generation request is a few hundred bytes. */
+export const MAX_BODY_BYTES = 4096;
+/** Finished jobs whose files stay downloadable. */
+const KEPT_JOBS = 64;
+
+export interface ServerOptions {
+  generator: Generator;
+  /** How the weights are named to users (file name, or the shipped weights' name). */
+  weightsName: string;
+  /** The `--weights` the server was given, repeated in the sample command lines it shows. */
+  weightsArg?: string;
+  parameters: number;
+  /** The training data's colours stored with the weights, for `palette: "dataset"`. */
+  datasetPalette?: Palette;
+  adapter: string;
+  host: string;
+  port: number;
+  maxQueue: number;
+  /** The most sprites one request may draw (the adapter may allow fewer). */
+  maxSprites: number;
+  /** A running job is stopped after this many seconds. */
+  maxSeconds: number;
+}
+
+export interface RunningServer {
+  /** Where the page is, e.g. http://127.0.0.1:8000/. */
+  url: string;
+  queue: JobQueue;
+  /** Cancels every job, ends every event stream and stops listening. */
+  shutdown(): Promise<void>;
+}
+
+type Handler = (req: Request, params: string[], url: URL) => Response | Promise<Response>;
+interface Route {
+  pattern: RegExp;
+  methods: Record<string, Handler>;
+}
+
+/** The request handler: routes, the API, and errors as JSON. */
+export function createApp(
+  options: ServerOptions,
+  queue: JobQueue,
+): (req: Request) => Promise<Response> {
+  const { generator, weightsArg, datasetPalette } = options;
+  const classNames = generator.classNames;
+  const maxSprites = (guidance: number) =>
+    Math.min(options.maxSprites, generator.maxSprites(guidance));
+  const summary = (job: Job) => jobSummary(job, classNames, weightsArg);
+
+  const findJob = (id: string): Job => {
+    const job = queue.get(id);
+    if (!job) {
+      throw new HttpError(
+        404,
+        `no job '${id}' (finished jobs are kept until ${KEPT_JOBS} newer ones finish)`,
+      );
+    }
+    return job;
+  };
+
+  const info = () => ({
+    weights: options.weightsName,
+    adapter: options.adapter,
+    model: {
+      config: generator.config,
+      parameters: options.parameters,
+      channels: generator.channels,
+    },
+    classes: classNames,
+    samplers: SAMPLERS,
+    palettes: [
+      ...[...BUILTIN_PALETTES.values()].map((p) => ({ name: p.name, colors: p.colors.length })),
+      ...(datasetPalette ? [{ name: "dataset", colors: datasetPalette.colors.length }] : []),
+    ],
+    dithers: DITHERS,
+    defaults: GENERATE_DEFAULTS,
+    ranges: {
+      ...GENERATE_RANGES,
+      autoColors: { min: 2, max: MAX_COLORS, integer: true },
+      n: { min: 1, max: maxSprites(GENERATE_DEFAULTS.guidance), integer: true },
+    },
+    limits: {
+      maxSprites: { guided: maxSprites(GENERATE_DEFAULTS.guidance), unguided: maxSprites(1) },
+      maxSeconds: options.maxSeconds,
+      maxPreviews: MAX_PREVIEWS,
+      maxBodyBytes: MAX_BODY_BYTES,
+    },
+    queue: { running: queue.running !== null, waiting: queue.waiting, maxQueue: options.maxQueue },
+  });
+
+  const submit = async (req: Request) => {
+    const body = await readJsonBody(req, MAX_BODY_BYTES);
+    const spec = parseJobRequest(body, { classNames, maxSprites, datasetPalette });
+    const job = queue.submit(spec);
+    return json(202, summary(job), { location: `/api/jobs/${job.id}` });
+  };
+
+  const events = (id: string, url: URL) => {
+    const job = findJob(id);
+    const format = url.searchParams.get("previews") ?? "png";
+    if (!(PREVIEW_FORMATS as readonly string[]).includes(format)) {
+      throw new HttpError(400, `previews must be one of ${PREVIEW_FORMATS.join(", ")}`, {
+        field: "previews",
+        allowed: PREVIEW_FORMATS,
+      });
+    }
+    const stream = jobEvents(job, format as PreviewFormat, () => summary(job));
+    return new Response(stream, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+      },
+    });
+  };
+
+  const file = async (id: string, name: string) => {
+    const job = findJob(id);
+    if (job.state !== "done") {
+      throw new HttpError(409, `job ${id} is ${job.state}; its files exist once it is done`, {
+        state: job.state,
+      });
+    }
+    const encoded = job.file(name);
+    if (!encoded) throw new HttpError(404, `job ${id} has no file '${name}'`);
+    return bytes(await encoded, contentType(name), {
+      "content-disposition": `inline; filename="${name}"`,
+    });
+  };
+
+  const routes: Route[] = [
+    ...Object.entries(PAGE_ASSETS).map(([path, asset]) => ({
+      pattern: new RegExp(`^${path.replaceAll(".", "\\.")}$`),
+      methods: { GET: () => new Response(asset.body, { headers: asset.headers }) },
+    })),
+    { pattern: /^\/api\/info$/, methods: { GET: () => json(200, info()) } },
+    { pattern: /^\/api\/jobs$/, methods: { POST: submit } },
+    {
+      pattern: /^\/api\/jobs\/([^/]+)$/,
+      methods: {
+        GET: (_req, [id]) => json(200, summary(findJob(id))),
+        DELETE: (_req, [id]) => {
+          const job = findJob(id);
+          if (!queue.cancel(job)) {
+            throw new HttpError(409, `job ${id} has already ended (${job.state})`, {
+              state: job.state,
+            });
+          }
+          return json(200, summary(job));
+        },
+      },
+    },
+    {
+      pattern: /^\/api\/jobs\/([^/]+)\/events$/,
+      methods: { GET: (_req, [id], url) => events(id, url) },
+    },
+    {
+      pattern: /^\/api\/jobs\/([^/]+)\/files\/([^/]+)$/,
+      methods: { GET: (_req, [id, name]) => file(id, name) },
+    },
+  ];
+
+  return async (req: Request) => {
+    const url = new URL(req.url);
+    try {
+      const path = decodeURIComponent(url.pathname);
+      for (const route of routes) {
+        const match = route.pattern.exec(path);
+        if (!match) continue;
+        const handler = route.methods[req.method];
+        if (!handler) {
+          const allow = Object.keys(route.methods).join(", ");
+          throw new HttpError(405, `${req.method} is not allowed on ${path}; use ${allow}`, {}, {
+            allow,
+          });
+        }
+        return await handler(req, match.slice(1), url);
+      }
+      throw new HttpError(404, `no route ${req.method} ${url.pathname}`);
+    } catch (err) {
+      if (err instanceof HttpError) return errorResponse(err);
+      if (err instanceof FieldError) {
+        return json(400, { error: err.message, field: err.field, allowed: err.allowed });
+      }
+      if (err instanceof QueueFull) {
+        return json(429, { error: err.message, retryAfter: err.retryAfter }, {
+          "retry-after": String(err.retryAfter),
+        });
+      }
+      if (err instanceof URIError) {
+        return errorResponse(new HttpError(400, `malformed URL ${url.pathname}`));
+      }
+      console.error(err);
+      return errorResponse(new HttpError(500, `internal error: ${(err as Error).message}`));
+    }
+  };
+}
+
+/** Starts listening; the returned URL has the actual port (for `port` 0, a free one). */
+export function startServer(options: ServerOptions): RunningServer {
+  const queue = new JobQueue(options.generator, {
+    maxQueue: options.maxQueue,
+    maxSeconds: options.maxSeconds,
+    keep: KEPT_JOBS,
+  });
+  const server = Deno.serve(
+    { hostname: options.host, port: options.port, onListen: () => {} },
+    createApp(options, queue),
+  );
+  const { hostname, port } = server.addr;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return {
+    url: `http://${host}:${port}/`,
+    queue,
+    async shutdown() {
+      await queue.close(); // every event stream ends with its job
+      await server.shutdown();
+    },
+  };
+}

@@ -1,0 +1,223 @@
+/// <reference lib="dom" />
+/**
+ * The serve page in real headless Chromium against a real server (tiny
+ * untrained weights): choose a class, generate from the keyboard, watch at
+ * least two previews arrive, find the sprites in the gallery, download one and
+ * compare its bytes with the API's; cancel; labels, tab order, and a phone-width
+ * window without sideways scrolling. Screenshots go to a temporary folder here;
+ * scripts/serve_screenshots.ts takes the README's with the same steps.
+ */
+
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { decodePng } from "../lib/io/png.ts";
+import { withTempDir, writeTinyWeights } from "./cli_helpers.ts";
+import { ApiClient, spawnServe } from "./serve_helpers.ts";
+import {
+  fillForm,
+  generate,
+  launchBrowser,
+  openApp,
+  openDetails,
+  PHONE,
+  recordStatus,
+  statusSeen,
+  waitForGallery,
+  waitForStep,
+  WIDE,
+} from "./serve_page.ts";
+
+/** Every control of the form, in the order Tab reaches them (More options opened). */
+const CONTROLS = [
+  "class",
+  "guidance",
+  "steps",
+  "sampler",
+  "seed",
+  "randomise",
+  "n",
+  "scale",
+  "preview-every",
+  "soft-alpha",
+  "generate",
+];
+
+async function waitForFile(dir: string, timeoutMs = 30_000): Promise<string> {
+  const started = performance.now();
+  for (;;) {
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+    const done = names.filter((n) => !n.endsWith(".crdownload"));
+    if (done.length && done.length === names.length) return done[0];
+    ok(performance.now() - started < timeoutMs, `no download in ${dir}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+Deno.test("serve page: generate with live previews, gallery, download, cancel, phone width", async (t) => {
+  await withTempDir("serve-browser-", async (dir) => {
+    const weights = join(dir, "tiny.safetensors");
+    await writeTinyWeights(weights);
+    const server = await spawnServe(["--weights", weights]);
+    const api = new ApiClient(server.url);
+    const session = await launchBrowser();
+    try {
+      const { page, errors } = await openApp(session.browser, server.url, WIDE);
+
+      await t.step("every control is labelled and reachable with Tab", async () => {
+        const unlabelled = await page.$$eval(
+          "#controls input, #controls select",
+          (els) =>
+            els.filter((el) => {
+              const labels = (el as HTMLInputElement).labels;
+              return !(labels && labels.length > 0 && labels[0].textContent!.trim());
+            }).map((el) => el.id),
+        );
+        deepStrictEqual(unlabelled, []);
+        await openDetails(page, "more-options");
+        await page.focus("#class");
+        const reached = ["class"];
+        for (let i = 0; i < 20 && reached.at(-1) !== "generate"; i++) {
+          await page.keyboard.press("Tab");
+          const id = await page.evaluate(() => document.activeElement?.id || "");
+          if (id && CONTROLS.includes(id)) reached.push(id);
+        }
+        deepStrictEqual(reached, CONTROLS);
+      });
+
+      let download = "";
+      await t.step("generate: previews drawn as they arrive, then the gallery", async () => {
+        await fillForm(page, { className: "sword", steps: 60, previewEvery: 10, n: 3, seed: 9 });
+        await recordStatus(page);
+        await generate(page);
+        await waitForStep(page, 10);
+        const shot = await page.screenshot({ path: join(dir, "generating.png") });
+        const image = await decodePng(shot, "screenshot");
+        deepStrictEqual([image.width, image.height], [WIDE.width, WIDE.height]);
+        await waitForGallery(page, 1);
+        const steps = (await statusSeen(page)).flatMap((s) =>
+          /^step (\d+) \/ 60$/.exec(s)?.[1] ?? []
+        );
+        const previews = new Set(steps.filter((s) => s !== "0"));
+        ok(previews.size >= 2, `previews seen: ${[...previews]}`);
+        ok((await statusSeen(page)).at(-1)!.startsWith("done in"));
+        const canvases = await page.$$eval(
+          "#previews canvas",
+          (cs) => cs.map((c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]),
+        );
+        deepStrictEqual(canvases, [[16, 16], [16, 16], [16, 16]]);
+        // The live preview really drew pixels (an untouched canvas is all transparent zeros).
+        const drawn = await page.$eval("#previews canvas", (c) => {
+          const data = (c as HTMLCanvasElement).getContext("2d")!.getImageData(0, 0, 16, 16).data;
+          return data.some((v) => v !== 0);
+        });
+        ok(drawn, "the preview canvas is empty");
+        const alts = await page.$$eval(
+          "#gallery li img",
+          (imgs) => imgs.map((i) => (i as HTMLImageElement).alt),
+        );
+        deepStrictEqual(alts, [1, 2, 3].map((i) => `sword sprite ${i}, seed 9`));
+        const command = await page.$eval("#gallery li code", (c) => c.textContent);
+        ok(command!.includes("--class sword --n 3 --seed 9"), command!);
+        await page.screenshot({ path: join(dir, "gallery.png"), fullPage: true });
+
+        await page.click("#gallery li figcaption a"); // sprite 1's native PNG
+        download = await waitForFile(session.downloads);
+        equal(download, "sword-s9-0.png");
+        const href = await page.$eval(
+          "#gallery li figcaption a",
+          (a) => (a as HTMLAnchorElement).href,
+        );
+        const fromApi = await api.bytes(href);
+        deepStrictEqual(await Deno.readFile(join(session.downloads, download)), fromApi);
+        const png = await decodePng(fromApi, download);
+        deepStrictEqual([png.width, png.height], [16, 16]);
+      });
+
+      await t.step("the palette controls reach the API and the command line", async () => {
+        await fillForm(page, { steps: 10, previewEvery: 5, n: 2, seed: 4 });
+        await openDetails(page, "palette-options");
+        await page.select("#palette", "auto");
+        await page.click("#auto-colors", { count: 3 });
+        await page.keyboard.press("Backspace");
+        await page.type("#auto-colors", "4");
+        await page.select("#palette-scope", "batch");
+        await page.select("#dither", "bayer4");
+        await page.select("#outline", "auto");
+        await page.click("#despeckle");
+        ok(await page.$eval("#soft-alpha", (c) => (c as HTMLInputElement).disabled));
+        await generate(page);
+        await waitForGallery(page, 2);
+        const [command, links] = await page.$eval("#gallery li", (li) => [
+          li.querySelector("code")!.textContent!,
+          [...li.querySelectorAll(".downloads a")].map((a) => a.textContent),
+        ]);
+        ok(
+          (command as string).endsWith(
+            "--palette auto:4 --palette-scope batch --dither bayer4 --outline auto --despeckle --gif",
+          ),
+          command as string,
+        );
+        deepStrictEqual(links, [
+          "Palette .gpl",
+          "Palette .hex",
+          "Sheet PNG",
+          "Sheet JSON",
+          "Fade-in GIF",
+        ]);
+        await page.select("#palette", ""); // back to the model's colours for what follows
+        await page.select("#outline", "");
+        await page.click("#despeckle");
+      });
+
+      await t.step("cancel stops a generation; the gallery keeps what it had", async () => {
+        await fillForm(page, { steps: 1000, previewEvery: 10, n: 1, seed: 1 });
+        await generate(page);
+        await waitForStep(page, 10);
+        await page.click("#cancel");
+        await page.waitForFunction(() =>
+          document.querySelector("#status")!.textContent === "cancelled"
+        );
+        equal(await page.$$eval("#gallery > li", (li) => li.length), 2);
+        ok(await page.$eval("#generate", (b) => !(b as HTMLButtonElement).disabled));
+        deepStrictEqual(errors, []);
+      });
+
+      await t.step("a refused request points at the field", async () => {
+        await fillForm(page, { steps: 1000, previewEvery: 1, n: 1, seed: 1 });
+        await generate(page);
+        await page.waitForFunction(() =>
+          !document.querySelector<HTMLElement>("#form-error")!.hidden
+        );
+        const [message, invalid] = await page.evaluate(() => [
+          document.querySelector("#form-error")!.textContent,
+          document.activeElement?.getAttribute("aria-invalid") === "true"
+            ? document.activeElement.id
+            : "",
+        ]);
+        ok(message!.startsWith("previewEvery must be 0 or an integer in 10…1000"), message!);
+        equal(invalid, "preview-every");
+        // The 400 itself is the one error the browser reports.
+        deepStrictEqual(errors.splice(0), [
+          "Failed to load resource: the server responded with a status of 400 (Bad Request)",
+        ]);
+      });
+
+      await t.step("phone width: one column, no sideways scrolling", async () => {
+        await page.setViewport(PHONE);
+        const [scrollWidth, innerWidth] = await page.evaluate(() => [
+          document.documentElement.scrollWidth,
+          globalThis.innerWidth,
+        ]);
+        ok(
+          scrollWidth <= innerWidth,
+          `page is ${scrollWidth} px wide in a ${innerWidth} px window`,
+        );
+        await page.screenshot({ path: join(dir, "phone.png"), fullPage: true });
+      });
+      deepStrictEqual(errors, []);
+    } finally {
+      await session.close();
+      equal((await server.stop("SIGINT")).code, 0, server.stderr());
+    }
+  });
+});
