@@ -1,6 +1,6 @@
 /**
  * Headless Chromium driven over the DevTools protocol (a WebSocket; no npm client,
- * no browser download), for the browser tests and scripts/bench_web.ts.
+ * no browser download), for the browser tests and scripts/bench_browser.ts.
  *
  * WebGPU needs `--enable-unsafe-webgpu` on Linux; headless Chromium then offers
  * its own software adapter (SwiftShader), with or without `--disable-gpu`. Pages

@@ -1,6 +1,6 @@
 /**
  * A static file server on 127.0.0.1: the built page served as any web server would
- * (GET only, content types by extension), for the browser tests and scripts/bench_web.ts.
+ * (GET only, content types by extension), for the browser tests and scripts/bench_browser.ts.
  */
 
 import { extname, join, normalize } from "node:path";

@@ -1,5 +1,5 @@
 /**
- * The page in a real browser: built by scripts/build_web.ts into a temporary folder,
+ * The page in a real browser: built by scripts/build_browser.ts into a temporary folder,
  * served from 127.0.0.1 by a plain static server, driven in headless Chromium
  * (WebGPU on its software adapter, SwiftShader).
  *
@@ -23,7 +23,7 @@ import { getGpu } from "../lib/gpu/device.ts";
 import { Generator } from "../lib/generate/generator.ts";
 import { encodeSafetensors } from "../lib/io/safetensors.ts";
 import { loadDefaultWeights } from "../lib/model/default_weights.ts";
-import { buildWeb } from "../scripts/build_web.ts";
+import { buildBrowserPage } from "../scripts/build_browser.ts";
 import { browserSkipReason, Chromium } from "./chromium.ts";
 import { runMain, withTempDir } from "./cli_helpers.ts";
 import { serveFolder } from "./static_server.ts";
@@ -34,7 +34,7 @@ const TOLERANCE = 2e-4;
 const REQUEST = { count: 2, guidance: 3, steps: 100, sampler: "ddpm" as const, seed: 7 };
 
 const skip = browserSkipReason();
-if (skip) console.warn(`web_test: ${skip}`);
+if (skip) console.warn(`browser_test: ${skip}`);
 
 /** Polls `expression` in the page until it is truthy; fails after `seconds`. */
 async function waitFor(browser: Chromium, expression: string, seconds = 600): Promise<void> {
@@ -77,12 +77,13 @@ async function cliWeightsError(dir: string, name: string): Promise<string> {
 }
 
 Deno.test({
-  name: "web: the page in Chromium draws the core's sprites, refuses bad weights as the CLI does",
+  name:
+    "browser: the page in Chromium draws the core's sprites, refuses bad weights as the CLI does",
   ignore: skip !== null,
   async fn(t) {
-    await withTempDir("web-test-", async (dir) => {
+    await withTempDir("browser-test-", async (dir) => {
       const site = join(dir, "site");
-      await buildWeb(site);
+      await buildBrowserPage(site);
       const { url, server } = serveFolder(site);
       const browser = await Chromium.launch();
       try {
@@ -194,11 +195,11 @@ Deno.test({
 });
 
 Deno.test({
-  name: "web: without WebGPU the page says so plainly",
+  name: "browser: without WebGPU the page says so plainly",
   ignore: skip !== null,
   async fn() {
-    await withTempDir("web-test-", async (dir) => {
-      await buildWeb(join(dir, "site"));
+    await withTempDir("browser-test-", async (dir) => {
+      await buildBrowserPage(join(dir, "site"));
       const { url, server } = serveFolder(join(dir, "site"));
       const browser = await Chromium.launch({ webgpu: false });
       try {

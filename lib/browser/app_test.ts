@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 
 // What a browser runs must not touch Deno's APIs, Node's built-ins or npm packages: a
 // page has none of them. Device acquisition and file access sit in host adapters
-// (lib/gpu/device.ts and lib/cli/weights.ts for Deno; lib/web/app.ts for the page).
+// (lib/gpu/device.ts and lib/cli/weights.ts for Deno; lib/browser/app.ts for the page).
 
 interface GraphModule {
   specifier: string;
@@ -33,7 +33,7 @@ async function runtimeGraph(root: string): Promise<string[]> {
   return [...seen];
 }
 
-Deno.test("web: what the page runs uses no Deno, Node or npm APIs", async () => {
+Deno.test("browser: what the page runs uses no Deno, Node or npm APIs", async () => {
   const graph = await runtimeGraph(fileURLToPath(new URL("./app.ts", import.meta.url)));
   ok(graph.some((s) => s.endsWith("/lib/generate/generator.ts")), "the core is not in the graph");
   deepStrictEqual(graph.filter((s) => !s.startsWith("file://")), []);

@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /**
- * The page (web/index.html), bundled for browsers by scripts/build_web.ts: the same
+ * The page (web/browser/index.html), bundled for browsers by scripts/build_browser.ts: the same
  * generation core as the CLI, on the visitor's GPU. Weights are the shipped default
  * (default.safetensors beside the page) or a .safetensors file the visitor opens or
  * drops, checked by the same code with the same messages as `--weights`.
@@ -121,7 +121,7 @@ function pngBlob(img: RgbaImage): Promise<Blob> {
   );
 }
 
-/** Download links: each sprite as a 16×16 PNG, and the sheet the CLI writes (one row, ×4). */
+/** Download links: the sheet as `sample` lays it out (one row, ×4, 2-px gaps), each sprite at 16×16. */
 async function offerDownloads(images: RgbaImage[], labels: string[], seed: number): Promise<void> {
   for (const url of downloadUrls) URL.revokeObjectURL(url);
   downloadUrls = [];
@@ -168,6 +168,7 @@ async function generate(gpu: Gpu): Promise<void> {
   const k = generator.config.num_classes;
   const classNames = generator.classNames;
   const n = numberField(ui.count, "sprites");
+  if (!Number.isInteger(n) || n < 1) throw new InputError(`sprites must be a whole number ≥ 1`);
   const fixed = ui.classSelect.value === "" ? null : Number(ui.classSelect.value);
   const classes = Array.from({ length: n }, (_, i) => fixed ?? i % k);
   const steps = numberField(ui.steps, "steps");
@@ -211,7 +212,7 @@ async function generate(gpu: Gpu): Promise<void> {
 }
 
 async function openFile(file: File, gpu: Gpu): Promise<void> {
-  if (running) {
+  if (document.body.dataset.state !== "ready") {
     say("error: wait for the sprites being drawn (or cancel them) before changing weights", true);
     return;
   }

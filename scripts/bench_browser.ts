@@ -1,9 +1,9 @@
 /**
  * Seconds per guided sampling step in the browser beside the CLI's engine, same run:
  *
- *   deno run -A scripts/bench_web.ts [--sprites 1,16] [--steps 20] [--reps 3]
+ *   deno run -A scripts/bench_browser.ts [--sprites 1,16] [--steps 20] [--reps 3]
  *
- * The browser: the built page (scripts/build_web.ts) served from 127.0.0.1 in headless
+ * The browser: the built page (scripts/build_browser.ts) served from 127.0.0.1 in headless
  * Chromium (its WebGPU adapter here is SwiftShader, on the CPU), requests sent to the
  * page's generator (`pixelDiffusion.generator`). The CLI: the same Generator in this Deno
  * process on its adapter (lavapipe here). Both run the shipped weights (small preset) at
@@ -19,7 +19,7 @@ import { Generator } from "../lib/generate/generator.ts";
 import { loadDefaultWeights } from "../lib/model/default_weights.ts";
 import { Chromium } from "../tests/chromium.ts";
 import { serveFolder } from "../tests/static_server.ts";
-import { buildWeb } from "./build_web.ts";
+import { buildBrowserPage } from "./build_browser.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -51,11 +51,11 @@ const request = (n: number, k: number, stepCount: number) => ({
   seed: 1,
 });
 
-const dir = await Deno.makeTempDir({ prefix: "bench-web-" });
+const dir = await Deno.makeTempDir({ prefix: "bench-browser-" });
 const { url, server } = serveFolder(dir);
 let browser: Chromium | null = null;
 try {
-  await buildWeb(join(dir, "site"));
+  await buildBrowserPage(join(dir, "site"));
   browser = await Chromium.launch();
   await browser.goto(`${url}site/`);
   while ((await browser.evaluate<string>("document.body.dataset.state")) !== "ready") {
