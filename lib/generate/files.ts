@@ -133,7 +133,7 @@ export function encodeGenerationFile(
     case "sheet-json": {
       const layout = sheetLayout([images.length], images[0], SHEET);
       const frames = layout.tiles.map((tile, i) => ({
-        filename: written(`${spriteStem(out, i)}.png`),
+        filename: written(`${spriteStem(out.labels[i], out.seed, i)}.png`),
         ...tile,
         class: out.labels[i],
         seed,
