@@ -713,6 +713,12 @@ fn store_dsum(d: Oct, i: u32) {
   partial[i + 7u] = hsum(d.a7);
 }
 
+// Tiles of weight_grad_1x1, which runs only when COUT % 16 = CIN % 8 = 0. At least 1: WGSL makes
+// a division by a constant zero an error in the whole module (Chromium enforces it), so without
+// the floor every variant with COUT < 16 or CIN < 8 would fail to compile.
+const CO_TILES = max(COUT / 16, 1);
+const CI_TILES = max(CIN / 8, 1);
+
 // Invocation (s, ci tile, co tile) sums 16 × 8 channel pairs over the pixels of the samples
 // n ≡ s (mod S); the ci tile 0 also sums dy for db. Neighbouring invocations share the ci tile.
 @compute @workgroup_size(64)
@@ -721,10 +727,10 @@ fn weight_grad_1x1(
   @builtin(num_workgroups) nwg: vec3u,
 ) {
   let id = linear_id(gid, nwg);
-  if (id >= S * (COUT / 16) * (CIN / 8)) { return; }
-  let co = id % (COUT / 16) * 16u;
-  let ci = id / (COUT / 16) % (CIN / 8) * 8u;
-  let s = id / ((CIN / 8) * (COUT / 16));
+  if (id >= S * CO_TILES * CI_TILES) { return; }
+  let co = id % CO_TILES * 16u;
+  let ci = id / CO_TILES % CI_TILES * 8u;
+  let s = id / (CI_TILES * CO_TILES);
   var t = PairTile();
   var dlo = Oct();
   var dhi = Oct();

@@ -8,7 +8,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { readWeights } from "../lib/model/weights.ts";
+import { readWeights } from "../lib/cli/weights.ts";
 import { loadDefaultWeights } from "../lib/model/default_weights.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { Generator, type TileAxes } from "../lib/generate/generator.ts";

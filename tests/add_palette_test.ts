@@ -4,7 +4,7 @@ import { deepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseSafetensors, withMetadata } from "../lib/io/safetensors.ts";
-import { readWeights } from "../lib/model/weights.ts";
+import { readWeights } from "../lib/cli/weights.ts";
 import { hexOf } from "../lib/palette/palette.ts";
 import { withTempDir, writeTinyDataset, writeTinyWeights } from "./cli_helpers.ts";
 

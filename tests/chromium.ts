@@ -1,6 +1,6 @@
 /**
- * Headless Chromium for the browser tests, driven over the DevTools protocol
- * (a WebSocket; no npm client, no browser download). Test-only.
+ * Headless Chromium driven over the DevTools protocol (a WebSocket; no npm client,
+ * no browser download), for the browser tests and scripts/bench_browser.ts.
  *
  * WebGPU needs `--enable-unsafe-webgpu` on Linux; headless Chromium then offers
  * its own software adapter (SwiftShader), with or without `--disable-gpu`. Pages
@@ -25,7 +25,6 @@ export function browserSkipReason(): string | null {
 const FLAGS = [
   "--headless=new",
   "--no-sandbox",
-  "--enable-unsafe-webgpu",
   "--remote-debugging-port=0",
   // The machine's network is closed: no background connections, updates or sync.
   "--disable-background-networking",
@@ -96,13 +95,18 @@ export class Chromium {
     });
   }
 
-  /** Starts Chromium with a fresh profile and attaches to its page. */
-  static async launch(extraFlags: string[] = []): Promise<Chromium> {
+  /** Starts Chromium with a fresh profile (and WebGPU unless `webgpu` is false), attached to its page. */
+  static async launch({ webgpu = true } = {}): Promise<Chromium> {
     const path = chromiumPath();
     if (!path) throw new Error(browserSkipReason()!);
     const profile = await Deno.makeTempDir({ prefix: "chromium-profile-" });
     const child = new Deno.Command(path, {
-      args: [...FLAGS, `--user-data-dir=${profile}`, ...extraFlags, "about:blank"],
+      args: [
+        ...FLAGS,
+        ...(webgpu ? ["--enable-unsafe-webgpu"] : []),
+        `--user-data-dir=${profile}`,
+        "about:blank",
+      ],
       stdin: "null",
       stdout: "null",
       stderr: "piped",
@@ -129,6 +133,7 @@ export class Chromium {
     const browser = new Chromium(child, profile, socket, drained);
     await browser.send("Runtime.enable");
     await browser.send("Page.enable");
+    await browser.send("DOM.enable"); // DOM.setFileInputFiles needs it
     return browser;
   }
 

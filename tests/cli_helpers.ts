@@ -38,9 +38,14 @@ export function cliEnv(env: Record<string, string>): Record<string, string> {
 }
 
 /** The `deno run -A main.ts …` command, piped, without colour (as a script or CI runs it). */
-export function mainCommand(args: string[], env: Record<string, string> = {}): Deno.Command {
+export function mainCommand(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],
+    cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -49,12 +54,13 @@ export function mainCommand(args: string[], env: Record<string, string> = {}): D
   });
 }
 
-/** Runs `main.ts` with `args` to completion. */
+/** Runs `main.ts` with `args` to completion (in the folder `cwd`, by default this one). */
 export async function runMain(
   args: string[],
   env: Record<string, string> = {},
+  cwd?: string,
 ): Promise<RunResult> {
-  const out = await mainCommand(args, env).output();
+  const out = await mainCommand(args, env, cwd).output();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 

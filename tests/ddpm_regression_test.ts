@@ -12,7 +12,7 @@ import { deepStrictEqual } from "node:assert/strict";
 import { join } from "node:path";
 import { Generator } from "../lib/generate/generator.ts";
 import { getGpu } from "../lib/gpu/device.ts";
-import { readWeights } from "../lib/model/weights.ts";
+import { readWeights } from "../lib/cli/weights.ts";
 import { runMain, succeeded, withTempDir, writeTinyWeights } from "./cli_helpers.ts";
 
 /** SHA-256 of each file of `sample --weights tiny --steps 1000 --sampler ddpm --seed 5 --n 3`. */

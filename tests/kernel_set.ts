@@ -7,14 +7,16 @@
  * Built, not run: a first dispatch costs lavapipe a JIT compile per pipeline (minutes
  * for a training step), and what is recorded is the same either way. Covered: each
  * preset with the default dataset's RGBA and 8 classes, and the original's model
- * (reference, RGB, 5 classes); sampling builds what `sample` builds for 1 sprite
+ * (reference, RGB, 5 classes); sampling builds what the generator builds for 1 sprite
  * without and with guidance and 8 sprites with guidance (1, 2 and 16 model rows; x0
- * clamped and dynamically thresholded), and
+ * clamped and dynamically thresholded), each with the variation/inpainting kernels, and
+ * at 8 guided sprites the UNets of class mixing and of seamless tiles (x, y, both);
  * training builds the step of `Trainer` at the recipe's batch size.
  */
 
-import type { Gpu } from "../lib/gpu/device.ts";
+import type { Gpu } from "../lib/gpu/gpu.ts";
 import { constHeader, kernelCode, type KernelVariant } from "../lib/gpu/kernel.ts";
+import { KnownImage } from "../lib/diffusion/known_image.ts";
 import { GuidedUpdate } from "../lib/diffusion/sampler.ts";
 import { type ModelConfig, paramSpecs, PRESETS } from "../lib/model/config.ts";
 import { ContextUNet } from "../lib/model/unet.ts";
@@ -41,24 +43,32 @@ export function checkedConfigs(): { label: string; config: ModelConfig }[] {
   ];
 }
 
-/** Sampling rows (n sprites, guided: 2n rows) and the guidance flag of each sampling build. */
+/** The sampling builds: sprites, guidance, and the UNet's options (class mixing, tiles). */
 const SAMPLING = [
-  { n: 1, cfg: false },
-  { n: 1, cfg: true },
-  { n: 8, cfg: true },
+  { n: 1, cfg: false, options: {} },
+  { n: 1, cfg: true, options: {} },
+  { n: 8, cfg: true, options: {} },
+  { n: 8, cfg: true, options: { classMix: true } },
+  { n: 8, cfg: true, options: { wrap: { x: true, y: false } } },
+  { n: 8, cfg: true, options: { wrap: { x: false, y: true } } },
+  { n: 8, cfg: true, options: { wrap: { x: true, y: true } } },
 ];
 
 /** Builds the sampling and training programs of `config` on `gpu`, then frees their buffers. */
 export async function buildPrograms(gpu: Gpu, config: ModelConfig): Promise<void> {
   const store = new ParamStore(gpu, new ParamLayout(paramSpecs(config)));
-  for (const { n, cfg } of SAMPLING) {
-    const model = new ContextUNet(gpu, config, store, cfg ? 2 * n : n, { staticWeights: true });
+  for (const { n, cfg, options } of SAMPLING) {
+    const rows = cfg ? 2 * n : n;
+    const model = new ContextUNet(gpu, config, store, rows, { staticWeights: true, ...options });
     const chw = config.in_ch * 256;
     for (const thresholdPercentile of [undefined, 99.5]) {
       const updates = new GuidedUpdate(gpu, { n, chw, seed: 0, thresholdPercentile });
       updates.programs(model.x, model.eps, cfg);
       updates.destroy();
     }
+    const init = { image: new Float32Array(chw), strength: 0.5 };
+    const known = new KnownImage(gpu, { x: model.x, n, cfg, seed: 0, init });
+    known.destroy();
     model.destroy();
   }
   const count = RECIPE.batch;

@@ -206,6 +206,7 @@ Deno.test("sample/eval: bad palette options ⇒ one error line before any work, 
     );
     failsWith(await tiny("--outline", "red"), /--outline takes a colour RRGGBB or auto, not 'red'/);
     failsWith(await tiny("--dither", "floyd"), /--dither needs --palette/);
+    failsWith(await tiny("--despeckle"), /--despeckle needs --palette/);
     failsWith(
       await tiny("--palette", "pico8", "--dither", "atkinson"),
       /--dither must be one of none, bayer4, bayer8, floyd, not 'atkinson'/,
@@ -232,6 +233,10 @@ Deno.test("sample/eval: bad palette options ⇒ one error line before any work, 
     failsWith(
       await runMain(["eval", "--out", evalOut, "--variants", "dither=floyd"]),
       /--variants 'dither=floyd': --dither needs --palette/,
+    );
+    failsWith(
+      await runMain(["eval", "--out", evalOut, "--variants", "despeckle"]),
+      /--variants 'despeckle': --despeckle needs --palette/,
     );
     failsWith(
       await runMain(["eval", "--out", evalOut, "--variants", "palette=pico8 palette-scope=batch"]),

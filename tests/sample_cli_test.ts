@@ -12,7 +12,8 @@ import { getGpu } from "../lib/gpu/device.ts";
 import { decodePng } from "../lib/io/png.ts";
 import { loadDefaultWeights } from "../lib/model/default_weights.ts";
 import { maxSampleRows } from "../lib/model/memory.ts";
-import { encodeWeights, readWeights } from "../lib/model/weights.ts";
+import { readWeights } from "../lib/cli/weights.ts";
+import { encodeWeights } from "../lib/model/weights.ts";
 import {
   cliEnv,
   failsWith,

@@ -12,7 +12,7 @@ import { datasetHash, loadDataset } from "../lib/data/dataset.ts";
 import { decodePng } from "../lib/io/png.ts";
 import { encodeSafetensors } from "../lib/io/safetensors.ts";
 import { type ModelConfig, paramSpecs, PRESETS } from "../lib/model/config.ts";
-import { readWeights } from "../lib/model/weights.ts";
+import { readWeights } from "../lib/cli/weights.ts";
 import { hexOf } from "../lib/palette/palette.ts";
 import { ParamLayout } from "../lib/nn/params.ts";
 import {

@@ -1,19 +1,16 @@
 /** The `--weights` option every command shares: a file, or the embedded default. */
 
 import { DEFAULT_WEIGHTS_NAME, loadDefaultWeights } from "../model/default_weights.ts";
-import { readWeights, type Weights, WeightsError } from "../model/weights.ts";
-import { UserError } from "./errors.ts";
+import { openUserWeights, type Weights } from "../model/weights.ts";
 
+/** The weights file at `path` (errors as {@link openUserWeights} words them). */
+export const readWeights = (path: string): Promise<Weights> =>
+  openUserWeights(path, () => Deno.readFile(path));
+
+/** The weights at `path`, or the embedded default when `path` is undefined. */
 export async function openWeights(
   path: string | undefined,
 ): Promise<{ weights: Weights; name: string }> {
-  try {
-    if (path === undefined) return { weights: loadDefaultWeights(), name: DEFAULT_WEIGHTS_NAME };
-    return { weights: await readWeights(path), name: path };
-  } catch (err) {
-    if (err instanceof WeightsError) {
-      throw new UserError(`${err.message}; pass a weights file written by 'train'`);
-    }
-    throw err;
-  }
+  if (path === undefined) return { weights: loadDefaultWeights(), name: DEFAULT_WEIGHTS_NAME };
+  return { weights: await readWeights(path), name: path };
 }

@@ -12,7 +12,7 @@
  * 2N-row model, ignoring its unconditional half.
  */
 
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import type { KernelSource } from "../gpu/kernel.ts";
 import { Program } from "../gpu/program.ts";
 import { createTensor, download, numel, type Tensor, upload } from "../gpu/tensor.ts";

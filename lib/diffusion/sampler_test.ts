@@ -204,3 +204,30 @@ Deno.test("sampler: an unguided step of the 2N-row kernel is the N-row kernel on
     "w must not apply",
   );
 });
+
+/** The PCG hash of kernels/random.wgsl on u32s. */
+function pcg(v: number): number {
+  const s = (Math.imul(v, 747796405) + 2891336453) >>> 0;
+  const w = Math.imul(((s >>> ((s >>> 28) + 4)) ^ s) >>> 0, 277803737) >>> 0;
+  return ((w >>> 22) ^ w) >>> 0;
+}
+
+/** A draw of kernels/random.wgsl's `gaussian`, in f64: the same hashes, then Box–Muller. */
+function gaussianF64(seed: number, step: number, index: number): number {
+  const uniform = (stream: number) =>
+    ((pcg(index ^ pcg(stream ^ pcg(step ^ pcg(seed)))) >>> 8) + 1) / 16777216;
+  return Math.sqrt(-2 * Math.log(uniform(0))) * Math.cos(2 * Math.PI * uniform(1));
+}
+
+Deno.test("sampler: the initial noise is the seeded hash's Box–Muller draw to f32 precision", async () => {
+  const gpu = await getGpu();
+  const x = tensorFrom(gpu, [n, 4, 16, 16], new Float32Array(n * chw), "x");
+  const updates = new GuidedUpdate(gpu, { n, chw, seed: 7 });
+  updates.programs(x, x, false).init.run();
+  const z = await download(gpu, x);
+  updates.destroy();
+  // init_noise draws from step 0xffffffff; f32 log, sqrt and products leave a few ulps (≤ 4e-6).
+  const want = Float64Array.from({ length: n * chw }, (_, i) => gaussianF64(7, 0xffffffff, i));
+  assertClose(z, want, { rtol: 0, atol: 1e-5, label: "noise" });
+  ok(want.some((v) => Math.abs(v) > 3), "the draws reach the tails");
+});

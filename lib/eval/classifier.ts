@@ -12,7 +12,7 @@
  * are in the sprite, which matters at 16×16 (a sword's diagonal, a potion's neck).
  */
 
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import { IMAGE_SIZE } from "../model/config.ts";
 import { Program } from "../gpu/program.ts";
 import {

@@ -9,7 +9,7 @@
  * itself is one recorded Program (forward, loss, backward, AdamW) that never waits.
  */
 
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import { Program } from "../gpu/program.ts";
 import { createTensor, download, upload } from "../gpu/tensor.ts";
 import { IMAGE_SIZE } from "../model/config.ts";

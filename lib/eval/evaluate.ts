@@ -19,7 +19,7 @@ import type { SamplerKind } from "../diffusion/schedule.ts";
 import { previewEveryFor } from "../generate/defaults.ts";
 import { Generator } from "../generate/generator.ts";
 import { type PostOptions, postProcess } from "../generate/postprocess.ts";
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import { upload } from "../gpu/tensor.ts";
 import { type RgbaImage, tensorFromImages } from "../io/image.ts";
 import { IMAGE_SIZE } from "../model/config.ts";

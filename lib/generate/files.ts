@@ -16,6 +16,7 @@ import { composeSheet, repeat3x3, sheetLayout, upscaleNearest } from "../io/shee
 import { sheetJson } from "../io/sheet_json.ts";
 import { formatGplPalette, formatHexPalette } from "../palette/files.ts";
 import { hexOf, makePalette, MAX_COLORS, type Palette } from "../palette/palette.ts";
+import { spriteStem } from "./names.ts";
 
 /** The sheet: sprites at 4× with transparent 2-px gaps. */
 const SHEET = { scale: 4, gap: 2 };
@@ -45,12 +46,6 @@ export type GenerationFile =
   /** `sprite`: the sprite whose own palette it is, null for the palette the batch shares. */
   | { name: string; kind: "gpl" | "hex"; palette: Palette; sprite: number | null }
   | { name: string; kind: "sheet" | "sheet-json" | "gif" };
-
-/** A file-name-safe form of a class name. */
-const slug = (name: string) =>
-  name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "class";
-
-const spriteStem = (out: GenerationOutput, i: number) => `${slug(out.labels[i])}-s${out.seed}-${i}`;
 
 /** The palette every sprite shares, if they share one. */
 function sharedPalette(palettes: readonly (Palette | undefined)[]): Palette | undefined {
@@ -82,7 +77,7 @@ export function generationFiles(out: GenerationOutput, gif: boolean): Generation
     { name: `${stem}.hex`, kind: "hex", palette, sprite },
   ];
   const files = out.images.flatMap((_, i): GenerationFile[] => {
-    const stem = spriteStem(out, i);
+    const stem = spriteStem(out.labels[i], out.seed, i);
     const own = out.palettes[i];
     return [
       { name: `${stem}.png`, kind: "sprite", sprite: i },
@@ -138,7 +133,7 @@ export function encodeGenerationFile(
     case "sheet-json": {
       const layout = sheetLayout([images.length], images[0], SHEET);
       const frames = layout.tiles.map((tile, i) => ({
-        filename: written(`${spriteStem(out, i)}.png`),
+        filename: written(`${spriteStem(out.labels[i], out.seed, i)}.png`),
         ...tile,
         class: out.labels[i],
         seed,

@@ -10,7 +10,7 @@
  * failed or cancelled request leaves the next one unaffected.
  */
 
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import { imageFromTensor, type RgbaImage } from "../io/image.ts";
 import { IMAGE_SIZE, type ModelConfig } from "../model/config.ts";
 import { maxSampleRows } from "../model/memory.ts";

@@ -6,7 +6,7 @@
  * sampling step is `program.encode(pass)` plus small `writeBuffer`s.
  */
 
-import type { Gpu } from "./device.ts";
+import type { Gpu } from "./gpu.ts";
 import type { KernelConsts, KernelSource } from "./kernel.ts";
 import { binding, createTensor, type Tensor } from "./tensor.ts";
 

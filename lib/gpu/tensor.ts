@@ -7,7 +7,7 @@
  * (see ../nn/params.ts).
  */
 
-import type { Gpu } from "./device.ts";
+import type { Gpu } from "./gpu.ts";
 
 /** Elements per 256-byte alignment unit of f32 data. */
 export const ALIGN_ELEMENTS = 64;

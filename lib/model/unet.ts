@@ -11,7 +11,7 @@
  * Backward input: `deps` (∂loss/∂eps); it fills the gradient buffer of the store.
  */
 
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import { Program } from "../gpu/program.ts";
 import { reshape, type Tensor, TensorPool } from "../gpu/tensor.ts";
 import { attentionBackward, attentionForward } from "../nn/attention.ts";

@@ -9,7 +9,7 @@
  * the config is inferred from the tensor shapes.
  */
 
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import { InputError } from "../util/errors.ts";
 import { upload } from "../gpu/tensor.ts";
 import {
@@ -39,12 +39,14 @@ export class WeightsError extends InputError {}
 const defaultClassNames = (k: number) => Array.from({ length: k }, (_, i) => `class ${i}`);
 
 /** Reads the config a state_dict implies (for files written without metadata). */
-export function inferConfig(file: SafetensorsFile, prefix = ""): ModelConfig {
+export function inferConfig(file: SafetensorsFile, source: string, prefix = ""): ModelConfig {
   const shape = (name: string) => file.tensors.get(prefix + name)?.shape;
   const init = shape("init_conv.weight");
   const table = shape("label_emb.weight");
   if (!init || !table) {
-    throw new WeightsError("not ContextUNet weights: init_conv.weight or label_emb.weight missing");
+    throw new WeightsError(
+      `${source}: not ContextUNet weights: init_conv.weight or label_emb.weight missing`,
+    );
   }
   const base = init[0];
   const mults: number[] = [];
@@ -119,7 +121,7 @@ export function flattenTensors(
  */
 export function weightsFromFile(file: SafetensorsFile, source: string, prefix = ""): Weights {
   const config = parseJson<ModelConfig>(file.metadata.config, "config", source) ??
-    inferConfig(file, prefix);
+    inferConfig(file, source, prefix);
   try {
     validateConfig(config);
   } catch (err) {
@@ -174,14 +176,28 @@ export function parseWeights(bytes: Uint8Array, source: string, prefix = ""): We
   return weightsFromFile(file, source, prefix);
 }
 
-export async function readWeights(path: string): Promise<Weights> {
+/**
+ * Weights a user chose (a file given on the command line, a file dropped on the page):
+ * `read` fetches the bytes, each host its own way. Every problem is a WeightsError
+ * saying what is wrong and what to pass instead, the same text in every front end.
+ */
+export async function openUserWeights(
+  name: string,
+  read: () => Promise<Uint8Array>,
+): Promise<Weights> {
+  const hint = "pass a weights file written by 'train'";
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await read();
   } catch (err) {
-    throw new WeightsError(`${path}: cannot read weights (${(err as Error).message})`);
+    throw new WeightsError(`${name}: cannot read weights (${(err as Error).message}); ${hint}`);
   }
-  return parseWeights(bytes, path);
+  try {
+    return parseWeights(bytes, name);
+  } catch (err) {
+    if (err instanceof WeightsError) throw new WeightsError(`${err.message}; ${hint}`);
+    throw err;
+  }
 }
 
 /** Encodes flat parameters as safetensors (F32, or F16 to halve the size). */

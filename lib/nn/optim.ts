@@ -10,7 +10,7 @@
  */
 
 import code from "../../kernels/optim.wgsl" with { type: "text" };
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import type { KernelConsts, KernelSource } from "../gpu/kernel.ts";
 import type { Program } from "../gpu/program.ts";
 import { createTensor, reshape, type Tensor } from "../gpu/tensor.ts";

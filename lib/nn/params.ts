@@ -8,7 +8,7 @@
  * slices is zero and stays zero (its gradient is always zero).
  */
 
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import { alignUp, numel, STORAGE, type Tensor } from "../gpu/tensor.ts";
 
 export interface ParamSpec {

@@ -4,7 +4,7 @@
  * imports this module.
  */
 
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import { createTensor, download, type Tensor, upload } from "../gpu/tensor.ts";
 
 /** Deterministic standard-normal values (xorshift32 + Box–Muller), as f64. */

@@ -8,7 +8,7 @@
  * function of (seed, s): that is what makes resume exact.
  */
 
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import { Program } from "../gpu/program.ts";
 import { createTensor, numel, type Tensor, upload } from "../gpu/tensor.ts";
 import type { Schedule } from "../diffusion/schedule.ts";

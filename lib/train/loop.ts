@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { RgbaImage } from "../io/image.ts";
 import { encodePng } from "../io/png.ts";

@@ -7,7 +7,7 @@
  * ring buffer on the GPU, read back only when the caller asks (`drainLog`).
  */
 
-import type { Gpu } from "../gpu/device.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import { Program } from "../gpu/program.ts";
 import { createTensor, download, upload } from "../gpu/tensor.ts";
 import { cosineSchedule } from "../diffusion/schedule.ts";
