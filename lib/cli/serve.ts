@@ -89,7 +89,7 @@ export const serveCommand: Command = {
         max: 86_400,
       },
     );
-    const { weights, name } = await openWeights(values.weights);
+    const { weights, name, bytes } = await openWeights(values.weights);
     const gpu = await getGpu();
     const generator = Generator.fromWeights(gpu, weights);
     let server: RunningServer;
@@ -98,6 +98,7 @@ export const serveCommand: Command = {
         generator,
         weightsName: name,
         weightsArg: values.weights,
+        weightsFile: bytes,
         parameters: weights.layout.count,
         datasetPalette: weights.palette,
         adapter: gpu.adapter.description,
