@@ -272,6 +272,10 @@ Deno.test({
                 .test(notice),
               notice,
             );
+            const tagline = await browser.evaluate<string>(
+              "document.querySelector('header p').textContent",
+            );
+            ok(/drawn by this page's server/.test(tagline), tagline);
             deepStrictEqual(
               await browser.evaluate(
                 "[...document.getElementById('class').options].map((o) => o.text)",

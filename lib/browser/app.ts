@@ -67,7 +67,8 @@ const ui = {
   status: element<HTMLParagraphElement>("status"),
   downloads: element<HTMLParagraphElement>("downloads"),
   noWebGpu: element<HTMLParagraphElement>("no-webgpu"),
-  tagline: element<HTMLParagraphElement>("tagline"),
+  /** The line under the title, which says where sprites are drawn. */
+  tagline: document.querySelector("header p")!,
 };
 
 /** The form's request, the same for either backend. */
