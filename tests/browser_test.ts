@@ -241,7 +241,12 @@ Deno.test({
           const served = new Uint8Array(
             await (await fetch(new URL("default.safetensors", page))).arrayBuffer(),
           );
-          deepStrictEqual(served, await Deno.readFile(weightsPath));
+          const file = await Deno.readFile(weightsPath);
+          ok(
+            served.length === file.length && served.every((b, i) => b === file[i]),
+            `/local/default.safetensors (${served.length} bytes) is not the server's weights ` +
+              `file (${file.length} bytes)`,
+          );
           const browser = await Chromium.launch();
           try {
             await browser.goto(page);
