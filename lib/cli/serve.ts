@@ -51,7 +51,8 @@ const OPTIONS = {
 const HELP = helpText(
   "deno run -A main.ts serve [options]",
   "Serves the web app: pick a class and guidance, watch the sprites fade in, download\n" +
-    "them. The page's JSON API is for scripts too (README, 'serve').",
+    "them. The page's JSON API is for scripts too (README, 'serve'). /local/ is the static\n" +
+    "page, which draws on the visitor's GPU (and on this server's without WebGPU).",
   OPTIONS,
 );
 
@@ -121,6 +122,7 @@ export const serveCommand: Command = {
     const stop = stopOnSignals();
     console.log(`serving ${name} on ${gpu.adapter.description}`);
     console.log(`open ${server.url} (Ctrl-C stops)`);
+    console.log(`the static page, drawn on the visitor's GPU: ${server.url}local/`);
     await new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true }));
     console.log("stopping: cancelling jobs …");
     await server.shutdown();
