@@ -22,6 +22,8 @@
 
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
+import { SAMPLERS } from "../lib/diffusion/schedule.ts";
+import { GENERATE_DEFAULTS } from "../lib/generate/defaults.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { Generator } from "../lib/generate/generator.ts";
 import { decodePng } from "../lib/io/png.ts";
@@ -219,6 +221,17 @@ Deno.test({
         ok(!/server/.test(notice), `a static host has no server to fall back on: ${notice}`);
         ok(await browser.evaluate<boolean>("document.getElementById('generate').disabled"));
         deepStrictEqual(await browser.evaluate("document.body.dataset.backend ?? null"), null);
+        // Every sampler the core has is offered, its default chosen (it is set before WebGPU).
+        deepStrictEqual(
+          await browser.evaluate(
+            "[...document.getElementById('sampler').options].map((o) => o.value)",
+          ),
+          [...SAMPLERS],
+        );
+        deepStrictEqual(
+          await browser.evaluate("document.getElementById('sampler').value"),
+          GENERATE_DEFAULTS.sampler,
+        );
       } finally {
         await browser.close();
         await server.shutdown();

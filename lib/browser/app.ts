@@ -15,6 +15,7 @@
  * server).
  */
 
+import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
 import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
 import { type Generation, GenerationCancelled, Generator } from "../generate/generator.ts";
 import { classLabel } from "../generate/classes.ts";
@@ -25,6 +26,14 @@ import { composeSheet } from "../io/sheet.ts";
 import { openUserWeights } from "../model/weights.ts";
 import { InputError } from "../util/errors.ts";
 import { generateOnServer, serverApi, serverInfo, type ServerResult } from "./server_fallback.ts";
+
+/** How the sampler menu names each sampler (the CLI's --sampler words in brackets). */
+const SAMPLER_LABELS: Record<SamplerKind, string> = {
+  ddpm: "DDPM, ancestral (ddpm)",
+  ddim: "DDIM (ddim)",
+  "dpm++": "DPM-Solver++(2M) (dpm++)",
+  "dpm++sde": "DPM-Solver++(2M) SDE (dpm++sde)",
+};
 
 /** The shipped weights, copied beside the page by the build. */
 const DEFAULT_WEIGHTS = "default.safetensors";
@@ -78,7 +87,7 @@ interface PageRequest {
   fixed: number | null;
   guidance: number;
   steps: number;
-  sampler: "ddpm" | "ddim";
+  sampler: SamplerKind;
   seed: number;
   previewEvery: number;
 }
@@ -223,7 +232,7 @@ function readForm(): PageRequest {
     fixed: ui.classSelect.value === "" ? null : Number(ui.classSelect.value),
     guidance: numberField(ui.guidance, "guidance"),
     steps,
-    sampler: ui.sampler.value === "ddim" ? "ddim" : "ddpm",
+    sampler: SAMPLERS.find((k) => k === ui.sampler.value) ?? GENERATE_DEFAULTS.sampler,
     seed: numberField(ui.seed, "seed"),
     previewEvery: Math.max(1, Math.round(steps / PREVIEW_FRAMES)),
   };
@@ -375,6 +384,8 @@ async function startOnServer(api: string, why: string): Promise<void> {
 async function start(): Promise<void> {
   ui.guidance.value = String(GENERATE_DEFAULTS.guidance);
   ui.steps.value = String(GENERATE_DEFAULTS.steps);
+  // Every sampler the core has, so the default (not in the HTML's list) is one of them.
+  ui.sampler.replaceChildren(...SAMPLERS.map((k) => new Option(SAMPLER_LABELS[k], k)));
   ui.sampler.value = GENERATE_DEFAULTS.sampler;
   const webgpu = (navigator as Navigator & { gpu?: GPU }).gpu;
   let gpu: Gpu;
