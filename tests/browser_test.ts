@@ -12,20 +12,27 @@
  * - Bad weights, dropped or opened, show exactly the CLI's `error: …` line for the same
  *   file name, and the page keeps its model and keeps drawing.
  * - A WebGPU error in the page (an invalid kernel) fails the next request by name.
- * - Without WebGPU the page says so and offers nothing to click.
+ * - Without WebGPU the page says so and offers nothing to click; sent by `serve` (at /local/)
+ *   it says so too and then draws on the server through its API: previews drawn, the final
+ *   sprites equal to the server's PNG files. With WebGPU the served page runs the server's
+ *   weights (tiny test weights here, which the class list and the status name).
  *
  * The first request compiles every pipeline on SwiftShader: about a minute here.
  */
 
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
+import { SAMPLERS } from "../lib/diffusion/schedule.ts";
+import { GENERATE_DEFAULTS } from "../lib/generate/defaults.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { Generator } from "../lib/generate/generator.ts";
+import { decodePng } from "../lib/io/png.ts";
 import { encodeSafetensors } from "../lib/io/safetensors.ts";
 import { loadDefaultWeights } from "../lib/model/default_weights.ts";
 import { buildBrowserPage } from "../scripts/build_browser.ts";
 import { browserSkipReason, Chromium } from "./chromium.ts";
-import { runMain, withTempDir } from "./cli_helpers.ts";
+import { runMain, TINY_CLASSES, withTempDir, writeTinyWeights } from "./cli_helpers.ts";
+import { spawnServe } from "./serve_helpers.ts";
 import { serveFolder } from "./static_server.ts";
 
 /** Largest |page − core| allowed per value: 10× the largest difference measured (see above). */
@@ -211,10 +218,143 @@ Deno.test({
             "document.getElementById('no-webgpu').textContent",
         );
         ok(/cannot draw sprites|has no WebGPU/.test(notice), notice);
+        ok(!/server/.test(notice), `a static host has no server to fall back on: ${notice}`);
         ok(await browser.evaluate<boolean>("document.getElementById('generate').disabled"));
+        deepStrictEqual(await browser.evaluate("document.body.dataset.backend ?? null"), null);
+        // Every sampler the core has is offered, its default chosen (it is set before WebGPU).
+        deepStrictEqual(
+          await browser.evaluate(
+            "[...document.getElementById('sampler').options].map((o) => o.value)",
+          ),
+          [...SAMPLERS],
+        );
+        deepStrictEqual(
+          await browser.evaluate("document.getElementById('sampler').value"),
+          GENERATE_DEFAULTS.sampler,
+        );
       } finally {
         await browser.close();
         await server.shutdown();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "browser: serve offers the page at /local/, and without WebGPU it draws on the server",
+  ignore: skip !== null,
+  async fn(t) {
+    await withTempDir("browser-test-", async (dir) => {
+      const weightsPath = join(dir, "tiny.safetensors");
+      await writeTinyWeights(weightsPath);
+      const serve = await spawnServe(["--weights", weightsPath]);
+      const page = new URL("local/", serve.url).href;
+      try {
+        await t.step("with WebGPU: the server's weights on the visitor's GPU", async () => {
+          const served = new Uint8Array(
+            await (await fetch(new URL("default.safetensors", page))).arrayBuffer(),
+          );
+          const file = await Deno.readFile(weightsPath);
+          ok(
+            served.length === file.length && served.every((b, i) => b === file[i]),
+            `/local/default.safetensors (${served.length} bytes) is not the server's weights ` +
+              `file (${file.length} bytes)`,
+          );
+          const browser = await Chromium.launch();
+          try {
+            await browser.goto(page);
+            await waitFor(browser, `document.body.dataset.state === "ready"`, 120);
+            deepStrictEqual(await browser.evaluate("document.body.dataset.backend"), "gpu");
+            deepStrictEqual(
+              await status(browser),
+              `Ready: ${weightsPath} (3 classes, 4 channels, base 8).`,
+            );
+            ok(await browser.evaluate<boolean>("document.getElementById('no-webgpu').hidden"));
+          } finally {
+            await browser.close();
+          }
+        });
+
+        await t.step("without WebGPU: says so, then draws through the server's API", async () => {
+          const browser = await Chromium.launch({ webgpu: false });
+          try {
+            await browser.goto(page);
+            await waitFor(browser, `document.body.dataset.state !== "loading"`, 60);
+            deepStrictEqual(await state(browser), "ready", await status(browser));
+            deepStrictEqual(await browser.evaluate("document.body.dataset.backend"), "server");
+            const notice = await browser.evaluate<string>(
+              "document.getElementById('no-webgpu').textContent",
+            );
+            ok(
+              /^This browser has (no WebGPU|WebGPU but offers no adapter).*, so the sprites are drawn by the server that sent this page \(on its .+\), not on your GPU\.$/
+                .test(notice),
+              notice,
+            );
+            const tagline = await browser.evaluate<string>(
+              "document.querySelector('header p').textContent",
+            );
+            ok(/drawn by this page's server/.test(tagline), tagline);
+            deepStrictEqual(
+              await browser.evaluate(
+                "[...document.getElementById('class').options].map((o) => o.text)",
+              ),
+              ["every class in turn", ...TINY_CLASSES],
+            );
+            // Every status line, to see the previews arrive.
+            await browser.evaluate(`(() => {
+              const status = document.getElementById("status");
+              window.statusLog = [];
+              new MutationObserver(() => statusLog.push(status.textContent))
+                .observe(status, { childList: true, characterData: true, subtree: true });
+            })()`);
+            await generateInPage(browser, { ...REQUEST, steps: 4 });
+            const text = await status(browser);
+            ok(text.startsWith("2 sprites (ddpm, 4 steps, guidance 3, seed 7) in "), text);
+            ok(/ in \d+\.\d s on the server's \S.*\.$/.test(text), text);
+            const previews = await browser.evaluate<string[]>(
+              "statusLog.filter((s) => s.startsWith('Step '))",
+            );
+            ok(previews.length >= 2, `previews drawn: ${JSON.stringify(previews)}`);
+
+            const links = await browser.evaluate<{ name: string; href: string }[]>(
+              "[...document.querySelectorAll('#downloads a')].map((a) => ({ name: a.download, href: a.href }))",
+            );
+            deepStrictEqual(links.map((l) => l.name), [
+              "sheet-s7.png",
+              `${TINY_CLASSES[0]}-s7-0.png`,
+              `${TINY_CLASSES[1]}-s7-1.png`,
+            ]);
+            // The page's final sprites are the server's files, decoded here by another decoder.
+            const drawn = await browser.evaluate<number[][]>(
+              "pixelDiffusion.served.images.map((i) => Array.from(i.data))",
+            );
+            for (const [i, link] of links.slice(1).entries()) {
+              ok(link.href.startsWith(new URL("/api/jobs/", serve.url).href), link.href);
+              const png = new Uint8Array(await (await fetch(link.href)).arrayBuffer());
+              const image = await decodePng(png, link.name);
+              deepStrictEqual(drawn[i], Array.from(image.data), `${link.name} differs`);
+            }
+
+            // Cancel reaches the server, and the page is ready again.
+            await browser.evaluate(`(() => {
+              document.getElementById("steps").value = "1000";
+              document.getElementById("generate").click();
+            })()`);
+            await waitFor(
+              browser,
+              `document.getElementById("status").textContent.startsWith("Step")`,
+              120,
+            );
+            await browser.evaluate(`document.getElementById("cancel").click()`);
+            await waitFor(browser, `document.body.dataset.state === "ready"`, 60);
+            deepStrictEqual(await status(browser), "Cancelled.");
+          } finally {
+            await browser.close();
+          }
+        });
+      } finally {
+        const stopped = await serve.stop();
+        ok(stopped.success, serve.stderr());
       }
     });
   },

@@ -51,7 +51,8 @@ const OPTIONS = {
 const HELP = helpText(
   "deno run -A main.ts serve [options]",
   "Serves the web app: pick a class and guidance, watch the sprites fade in, download\n" +
-    "them. The page's JSON API is for scripts too (README, 'serve').",
+    "them. The page's JSON API is for scripts too (README, 'serve'). /local/ is the static\n" +
+    "page, which draws on the visitor's GPU (and on this server's without WebGPU).",
   OPTIONS,
 );
 
@@ -89,7 +90,7 @@ export const serveCommand: Command = {
         max: 86_400,
       },
     );
-    const { weights, name } = await openWeights(values.weights);
+    const { weights, name, bytes } = await openWeights(values.weights);
     const gpu = await getGpu();
     const generator = Generator.fromWeights(gpu, weights);
     let server: RunningServer;
@@ -98,6 +99,7 @@ export const serveCommand: Command = {
         generator,
         weightsName: name,
         weightsArg: values.weights,
+        weightsFile: bytes,
         parameters: weights.layout.count,
         datasetPalette: weights.palette,
         adapter: gpu.adapter.description,
@@ -120,6 +122,7 @@ export const serveCommand: Command = {
     const stop = stopOnSignals();
     console.log(`serving ${name} on ${gpu.adapter.description}`);
     console.log(`open ${server.url} (Ctrl-C stops)`);
+    console.log(`the static page, drawn on the visitor's GPU: ${server.url}local/`);
     await new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true }));
     console.log("stopping: cancelling jobs …");
     await server.shutdown();

@@ -8,4 +8,7 @@ import { parseWeights, type Weights } from "./weights.ts";
 
 export const DEFAULT_WEIGHTS_NAME = "weights/default.safetensors";
 
+/** The file's bytes, as `serve` hands them to its static page. */
+export const DEFAULT_WEIGHTS_BYTES: Uint8Array<ArrayBuffer> = bytes;
+
 export const loadDefaultWeights = (): Weights => parseWeights(bytes, DEFAULT_WEIGHTS_NAME);

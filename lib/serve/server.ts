@@ -12,6 +12,7 @@ import { DITHERS } from "../palette/quantize.ts";
 import { GENERATE_DEFAULTS, GENERATE_RANGES } from "../generate/defaults.ts";
 import type { Generator } from "../generate/generator.ts";
 import { PAGE_ASSETS } from "./assets.ts";
+import { localPageResponses } from "./local_page.ts";
 import { jobEvents, PREVIEW_FORMATS, type PreviewFormat } from "./events.ts";
 import { bytes, errorResponse, HttpError, json, readJsonBody } from "./http.ts";
 import { type Job, JobQueue, QueueFull } from "./jobs.ts";
@@ -29,6 +30,8 @@ export interface ServerOptions {
   weightsName: string;
   /** The `--weights` the server was given, repeated in the sample command lines it shows. */
   weightsArg?: string;
+  /** The weights file's bytes, which the static page at /local/ loads onto the visitor's GPU. */
+  weightsFile: Uint8Array<ArrayBuffer>;
   parameters: number;
   /** The training data's colours stored with the weights, for `palette: "dataset"`. */
   datasetPalette?: Palette;
@@ -152,6 +155,11 @@ export function createApp(
     ...Object.entries(PAGE_ASSETS).map(([path, asset]) => ({
       pattern: new RegExp(`^${path.replaceAll(".", "\\.")}$`),
       methods: { GET: () => new Response(asset.body, { headers: asset.headers }) },
+    })),
+    // The static page, on the visitor's GPU (this server's API is its fallback): /local/.
+    ...Object.entries(localPageResponses(options.weightsFile)).map(([path, respond]) => ({
+      pattern: new RegExp(`^${path.replaceAll(".", "\\.")}$`),
+      methods: { GET: respond },
     })),
     { pattern: /^\/api\/info$/, methods: { GET: () => json(200, info()) } },
     { pattern: /^\/api\/jobs$/, methods: { POST: submit } },

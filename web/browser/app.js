@@ -1,0 +1,1894 @@
+function ht(r=1e3,e=.008){let t=c=>Math.cos((c/r+e)/(1+e)*Math.PI/2)**2,o=t(0),s=new Float64Array(r);for(let c=0;c<r;c++){let a=1-t(c+1)/o/(t(c)/o);s[c]=Math.min(.999,Math.max(1e-4,a))}let n=new Float64Array(r),i=1;for(let c=0;c<r;c++)i*=1-s[c],n[c]=i;return{T:r,betas:s,alphaBar:n}}var V=["ddpm","ddim","dpm++","dpm++sde"];function mt(r,e){if(!Number.isInteger(e)||e<1||e>r)throw new RangeError(`steps must be 1\u2026${r}`);return e===1?[r-1]:Array.from({length:e},(t,o)=>Math.round(o*(r-1)/(e-1)))}function gt(r,e){if(e.sampler==="dpm++"||e.sampler==="dpm++sde")return Dr(r,e.steps,e.sampler==="dpm++sde");let t=mt(r.T,e.steps),o=e.eta??0,s=[];for(let n=t.length-1;n>=0;n--){let i=t[n],c=r.alphaBar[i],a=n>0?r.alphaBar[t[n-1]]:1,u={t:i,sqrtAlphaBar:Math.sqrt(c),sqrtOneMinusAlphaBar:Math.sqrt(1-c)};if(e.sampler==="ddpm"){let l=t.length===r.T?r.betas[i]:1-c/a,d=l*(1-a)/(1-c);s.push({...u,coefX0:l*Math.sqrt(a)/(1-c),coefX:(1-a)*Math.sqrt(1-l)/(1-c),coefPrevX0:0,sigma:n>0?Math.sqrt(d):0})}else{let l=n>0?o*Math.sqrt((1-a)/(1-c)*(1-c/a)):0,d=Math.sqrt(Math.max(0,1-a-l*l));s.push({...u,coefX0:Math.sqrt(a)-d*Math.sqrt(c)/Math.sqrt(1-c),coefX:d/Math.sqrt(1-c),coefPrevX0:0,sigma:l})}}return s}var wt=r=>({...r,coefX0:r.coefX0+r.coefPrevX0,coefPrevX0:0});function Mr(r,e){return mt(r,Math.min(r,e+1)).reverse().slice(0,e)}function Dr(r,e,t){let o=Mr(r.T,e),s=c=>c<o.length?Math.sqrt(r.alphaBar[o[c]]):1,n=c=>c<o.length?Math.sqrt(1-r.alphaBar[o[c]]):0,i=c=>Math.log(s(c))-Math.log(n(c));return o.map((c,a)=>{let u={t:c,sqrtAlphaBar:s(a),sqrtOneMinusAlphaBar:n(a)};if(a===o.length-1)return{...u,coefX0:1,coefX:0,coefPrevX0:0,sigma:0};let l=i(a+1)-i(a),d=-Math.expm1(t?-2*l:-l),p=s(a+1)*d,m={...u,coefX:n(a+1)/n(a)*(t?Math.exp(-l):1),sigma:t?n(a+1)*Math.sqrt(d):0};if(a===0)return{...m,coefX0:p,coefPrevX0:0};let h=1/(2*((i(a)-i(a-1))/l));return{...m,coefX0:p*(1+h),coefPrevX0:-p*h}})}var Q={guidance:3,steps:10,sampler:"dpm++sde",eta:0,seed:0,guidanceInterval:void 0,scale:16};var vt={guidance:{min:0,max:100},steps:{min:1,max:1e3,integer:!0},eta:{min:0,max:1},seed:{min:0,max:2**32-1,integer:!0},previewEvery:{min:0,max:1e3,integer:!0},scale:{min:1,max:64,integer:!0}},Ie=(r,e)=>Number.isFinite(r)&&r>=e.min&&r<=e.max&&(!e.integer||Number.isInteger(r));function _t(r,e,t,o,s=0){if(e!==3&&e!==4)throw new RangeError(`images have 3 or 4 channels, not ${e}`);let n=t*o,i=new Uint8Array(n*4);for(let c=0;c<n;c++)for(let a=0;a<4;a++){let u=a<e?r[s+a*n+c]:1;i[c*4+a]=Math.round((Math.min(1,Math.max(-1,u))+1)*127.5)}return{width:o,height:t,data:i}}function xt(r){let e=r.data.slice();for(let t=3;t<e.length;t+=4)e[t]>=128?e[t]=255:e.fill(0,t-3,t+1);return{...r,data:e}}var Le=(r,e=3,t=5)=>({in_ch:e,base_ch:r,channel_mults:[1,2,2],num_res_blocks:2,use_attention:[!1,!0,!0],num_classes:t}),ss={reference:Le(64),small:Le(32),tiny:Le(16)},We=r=>[r.base_ch,...r.channel_mults.map(e=>e*r.base_ch)],je=r=>4*r.base_ch;function qe(r){let e=r.channel_mults.length,t=[];if(r.in_ch!==3&&r.in_ch!==4&&t.push(`in_ch must be 3 (RGB) or 4 (RGBA), not ${r.in_ch}`),(!Number.isInteger(r.base_ch)||r.base_ch<8)&&t.push("base_ch must be an integer \u2265 8"),(e<1||16>>e-1<4)&&t.push("channel_mults needs 1\u20133 levels for 16\xD716 sprites"),r.use_attention.length!==e&&t.push(`use_attention needs one flag per level (${e})`),We(r).some(o=>!Number.isInteger(o)||o%8!==0)&&t.push("every level's channel count must be a multiple of 8"),(!Number.isInteger(r.num_res_blocks)||r.num_res_blocks<1)&&t.push("num_res_blocks must be \u2265 1"),(!Number.isInteger(r.num_classes)||r.num_classes<1)&&t.push("num_classes must be \u2265 1"),t.length)throw new Error(`invalid model config: ${t.join("; ")}`)}function ee(r){let e=We(r),t=r.channel_mults.length,o=[],s=e[0];for(let c=0;c<t;c++){let a=[];for(let u=0;u<r.num_res_blocks;u++)a.push({prefix:`downs.${c}.blocks.${u}`,inCh:s,outCh:e[c+1]}),s=e[c+1];o.push({blocks:a,attn:r.use_attention[c]?`downs.${c}.attn`:null,ch:s})}let n={block1:{prefix:"mid.block1",inCh:s,outCh:s},attn:"mid.attn",block2:{prefix:"mid.block2",inCh:s,outCh:s}},i=[];for(let c=t-1,a=0;c>=0;c--,a++){let u=e[c+1],l=[];for(let d=0;d<=r.num_res_blocks;d++)l.push({prefix:`ups.${a}.blocks.${d}`,inCh:d===0?s+u:e[c],outCh:e[c]}),s=e[c];i.push({blocks:l,attn:r.use_attention[c]?`ups.${a}.attn`:null,skipCh:u,ch:s})}return{downs:o,mid:n,ups:i}}function bt(r){qe(r);let e=je(r),t=[],o=(d,...p)=>t.push({name:d,shape:p}),s=(d,p,m)=>{o(`${d}.weight`,m,p),o(`${d}.bias`,m)},n=(d,p,m,h)=>{o(`${d}.weight`,m,p,h,h),o(`${d}.bias`,m)},i=(d,p)=>{o(`${d}.weight`,p),o(`${d}.bias`,p)},c=({prefix:d,inCh:p,outCh:m})=>{n(`${d}.conv1`,p,m,3),n(`${d}.conv2`,m,m,3),i(`${d}.norm1`,m),i(`${d}.norm2`,m),p!==m&&n(`${d}.skip`,p,m,1),s(`${d}.time_mlp.0`,e,m)},a=(d,p)=>{i(`${d}.norm`,p);for(let m of["q","k","v","proj_out"])o(`${d}.${m}.weight`,p,p,1),o(`${d}.${m}.bias`,p)},u=ee(r),l=We(r);s("time_mlp.0",1,e),s("time_mlp.2",e,e),o("label_emb.weight",r.num_classes+1,e),n("init_conv",r.in_ch,l[0],3);for(let d of u.downs)d.blocks.forEach(c),d.attn&&a(d.attn,d.ch);c(u.mid.block1),a(u.mid.attn,u.mid.block1.outCh),c(u.mid.block2);for(let d of u.ups)d.blocks.forEach(c),d.attn&&a(d.attn,d.ch);return i("out_conv.0",l[0]),n("out_conv.2",l[0],r.in_ch,3),t}function Br(r){let e=ee(r),t=r.in_ch*16**2,o=16;return e.downs.forEach((s,n)=>{t=Math.max(t,s.ch*o**2),s.attn&&(t=Math.max(t,o**4)),n<e.downs.length-1&&(o/=2)}),e.ups.forEach((s,n)=>{n>0&&(o*=2),t=Math.max(t,s.blocks[0].inCh*o**2),s.attn&&(t=Math.max(t,o**4))}),t*4}var yt=(r,e)=>Math.floor(e/Br(r));var R=(r,e=64)=>Math.ceil(r/e)*e,O=r=>r.reduce((e,t)=>e*t,1),W=r=>O(r.shape);function kt(r){return{buffer:r.buffer,offset:r.offset*4,size:R(W(r),4)*4}}var Me=GPUBufferUsage.STORAGE|GPUBufferUsage.COPY_SRC|GPUBufferUsage.COPY_DST;function D(r,e,t){let o=O(e),s=R(Math.max(o,4),4)*4;if(s>r.maxBinding)throw new RangeError(`tensor ${t} [${e.join("\xD7")}] needs ${s} bytes, over this adapter's maxStorageBufferBindingSize of ${r.maxBinding}`);return{buffer:r.device.createBuffer({label:t,size:s,usage:Me}),offset:0,shape:e,label:t}}function te(r,e){if(O(e)>W(r))throw new RangeError(`reshape of ${r.label} to [${e}] is too large`);return{...r,shape:e}}function B(r,e,t){if(t.length!==W(e))throw new RangeError(`upload to ${e.label}: ${t.length} values for shape [${e.shape}]`);r.device.queue.writeBuffer(e.buffer,e.offset*4,t)}async function De(r,e){let t=R(W(e),4)*4,o=r.device.createBuffer({size:t,usage:GPUBufferUsage.MAP_READ|GPUBufferUsage.COPY_DST});r.submit(n=>n.copyBufferToBuffer(e.buffer,e.offset*4,o,0,t)),await o.mapAsync(GPUMapMode.READ),await r.verify();let s=new Float32Array(o.getMappedRange().slice(0,W(e)*4));return o.unmap(),o.destroy(),s}var pe=class{gpu;#e;constructor(e){this.gpu=e,this.#e=[]}create(e,t){let o=D(this.gpu,e,t);return this.#e.push(o),o}destroy(){for(let e of this.#e)e.buffer.destroy();this.#e.length=0}},U=(r,e)=>r.shape.length===e.length&&r.shape.every((t,o)=>t===e[o]);function y(r,e,t){if(!U(r,e))throw new RangeError(`${t} ${r.label} is [${r.shape}], expected [${e}]`)}var Hr=r=>"shape"in r;function zr(r,e){let t=r.limits.maxComputeWorkgroupsPerDimension;return e<=t?[e,1,1]:[t,Math.ceil(e/t),1]}var T=class r{gpu;label;#e;#t;constructor(e,t){this.gpu=e,this.label=t,this.#e=[],this.#t=[]}get length(){return this.#e.length}add(e,t,o,s,n){let i=this.gpu.kernels.get(e,t,o),c=[];s.forEach((l,d)=>{l&&c.push({binding:d,resource:Hr(l)?kt(l):{buffer:l}})});let a=this.gpu.device.createBindGroup({label:`${this.label}/${e.name}:${t}`,layout:i.getBindGroupLayout(0),entries:c}),u=typeof n=="number"?zr(this.gpu,n):n;if(u.some(l=>l<1||!Number.isInteger(l)))throw new RangeError(`${e.name}:${t}: bad workgroup count ${u}`);this.#e.push({kernel:e.name,entry:t,consts:o,pipeline:i,bindGroup:a,groups:u})}get dispatches(){return this.#e}select(e,t=this.label){let o=new r(this.gpu,t);return o.#e.push(...this.#e.filter(e)),o}scratch(e,t){let o=D(this.gpu,e,t);return this.#t.push(o),o}destroy(){for(let e of this.#t)e.buffer.destroy();this.#t.length=0}append(e){this.#e.push(...e.#e)}encode(e){for(let t of this.#e)e.setPipeline(t.pipeline),e.setBindGroup(0,t.bindGroup),e.dispatchWorkgroups(t.groups[0],t.groups[1],t.groups[2])}run(){this.gpu.submit(e=>{let t=e.beginComputePass({label:this.label});this.encode(t),t.end()})}};var St=`// Single-head attention core (see lib/nn/attention.ts). Per sample n, q, k, v, o are [C, L]
+// matrices (channels \xD7 positions, L = H\xB7W) and p, ds are [L, L] (query i \xD7 key j):
+//   s[i,j] = SCALE \u03A3_c q[c,i] k[c,j];   p = softmax over j of s;   o[c,i] = \u03A3_j v[c,j] p[i,j]
+// Backward:  dv = dout \xB7 p;  dp[i,j] = \u03A3_c dout[c,i] v[c,j];
+//            ds = SCALE \xB7 p \u2218 (dp \u2212 \u03A3_j p \u2218 dp);  dq = k \xB7 ds\u1D40;  dk = q \xB7 ds.
+// Every product of a [C, L] and an [L, L] matrix is \`matmul\` (prod = a \xB7 m), so the row kernels
+// also write the transposes pt = p\u1D40 and dst = ds\u1D40; then every operand is read as vec4s along
+// the axis it is stored in.
+//
+// Constants: N, C, L (both multiples of 8), SCALE (C^-0.5).
+// Entry points and bindings (group 0). Each entry point declares its own variables, so a slot
+// means different things in different entry points; no entry point uses two variables of one slot.
+//   scores_softmax  0 lhs = q, 1 rhs = k, 2 p, 3 pt                  N \xB7 L/8 invocations
+//   grad_scores     0 lhs = dout, 1 rhs = v, 2 probs = p, 3 ds, 4 dst  N \xB7 L/8 invocations
+//   matmul          0 a [N,C,L], 1 m [N,L,L], 2 prod [N,C,L]          N \xB7 C/8 \xB7 L/8 invocations
+//     prod[c,j] = \u03A3_i a[c,i] m[i,j]:  o = v \xB7 pt,  dv = dout \xB7 p,  dq = k \xB7 dst,  dk = q \xB7 ds
+// An invocation of a row kernel owns 8 whole rows (queries) of its [L, L] outputs, so it does
+// the softmax (or its gradient) itself in a second pass over those rows; an invocation of
+// matmul owns an 8 \xD7 8 output tile. Tiles live in named registers; 4 \xD7 4 blocks are mat4x4f,
+// transposed without memory traffic. The 1-D invocation index is split over x and y of the grid.
+
+@group(0) @binding(0) var<storage, read> lhs: array<vec4f>;
+@group(0) @binding(1) var<storage, read> rhs: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> p: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> pt: array<vec4f>;
+
+@group(0) @binding(2) var<storage, read> probs: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> ds: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> dst: array<vec4f>;
+
+@group(0) @binding(0) var<storage, read> a: array<vec4f>;
+@group(0) @binding(1) var<storage, read> m: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> prod: array<vec4f>;
+
+const L4 = L / 4;
+const L8 = L / 8;
+const C8 = C / 8;
+
+fn thread_index(id: vec3u, groups: vec3u) -> u32 {
+  return id.x + id.y * groups.x * 64u;
+}
+
+// b + x \u2297 y: column u gains x \xB7 y[u].
+fn outer_add(b: mat4x4f, x: vec4f, y: vec4f) -> mat4x4f {
+  return mat4x4f(
+    fma(x, vec4f(y.x), b[0]),
+    fma(x, vec4f(y.y), b[1]),
+    fma(x, vec4f(y.z), b[2]),
+    fma(x, vec4f(y.w), b[3]),
+  );
+}
+
+// An 8 \xD7 8 block of an [L, L] matrix, queries i = 8\xB7it + (0..7) \xD7 keys j = 8\xB7jt + (0..7), stored
+// key-major: column u of lo is key 8\xB7jt + u and of hi key 8\xB7jt + 4 + u, each a vec4 over
+// queries 8\xB7it + (0..3) in block a and 8\xB7it + (4..7) in block b.
+struct Tile {
+  a_lo: mat4x4f,
+  a_hi: mat4x4f,
+  b_lo: mat4x4f,
+  b_hi: mat4x4f,
+}
+
+// scale \xB7 \u03A3_c lhs[n,c,i] rhs[n,c,j] over the tile (it, jt) of sample n.
+fn outer_tile(n: u32, it: u32, jt: u32, scale: f32) -> Tile {
+  var t: Tile;
+  var i = n * C * L4;
+  for (var c = 0u; c < C; c++) {
+    let xa = lhs[i + 2u * it] * scale;
+    let xb = lhs[i + 2u * it + 1u] * scale;
+    let ylo = rhs[i + 2u * jt];
+    let yhi = rhs[i + 2u * jt + 1u];
+    t.a_lo = outer_add(t.a_lo, xa, ylo);
+    t.a_hi = outer_add(t.a_hi, xa, yhi);
+    t.b_lo = outer_add(t.b_lo, xb, ylo);
+    t.b_hi = outer_add(t.b_hi, xb, yhi);
+    i += L4;
+  }
+  return t;
+}
+
+// Index of the vec4 (row, 4\xB7quad .. 4\xB7quad+3) of sample n of an [N, L, L] tensor.
+fn at(n: u32, row: u32, quad: u32) -> u32 {
+  return (n * L + row) * L4 + quad;
+}
+
+fn col_max(b: mat4x4f) -> vec4f {
+  return max(max(b[0], b[1]), max(b[2], b[3]));
+}
+
+fn col_sum_exp(b: mat4x4f, shift: vec4f) -> vec4f {
+  return exp(b[0] - shift) + exp(b[1] - shift) + exp(b[2] - shift) + exp(b[3] - shift);
+}
+
+// pt rows key .. key+3, query quad iq = b (key-major block).
+fn store_pt(n: u32, key: u32, iq: u32, b: mat4x4f) {
+  let i = at(n, key, iq);
+  pt[i] = b[0];
+  pt[i + L4] = b[1];
+  pt[i + 2u * L4] = b[2];
+  pt[i + 3u * L4] = b[3];
+}
+
+fn load_pt(n: u32, key: u32, iq: u32) -> mat4x4f {
+  let i = at(n, key, iq);
+  return mat4x4f(pt[i], pt[i + L4], pt[i + 2u * L4], pt[i + 3u * L4]);
+}
+
+// p rows query .. query+3, key quad jq = the transpose of the key-major block b.
+fn store_p(n: u32, query: u32, jq: u32, b: mat4x4f) {
+  let r = transpose(b);
+  let i = at(n, query, jq);
+  p[i] = r[0];
+  p[i + L4] = r[1];
+  p[i + 2u * L4] = r[2];
+  p[i + 3u * L4] = r[3];
+}
+
+// Pass 1 stores the scaled scores key-major in pt and keeps each query's running max mx and
+// \u03A3 exp(s \u2212 mx) (online softmax); pass 2 rereads them and writes p and pt.
+@compute @workgroup_size(64)
+fn scores_softmax(
+  @builtin(global_invocation_id) id: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  let t = thread_index(id, groups);
+  if (t >= N * L8) { return; }
+  let n = t / L8;
+  let it = t % L8;
+  // Per query (vec4s over queries 8\xB7it + 0..3 and + 4..7): running max, running \u03A3 exp(s \u2212 max).
+  var mx_a = vec4f(-3.0e38);
+  var mx_b = vec4f(-3.0e38);
+  var sum_a = vec4f(0.0);
+  var sum_b = vec4f(0.0);
+  for (var jt = 0u; jt < L8; jt++) {
+    let s = outer_tile(n, it, jt, SCALE);
+    store_pt(n, 8u * jt, 2u * it, s.a_lo);
+    store_pt(n, 8u * jt + 4u, 2u * it, s.a_hi);
+    store_pt(n, 8u * jt, 2u * it + 1u, s.b_lo);
+    store_pt(n, 8u * jt + 4u, 2u * it + 1u, s.b_hi);
+    let new_a = max(mx_a, max(col_max(s.a_lo), col_max(s.a_hi)));
+    let new_b = max(mx_b, max(col_max(s.b_lo), col_max(s.b_hi)));
+    sum_a = sum_a * exp(mx_a - new_a) + col_sum_exp(s.a_lo, new_a) + col_sum_exp(s.a_hi, new_a);
+    sum_b = sum_b * exp(mx_b - new_b) + col_sum_exp(s.b_lo, new_b) + col_sum_exp(s.b_hi, new_b);
+    mx_a = new_a;
+    mx_b = new_b;
+  }
+  let inv_a = 1.0 / sum_a;
+  let inv_b = 1.0 / sum_b;
+  for (var jq = 0u; jq < L4; jq++) {
+    let sa = load_pt(n, 4u * jq, 2u * it);
+    let sb = load_pt(n, 4u * jq, 2u * it + 1u);
+    let pa = mat4x4f(
+      exp(sa[0] - mx_a) * inv_a,
+      exp(sa[1] - mx_a) * inv_a,
+      exp(sa[2] - mx_a) * inv_a,
+      exp(sa[3] - mx_a) * inv_a,
+    );
+    let pb = mat4x4f(
+      exp(sb[0] - mx_b) * inv_b,
+      exp(sb[1] - mx_b) * inv_b,
+      exp(sb[2] - mx_b) * inv_b,
+      exp(sb[3] - mx_b) * inv_b,
+    );
+    store_pt(n, 4u * jq, 2u * it, pa);
+    store_pt(n, 4u * jq, 2u * it + 1u, pb);
+    store_p(n, 8u * it, jq, pa);
+    store_p(n, 8u * it + 4u, jq, pb);
+  }
+}
+
+// The key-major block of probs for queries query .. query+3 and key quad jq.
+fn load_probs(n: u32, query: u32, jq: u32) -> mat4x4f {
+  let i = at(n, query, jq);
+  return transpose(mat4x4f(probs[i], probs[i + L4], probs[i + 2u * L4], probs[i + 3u * L4]));
+}
+
+fn store_dst(n: u32, key: u32, iq: u32, b: mat4x4f) {
+  let i = at(n, key, iq);
+  dst[i] = b[0];
+  dst[i + L4] = b[1];
+  dst[i + 2u * L4] = b[2];
+  dst[i + 3u * L4] = b[3];
+}
+
+fn load_dst(n: u32, key: u32, iq: u32) -> mat4x4f {
+  let i = at(n, key, iq);
+  return mat4x4f(dst[i], dst[i + L4], dst[i + 2u * L4], dst[i + 3u * L4]);
+}
+
+fn store_ds(n: u32, query: u32, jq: u32, b: mat4x4f) {
+  let r = transpose(b);
+  let i = at(n, query, jq);
+  ds[i] = r[0];
+  ds[i + L4] = r[1];
+  ds[i + 2u * L4] = r[2];
+  ds[i + 3u * L4] = r[3];
+}
+
+// \u03A3_u of the columns of x \u2218 y: per query, the dot product over one key quad.
+fn col_dot(x: mat4x4f, y: mat4x4f) -> vec4f {
+  return x[0] * y[0] + x[1] * y[1] + x[2] * y[2] + x[3] * y[3];
+}
+
+// SCALE \xB7 p \u2218 (dp \u2212 pdp) for one key-major block (pdp per query).
+fn softmax_grad(pk: mat4x4f, dp: mat4x4f, pdp: vec4f) -> mat4x4f {
+  return mat4x4f(
+    SCALE * pk[0] * (dp[0] - pdp),
+    SCALE * pk[1] * (dp[1] - pdp),
+    SCALE * pk[2] * (dp[2] - pdp),
+    SCALE * pk[3] * (dp[3] - pdp),
+  );
+}
+
+// Pass 1 stores dp key-major in dst and sums p \u2218 dp per query; pass 2 turns dst into ds\u1D40 and
+// writes ds.
+@compute @workgroup_size(64)
+fn grad_scores(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  if (t >= N * L8) { return; }
+  let n = t / L8;
+  let it = t % L8;
+  var pdp_a = vec4f(0.0);
+  var pdp_b = vec4f(0.0);
+  for (var jt = 0u; jt < L8; jt++) {
+    let d = outer_tile(n, it, jt, 1.0);
+    store_dst(n, 8u * jt, 2u * it, d.a_lo);
+    store_dst(n, 8u * jt + 4u, 2u * it, d.a_hi);
+    store_dst(n, 8u * jt, 2u * it + 1u, d.b_lo);
+    store_dst(n, 8u * jt + 4u, 2u * it + 1u, d.b_hi);
+    pdp_a += col_dot(load_probs(n, 8u * it, 2u * jt), d.a_lo);
+    pdp_a += col_dot(load_probs(n, 8u * it, 2u * jt + 1u), d.a_hi);
+    pdp_b += col_dot(load_probs(n, 8u * it + 4u, 2u * jt), d.b_lo);
+    pdp_b += col_dot(load_probs(n, 8u * it + 4u, 2u * jt + 1u), d.b_hi);
+  }
+  for (var jq = 0u; jq < L4; jq++) {
+    let ga = softmax_grad(load_probs(n, 8u * it, jq), load_dst(n, 4u * jq, 2u * it), pdp_a);
+    let gb = softmax_grad(
+      load_probs(n, 8u * it + 4u, jq),
+      load_dst(n, 4u * jq, 2u * it + 1u),
+      pdp_b,
+    );
+    store_dst(n, 4u * jq, 2u * it, ga);
+    store_dst(n, 4u * jq, 2u * it + 1u, gb);
+    store_ds(n, 8u * it, jq, ga);
+    store_ds(n, 8u * it + 4u, jq, gb);
+  }
+}
+
+// prod[c,j] = \u03A3_i a[c,i] m[i,j] for channels c = 8\xB7ct + (0..7) and columns j = 8\xB7jt + (0..7).
+// Per quad of i, the 4 \xD7 4 blocks of m are matrices whose column u is row 4\xB7iq + u, so a
+// channel's contribution is one matrix\u2013vector product.
+@compute @workgroup_size(64)
+fn matmul(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  if (t >= N * C8 * L8) { return; }
+  let jt = t % L8;
+  let ct = t / L8 % C8;
+  let n = t / (L8 * C8);
+  let ar = (n * C + 8u * ct) * L4; // row c = 8\xB7ct of sample n of a and prod
+  var o0l = vec4f(0.0); var o0h = vec4f(0.0); var o1l = vec4f(0.0); var o1h = vec4f(0.0);
+  var o2l = vec4f(0.0); var o2h = vec4f(0.0); var o3l = vec4f(0.0); var o3h = vec4f(0.0);
+  var o4l = vec4f(0.0); var o4h = vec4f(0.0); var o5l = vec4f(0.0); var o5h = vec4f(0.0);
+  var o6l = vec4f(0.0); var o6h = vec4f(0.0); var o7l = vec4f(0.0); var o7h = vec4f(0.0);
+  for (var iq = 0u; iq < L4; iq++) {
+    let mi = at(n, 4u * iq, 2u * jt);
+    let ml = mat4x4f(m[mi], m[mi + L4], m[mi + 2u * L4], m[mi + 3u * L4]);
+    let mh = mat4x4f(m[mi + 1u], m[mi + L4 + 1u], m[mi + 2u * L4 + 1u], m[mi + 3u * L4 + 1u]);
+    let ai = ar + iq;
+    let x0 = a[ai]; let x1 = a[ai + L4];
+    let x2 = a[ai + 2u * L4]; let x3 = a[ai + 3u * L4];
+    let x4 = a[ai + 4u * L4]; let x5 = a[ai + 5u * L4];
+    let x6 = a[ai + 6u * L4]; let x7 = a[ai + 7u * L4];
+    o0l += ml * x0; o0h += mh * x0; o1l += ml * x1; o1h += mh * x1;
+    o2l += ml * x2; o2h += mh * x2; o3l += ml * x3; o3h += mh * x3;
+    o4l += ml * x4; o4h += mh * x4; o5l += ml * x5; o5h += mh * x5;
+    o6l += ml * x6; o6h += mh * x6; o7l += ml * x7; o7h += mh * x7;
+  }
+  let oi = ar + 2u * jt;
+  prod[oi] = o0l; prod[oi + 1u] = o0h;
+  prod[oi + L4] = o1l; prod[oi + L4 + 1u] = o1h;
+  prod[oi + 2u * L4] = o2l; prod[oi + 2u * L4 + 1u] = o2h;
+  prod[oi + 3u * L4] = o3l; prod[oi + 3u * L4 + 1u] = o3h;
+  prod[oi + 4u * L4] = o4l; prod[oi + 4u * L4 + 1u] = o4h;
+  prod[oi + 5u * L4] = o5l; prod[oi + 5u * L4 + 1u] = o5h;
+  prod[oi + 6u * L4] = o6l; prod[oi + 6u * L4 + 1u] = o6h;
+  prod[oi + 7u * L4] = o7l; prod[oi + 7u * L4 + 1u] = o7h;
+}
+`;var X={name:"attention",code:St};function Ct(r,e,t){let[o,s,n]=r.shape;if(r.shape.length!==3||s%8!==0||n%8!==0||e.some(c=>!U(c,r.shape))||!U(t,[o,n,n])){let c=[r,...e,t].map(a=>`${a.label} [${a.shape}]`).join(", ");throw new RangeError(`attention: ${c}: expected [N, C, L] and p [N, L, L] with C and L multiples of 8`)}return{n:o,c:s,l:n}}var $t=({n:r,c:e,l:t})=>({N:r,C:e,L:t,SCALE:1/Math.sqrt(e)}),Nt=({n:r,l:e})=>Math.ceil(r*e/8/64),fe=({n:r,c:e,l:t})=>Math.ceil(r*(e/8)*(t/8)/64);function At(r,e){let t=Ct(e.q,[e.k,e.v,e.o],e.p),o=$t(t),s=r.scratch(e.p.shape,`${e.p.label}.T`);r.add(X,"scores_softmax",o,[e.q,e.k,e.p,s],Nt(t)),r.add(X,"matmul",o,[e.v,s,e.o],fe(t))}function Et(r,e){let t=Ct(e.q,[e.k,e.v,e.dout,e.dq,e.dk,e.dv],e.p),o=$t(t),s=r.scratch(e.p.shape,`${e.p.label}.ds`),n=r.scratch(e.p.shape,`${e.p.label}.dsT`);r.add(X,"matmul",o,[e.dout,e.p,e.dv],fe(t)),r.add(X,"grad_scores",o,[e.dout,e.v,e.p,s,n],Nt(t)),r.add(X,"matmul",o,[e.k,n,e.dq],fe(t)),r.add(X,"matmul",o,[e.q,s,e.dk],fe(t))}var Rt=`// 2-D convolution, stride 1, zero padding (K \u2212 1) / 2, NCHW f32 (see lib/nn/conv2d.ts).
+// With WRAP_X / WRAP_Y the padding is circular along that axis instead (seamless tiles); the
+// padding is decided in one place, the "padding" section below.
+//
+// Bindings (group 0; each entry point uses a subset, the others are left unbound):
+//   0 src       [N, CIN, H, W] vec4   read        the convolved input: x, or dy for dx
+//   1 packed    [CIN, K\xB7K, COUTP] vec4 read       the weights as written by pack_weights
+//   2 dst       [N, COUT, H, W] vec4  read_write  the output: y, or dx
+//   3 bias      [COUT] f32            read        added when BIAS
+//   4 residual  [N, COUT, H, W] vec4  read        added when RESIDUAL
+//   (conv reads slots 3 and 4 only when BIAS / RESIDUAL, but binds them always: the host fills
+//   unused ones with any read-only buffer)
+//   5 pack_out  [CIN, K\xB7K, COUTP] vec4 read_write the buffer of \`packed\`, for pack_weights
+//   6 weight    [COUT, CIN, K, K] f32 read        the layer's weight ([CIN, COUT, K, K] when FLIP)
+//   7 grad_out  [N, COUT, H, W] vec4  read        dy, for weight_grad (src is x there)
+//   8 partial   [S, DWP] then [S, DBP] f32 read_write  weight_grad's partial sums (scratch)
+//   9 partial4  the buffer of \`partial\` as vec4, read by weight_grad_reduce
+//  10 dw        [DWP] vec4            read_write  [COUT, CIN, K, K], zero-padded to a vec4
+//  11 db        [DBP] vec4            read_write  [COUT], zero-padded to a vec4
+// Constants: N, H, W (a multiple of 4), K (1 or 3), CIN and COUT (channels of src and dst;
+//   for the weight gradient those of x and dy), TN (output channels per invocation: 4, 8 or 16),
+//   COUTP (COUT rounded up to a multiple of TN), RH (output rows per invocation: 1, 2 or 4),
+//   FLIP (pack the weight transposed and flipped: the input gradient is a convolution of dy),
+//   BIAS, RESIDUAL, ACCUM (conv adds bias, residual, the old dst), S (weight_grad's partial
+//   sums: batch splits \xD7 SEGS), WRAP_X and WRAP_Y (circular padding; false for weight_grad).
+// Entry points:
+//   pack_weights        ceil(CIN\xB7K\xB7K\xB7COUTP / 4 / 64) workgroups
+//   conv                ceil(INVOCATIONS / 64) workgroups. An invocation holds TN output
+//                       channels \xD7 RH rows \xD7 one row segment of up to 16 pixels in registers:
+//                       each loaded vec4 of src feeds up to 4\xB7TN\xB7K FMAs (the kx = 0, 2 taps are
+//                       swizzles of the loaded row) and each vec4 of weights 4\xB7RH\xB7SV.
+//   weight_grad         ceil(S \xB7 CO_QUADS \xB7 CI_QUADS / 64) workgroups. An invocation sums all
+//                       taps of 4 \xD7 4 channel pairs over its share of the batch: each loaded
+//                       x row meets the three dy rows it touches, which roll through registers.
+//   weight_grad_1x1     ceil(S \xB7 COUT/16 \xB7 CIN/8 / 64) workgroups (K = 1, CIN a multiple of 8,
+//                       COUT of 16; replaces weight_grad). A 1\xD71 weight gradient is a matrix
+//                       product over the pixels, so an invocation holds 16 \xD7 8 channel pairs as
+//                       vec4s of partial sums over 4 pixels: 24 loads feed 128 vec4 FMAs
+//                       (weight_grad's 4 \xD7 4 pairs get 16 per 8 loads).
+//   weight_grad_reduce  ceil((DWP + DBP) / 4 / 64) workgroups: sums the S splits into dw and db.
+// Workgroup counts over the per-dimension limit are split over x and y (see grid1d).
+
+const KK = K * K;
+const PAD = (K - 1) / 2;
+/** Vec4s per row. */
+const VW = W / 4;
+/** Vec4s of a row one invocation holds. */
+const SV = min(VW, 4);
+/** Row segments per row (1 for W \u2264 16). */
+const SEGS = (VW + SV - 1) / SV;
+const ROW_BLOCKS = (H + RH - 1) / RH;
+const INVOCATIONS = COUTP / TN * N * ROW_BLOCKS * SEGS;
+const CI_QUADS = (CIN + 3) / 4;
+const CO_QUADS = (COUT + 3) / 4;
+const DWP = (COUT * CIN * KK + 3) / 4 * 4;
+const DBP = (COUT + 3) / 4 * 4;
+/** Vec4s per channel plane. */
+const HW4 = H * VW;
+
+@group(0) @binding(0) var<storage, read> src: array<vec4f>;
+@group(0) @binding(1) var<storage, read> packed: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> dst: array<vec4f>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> residual: array<vec4f>;
+@group(0) @binding(5) var<storage, read_write> pack_out: array<vec4f>;
+@group(0) @binding(6) var<storage, read> weight: array<f32>;
+@group(0) @binding(7) var<storage, read> grad_out: array<vec4f>;
+@group(0) @binding(8) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(9) var<storage, read> partial4: array<vec4f>;
+@group(0) @binding(10) var<storage, read_write> dw: array<vec4f>;
+@group(0) @binding(11) var<storage, read_write> db: array<vec4f>;
+
+/** Up to 16 pixels of a row; the vec4s past SV, or past the end of the row, are zero. */
+struct Row {
+  v0: vec4f,
+  v1: vec4f,
+  v2: vec4f,
+  v3: vec4f,
+}
+
+/** A row as seen by the taps kx = 0, 1, 2: shifted right by one pixel, as is, shifted left. */
+struct Taps {
+  l: Row,
+  c: Row,
+  r: Row,
+}
+
+/** Accumulators of 4 output channels (c0 \u2026 c3) over one row segment. */
+struct Quad {
+  c0: Row,
+  c1: Row,
+  c2: Row,
+  c3: Row,
+}
+
+/** Accumulators of TN output channels: quads past TN / 4 stay unused. */
+struct Tile {
+  q0: Quad,
+  q1: Quad,
+  q2: Quad,
+  q3: Quad,
+}
+
+fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * 64u;
+}
+
+/** Whether vec4 j of row segment seg lies inside the row. */
+fn in_row(seg: u32, j: u32) -> bool {
+  return j < SV && seg * SV + j < VW;
+}
+
+// One row loader per buffer: WGSL functions cannot take pointers to storage buffers.
+
+/** Row segment seg of the src row starting at vec4 index base. */
+fn src_row(base: u32, seg: u32) -> Row {
+  let i = base + seg * SV;
+  var r = Row();
+  r.v0 = src[i];
+  if (in_row(seg, 1u)) { r.v1 = src[i + 1u]; }
+  if (in_row(seg, 2u)) { r.v2 = src[i + 2u]; }
+  if (in_row(seg, 3u)) { r.v3 = src[i + 3u]; }
+  return r;
+}
+
+/** Row segment seg of the grad_out row starting at vec4 index base. */
+fn grad_out_row(base: u32, seg: u32) -> Row {
+  let i = base + seg * SV;
+  var r = Row();
+  r.v0 = grad_out[i];
+  if (in_row(seg, 1u)) { r.v1 = grad_out[i + 1u]; }
+  if (in_row(seg, 2u)) { r.v2 = grad_out[i + 2u]; }
+  if (in_row(seg, 3u)) { r.v3 = grad_out[i + 3u]; }
+  return r;
+}
+
+// ---- padding: what lies outside the image (zeros, or the other side with WRAP_X / WRAP_Y) ----
+
+/** The pixel left of the src row starting at vec4 index base. */
+fn pixel_before_row(base: u32) -> f32 {
+  if (WRAP_X) { return src[base + VW - 1u].w; }
+  return 0.0;
+}
+
+/** The pixel right of the src row starting at vec4 index base. */
+fn pixel_after_row(base: u32) -> f32 {
+  if (WRAP_X) { return src[base].x; }
+  return 0.0;
+}
+
+/** Row iy (below zero it arrives wrapped around as u32) inside the image, or H: a zero row. */
+fn padded_row(iy: u32) -> u32 {
+  if (iy < H) { return iy; }
+  if (WRAP_Y) { return (iy + H) % H; } // \u22121 \u2192 H \u2212 1, H \u2192 0
+  return H;
+}
+
+/** The src row segment and its one-pixel shifts (padding at the row ends). */
+fn src_taps(base: u32, seg: u32) -> Taps {
+  let c = src_row(base, seg);
+  var before = pixel_before_row(base);
+  var after = pixel_after_row(base);
+  if (seg > 0u) { before = src[base + seg * SV - 1u].w; }
+  if ((seg + 1u) * SV < VW) { after = src[base + (seg + 1u) * SV].x; }
+  // Past the segment's valid vec4s everything is zero, so the shifts need no further masking.
+  let l = Row(
+    vec4(before, c.v0.xyz),
+    vec4(c.v0.w, c.v1.xyz),
+    vec4(c.v1.w, c.v2.xyz),
+    vec4(c.v2.w, c.v3.xyz),
+  );
+  var next = after;
+  if (SV > 1) { next = c.v1.x; }
+  var r = Row(vec4(c.v0.yzw, next), vec4(), vec4(), vec4());
+  if (SV > 1) { r.v1 = vec4(c.v1.yzw, select(c.v2.x, after, SV == 2)); }
+  if (SV > 2) { r.v2 = vec4(c.v2.yzw, select(c.v3.x, after, SV == 3)); }
+  if (SV > 3) { r.v3 = vec4(c.v3.yzw, after); }
+  return Taps(l, c, r);
+}
+
+// ---- conv: forward and input gradient ----
+
+/** a + w \xB7 x over the vec4s a row segment holds. */
+fn mac(a: Row, w: f32, x: Row) -> Row {
+  var o = a;
+  o.v0 += w * x.v0;
+  if (SV > 1) { o.v1 += w * x.v1; }
+  if (SV > 2) { o.v2 += w * x.v2; }
+  if (SV > 3) { o.v3 += w * x.v3; }
+  return o;
+}
+
+fn mac_quad(q: Quad, w: vec4f, x: Row) -> Quad {
+  return Quad(mac(q.c0, w.x, x), mac(q.c1, w.y, x), mac(q.c2, w.z, x), mac(q.c3, w.w, x));
+}
+
+/** The TN weights of one tap (vec4s past TN / 4 stay unused). */
+struct TapWeights {
+  w0: vec4f,
+  w1: vec4f,
+  w2: vec4f,
+  w3: vec4f,
+}
+
+fn tap_weights(wi: u32) -> TapWeights {
+  var w = TapWeights();
+  w.w0 = packed[wi];
+  if (TN > 4) { w.w1 = packed[wi + 1u]; }
+  if (TN > 8) {
+    w.w2 = packed[wi + 2u];
+    w.w3 = packed[wi + 3u];
+  }
+  return w;
+}
+
+// Accumulators go by pointer: copying whole tiles, unused quads included, makes llvmpipe's
+// shader compiler several times slower.
+
+/** Adds one tap: x times the tap's TN weights. */
+fn mac_tile(t: ptr<function, Tile>, w: TapWeights, x: Row) {
+  (*t).q0 = mac_quad((*t).q0, w.w0, x);
+  if (TN > 4) { (*t).q1 = mac_quad((*t).q1, w.w1, x); }
+  if (TN > 8) {
+    (*t).q2 = mac_quad((*t).q2, w.w2, x);
+    (*t).q3 = mac_quad((*t).q3, w.w3, x);
+  }
+}
+
+/** Where one invocation's output tile lies: rows h \u2026 h + RH \u2212 1. */
+struct Place {
+  n: u32,
+  tile: u32,
+  h: u32,
+  seg: u32,
+}
+
+// Invocations next to each other differ in h, then n: they share the tile's weights.
+fn place(id: u32) -> Place {
+  let seg = id % SEGS;
+  let h = id / SEGS % ROW_BLOCKS * RH;
+  let n = id / (SEGS * ROW_BLOCKS) % N;
+  return Place(n, id / (SEGS * ROW_BLOCKS * N), h, seg);
+}
+
+/** src row iy of the plane at vec4 base with its shifts; outside the image, see padded_row. */
+fn src_taps_at(base: u32, iy: u32, seg: u32) -> Taps {
+  let row = padded_row(iy);
+  if (row == H) { return Taps(); }
+  if (K == 1) { return Taps(Row(), src_row(base + row * VW, seg), Row()); }
+  return src_taps(base + row * VW, seg);
+}
+
+/** The weights of one kernel row: taps kx = 0, 1, 2 (only c when K = 1). */
+struct KernelRow {
+  l: TapWeights,
+  c: TapWeights,
+  r: TapWeights,
+}
+
+/** Kernel row ky of input channel ci for tile \`tile\`. */
+fn kernel_row(ci: u32, ky: u32, tile: u32) -> KernelRow {
+  let wi = ((ci * K + ky) * K * COUTP + tile * TN) / 4u;
+  var w = KernelRow();
+  w.c = tap_weights(wi + PAD * COUTP / 4);
+  if (K == 3) {
+    w.l = tap_weights(wi);
+    w.r = tap_weights(wi + COUTP / 2);
+  }
+  return w;
+}
+
+/** Adds one kernel row applied to input row x. */
+fn mac_row(t: ptr<function, Tile>, w: KernelRow, x: Taps) {
+  if (K == 3) { mac_tile(t, w.l, x.l); }
+  mac_tile(t, w.c, x.c);
+  if (K == 3) { mac_tile(t, w.r, x.r); }
+}
+
+/** The dst vec4 index where row p.h + r, output channel co of p's row segment starts. */
+fn dst_index(p: Place, r: u32, co: u32) -> u32 {
+  return ((p.n * COUT + co) * H + p.h + r) * VW + p.seg * SV;
+}
+
+fn add_rows(a: Row, b: Row) -> Row {
+  return Row(a.v0 + b.v0, a.v1 + b.v1, a.v2 + b.v2, a.v3 + b.v3);
+}
+
+fn add_scalar(a: Row, b: f32) -> Row {
+  return Row(a.v0 + b, a.v1 + b, a.v2 + b, a.v3 + b);
+}
+
+fn dst_row(i: u32, seg: u32) -> Row {
+  var r = Row();
+  r.v0 = dst[i];
+  if (in_row(seg, 1u)) { r.v1 = dst[i + 1u]; }
+  if (in_row(seg, 2u)) { r.v2 = dst[i + 2u]; }
+  if (in_row(seg, 3u)) { r.v3 = dst[i + 3u]; }
+  return r;
+}
+
+fn residual_row(i: u32, seg: u32) -> Row {
+  var r = Row();
+  r.v0 = residual[i];
+  if (in_row(seg, 1u)) { r.v1 = residual[i + 1u]; }
+  if (in_row(seg, 2u)) { r.v2 = residual[i + 2u]; }
+  if (in_row(seg, 3u)) { r.v3 = residual[i + 3u]; }
+  return r;
+}
+
+fn store_row(i: u32, seg: u32, r: Row) {
+  dst[i] = r.v0;
+  if (in_row(seg, 1u)) { dst[i + 1u] = r.v1; }
+  if (in_row(seg, 2u)) { dst[i + 2u] = r.v2; }
+  if (in_row(seg, 3u)) { dst[i + 3u] = r.v3; }
+}
+
+/** Writes accumulator row acc of output channel p.tile \xB7 TN + j, row p.h + r, with the epilogue. */
+fn store_channel(p: Place, r: u32, j: u32, acc: Row) {
+  let co = p.tile * TN + j;
+  if (COUT % TN != 0 && co >= COUT) { return; }
+  let i = dst_index(p, r, co);
+  var y = acc;
+  if (BIAS) { y = add_scalar(y, bias[co]); }
+  if (RESIDUAL) { y = add_rows(y, residual_row(i, p.seg)); }
+  if (ACCUM) { y = add_rows(y, dst_row(i, p.seg)); }
+  store_row(i, p.seg, y);
+}
+
+fn store_quad(p: Place, r: u32, j: u32, q: Quad) {
+  store_channel(p, r, j, q.c0);
+  store_channel(p, r, j + 1u, q.c1);
+  store_channel(p, r, j + 2u, q.c2);
+  store_channel(p, r, j + 3u, q.c3);
+}
+
+// Straight-line code with constant indices: extracting tile rows in a loop would index the
+// accumulators dynamically.
+fn store_tile(p: Place, r: u32, t: ptr<function, Tile>) {
+  if (p.h + r >= H) { return; }
+  store_quad(p, r, 0u, (*t).q0);
+  if (TN > 4) { store_quad(p, r, 4u, (*t).q1); }
+  if (TN > 8) {
+    store_quad(p, r, 8u, (*t).q2);
+    store_quad(p, r, 12u, (*t).q3);
+  }
+}
+
+@compute @workgroup_size(64)
+fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = linear_id(gid, nwg);
+  if (id >= INVOCATIONS) { return; }
+  let p = place(id);
+  // Accumulators of output rows h \u2026 h + 3 (those past RH stay unused).
+  var t0 = Tile();
+  var t1 = Tile();
+  var t2 = Tile();
+  var t3 = Tile();
+  for (var ci = 0u; ci < CIN; ci++) {
+    // Input rows h \u2212 PAD \u2026 h + RH \u2212 1 + PAD, each loaded once for every kernel row it meets.
+    let plane = (p.n * CIN + ci) * H * VW;
+    let top = p.h - PAD; // wraps around below zero
+    let x0 = src_taps_at(plane, top, p.seg);
+    var x1 = Taps();
+    var x2 = Taps();
+    var x3 = Taps();
+    var x4 = Taps();
+    var x5 = Taps();
+    if (RH + K - 1 > 1) { x1 = src_taps_at(plane, top + 1u, p.seg); }
+    if (RH + K - 1 > 2) { x2 = src_taps_at(plane, top + 2u, p.seg); }
+    if (RH + K - 1 > 3) { x3 = src_taps_at(plane, top + 3u, p.seg); }
+    if (RH + K - 1 > 4) { x4 = src_taps_at(plane, top + 4u, p.seg); }
+    if (RH + K - 1 > 5) { x5 = src_taps_at(plane, top + 5u, p.seg); }
+    let w0 = kernel_row(ci, 0u, p.tile);
+    mac_row(&t0, w0, x0);
+    if (RH > 1) { mac_row(&t1, w0, x1); }
+    if (RH > 2) {
+      mac_row(&t2, w0, x2);
+      mac_row(&t3, w0, x3);
+    }
+    if (K == 3) {
+      let w1 = kernel_row(ci, 1u, p.tile);
+      mac_row(&t0, w1, x1);
+      if (RH > 1) { mac_row(&t1, w1, x2); }
+      if (RH > 2) {
+        mac_row(&t2, w1, x3);
+        mac_row(&t3, w1, x4);
+      }
+      let w2 = kernel_row(ci, 2u, p.tile);
+      mac_row(&t0, w2, x2);
+      if (RH > 1) { mac_row(&t1, w2, x3); }
+      if (RH > 2) {
+        mac_row(&t2, w2, x4);
+        mac_row(&t3, w2, x5);
+      }
+    }
+  }
+  store_tile(p, 0u, &t0);
+  if (RH > 1) { store_tile(p, 1u, &t1); }
+  if (RH > 2) {
+    store_tile(p, 2u, &t2);
+    store_tile(p, 3u, &t3);
+  }
+}
+
+/** Packed weight (co, ci, tap): weight[co][ci][tap], or weight[ci][co][KK \u2212 1 \u2212 tap] when FLIP. */
+fn unpacked_weight(co: u32, ci: u32, tap: u32) -> f32 {
+  if (co >= COUT) { return 0.0; }
+  if (FLIP) { return weight[(ci * COUT + co) * KK + KK - 1u - tap]; }
+  return weight[(co * CIN + ci) * KK + tap];
+}
+
+// pack_out[ci][tap][co \u2026 co + 3] for one vec4 of the packed layout; zero for co \u2265 COUT.
+// When FLIP, CIN is the layer's output and COUT its input channel count.
+@compute @workgroup_size(64)
+fn pack_weights(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = linear_id(gid, nwg);
+  if (id >= CIN * KK * COUTP / 4) { return; }
+  let co = id % (COUTP / 4) * 4u;
+  let tap = id / (COUTP / 4) % KK;
+  let ci = id / (COUTP / 4 * KK);
+  pack_out[id] = vec4(
+    unpacked_weight(co, ci, tap),
+    unpacked_weight(co + 1u, ci, tap),
+    unpacked_weight(co + 2u, ci, tap),
+    unpacked_weight(co + 3u, ci, tap),
+  );
+}
+
+// ---- weight_grad, weight_grad_reduce ----
+
+/**
+ * Sums of one (output, input) channel pair: kernel rows ky = 0, 1, 2 as vec3s over kx.
+ * With K = 1 only k1.y is used.
+ */
+struct Pair {
+  k0: vec3f,
+  k1: vec3f,
+  k2: vec3f,
+}
+
+/** The pairs of one input channel with the 4 output channels of a tile. */
+struct Pairs {
+  o0: Pair,
+  o1: Pair,
+  o2: Pair,
+  o3: Pair,
+}
+
+/** The grad_out rows of the 4 output channels of a tile. */
+struct DyRows {
+  d0: Row,
+  d1: Row,
+  d2: Row,
+  d3: Row,
+}
+
+/** a + \u03A3 over 4 pixels of d \xB7 (x shifted right, x, x shifted left). */
+fn corr4(a: vec3f, d: vec4f, l: vec4f, c: vec4f, r: vec4f) -> vec3f {
+  var s = a;
+  if (K == 1) {
+    s.y += dot(d, c);
+    return s;
+  }
+  s += d.x * vec3(l.x, c.x, r.x);
+  s += d.y * vec3(l.y, c.y, r.y);
+  s += d.z * vec3(l.z, c.z, r.z);
+  s += d.w * vec3(l.w, c.w, r.w);
+  return s;
+}
+
+/** a + \u03A3_w d[w] \xB7 (x[w \u2212 1], x[w], x[w + 1]) over the row segment. */
+fn corr_row(a: vec3f, d: Row, x: Taps) -> vec3f {
+  var s = corr4(a, d.v0, x.l.v0, x.c.v0, x.r.v0);
+  if (SV > 1) { s = corr4(s, d.v1, x.l.v1, x.c.v1, x.r.v1); }
+  if (SV > 2) { s = corr4(s, d.v2, x.l.v2, x.c.v2, x.r.v2); }
+  if (SV > 3) { s = corr4(s, d.v3, x.l.v3, x.c.v3, x.r.v3); }
+  return s;
+}
+
+// Input row iy meets the dy rows iy + 1 (ky = 0), iy (ky = 1) and iy \u2212 1 (ky = 2).
+fn corr_pair(a: Pair, dn: Row, dc: Row, dp: Row, x: Taps) -> Pair {
+  if (K == 1) { return Pair(a.k0, corr_row(a.k1, dc, x), a.k2); }
+  return Pair(corr_row(a.k0, dn, x), corr_row(a.k1, dc, x), corr_row(a.k2, dp, x));
+}
+
+// One x row meets every dy row of the tile right after it is loaded.
+fn corr_pairs(a: Pairs, dn: DyRows, dc: DyRows, dp: DyRows, x: Taps) -> Pairs {
+  return Pairs(
+    corr_pair(a.o0, dn.d0, dc.d0, dp.d0, x),
+    corr_pair(a.o1, dn.d1, dc.d1, dp.d1, x),
+    corr_pair(a.o2, dn.d2, dc.d2, dp.d2, x),
+    corr_pair(a.o3, dn.d3, dc.d3, dp.d3, x),
+  );
+}
+
+fn row_sum(d: Row) -> vec4f {
+  var s = d.v0;
+  if (SV > 1) { s += d.v1; }
+  if (SV > 2) { s += d.v2; }
+  if (SV > 3) { s += d.v3; }
+  return s;
+}
+
+fn hsum(v: vec4f) -> f32 {
+  return (v.x + v.y) + (v.z + v.w);
+}
+
+/** Writes split s's sums of pair (co, ci), if the pair exists. */
+fn store_pair(a: Pair, s: u32, co: u32, ci: u32) {
+  if (co >= COUT || ci >= CIN) { return; }
+  let i = s * DWP + (co * CIN + ci) * KK;
+  if (K == 1) {
+    partial[i] = a.k1.y;
+    return;
+  }
+  partial[i] = a.k0.x;
+  partial[i + 1u] = a.k0.y;
+  partial[i + 2u] = a.k0.z;
+  partial[i + 3u] = a.k1.x;
+  partial[i + 4u] = a.k1.y;
+  partial[i + 5u] = a.k1.z;
+  partial[i + 6u] = a.k2.x;
+  partial[i + 7u] = a.k2.y;
+  partial[i + 8u] = a.k2.z;
+}
+
+fn store_pairs(a: Pairs, s: u32, co: u32, ci: u32) {
+  store_pair(a.o0, s, co, ci);
+  store_pair(a.o1, s, co + 1u, ci);
+  store_pair(a.o2, s, co + 2u, ci);
+  store_pair(a.o3, s, co + 3u, ci);
+}
+
+/** grad_out row segment (n, co, h, seg), zero for co \u2265 COUT. */
+fn dy_row(n: u32, co: u32, h: u32, seg: u32) -> Row {
+  if (COUT % 4 != 0 && co >= COUT) { return Row(); }
+  return grad_out_row(((n * COUT + co) * H + h) * VW, seg);
+}
+
+fn dy_rows(n: u32, co: u32, h: u32, seg: u32) -> DyRows {
+  return DyRows(
+    dy_row(n, co, h, seg),
+    dy_row(n, co + 1u, h, seg),
+    dy_row(n, co + 2u, h, seg),
+    dy_row(n, co + 3u, h, seg),
+  );
+}
+
+/** src (x) row segment (n, ci, iy, seg) with its shifts, zero for ci \u2265 CIN. */
+fn x_taps(n: u32, ci: u32, iy: u32, seg: u32) -> Taps {
+  if (CIN % 4 != 0 && ci >= CIN) { return Taps(); }
+  return src_taps_at((n * CIN + ci) * H * VW, iy, seg);
+}
+
+// Invocation (s, co quad, ci quad) sums all K\xB7K taps of 4 \xD7 4 channel pairs over
+// row segment s % SEGS of the samples n \u2261 s / SEGS (mod S / SEGS). Each x row is loaded
+// once; the dy rows it meets (iy \u2212 1, iy, iy + 1) roll through registers.
+@compute @workgroup_size(64)
+fn weight_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let id = linear_id(gid, nwg);
+  if (id >= S * CO_QUADS * CI_QUADS) { return; }
+  let ci = id % CI_QUADS * 4u;
+  let co = id / CI_QUADS % CO_QUADS * 4u;
+  let s = id / (CI_QUADS * CO_QUADS);
+  let seg = s % SEGS;
+  var a0 = Pairs();
+  var a1 = Pairs();
+  var a2 = Pairs();
+  var a3 = Pairs();
+  var dsum = Row(); // \u03A3 dy of each output channel (as 4 lanes), for db
+  for (var n = s / SEGS; n < N; n += S / SEGS) {
+    var dp = DyRows();
+    var dc = DyRows();
+    var dn = DyRows();
+    if (K == 3) { dn = dy_rows(n, co, 0u, seg); }
+    for (var iy = 0u; iy < H; iy++) {
+      if (K == 3) {
+        dp = dc;
+        dc = dn;
+        dn = DyRows();
+        if (iy + 1u < H) { dn = dy_rows(n, co, iy + 1u, seg); }
+      } else {
+        dc = dy_rows(n, co, iy, seg);
+      }
+      a0 = corr_pairs(a0, dn, dc, dp, x_taps(n, ci, iy, seg));
+      a1 = corr_pairs(a1, dn, dc, dp, x_taps(n, ci + 1u, iy, seg));
+      a2 = corr_pairs(a2, dn, dc, dp, x_taps(n, ci + 2u, iy, seg));
+      a3 = corr_pairs(a3, dn, dc, dp, x_taps(n, ci + 3u, iy, seg));
+      dsum = add_rows(dsum, Row(row_sum(dc.d0), row_sum(dc.d1), row_sum(dc.d2), row_sum(dc.d3)));
+    }
+  }
+  store_pairs(a0, s, co, ci);
+  store_pairs(a1, s, co, ci + 1u);
+  store_pairs(a2, s, co, ci + 2u);
+  store_pairs(a3, s, co, ci + 3u);
+  if (ci == 0u) {
+    let i = S * DWP + s * DBP + co;
+    partial[i] = hsum(dsum.v0);
+    if (co + 1u < COUT) { partial[i + 1u] = hsum(dsum.v1); }
+    if (co + 2u < COUT) { partial[i + 2u] = hsum(dsum.v2); }
+    if (co + 3u < COUT) { partial[i + 3u] = hsum(dsum.v3); }
+  }
+}
+
+// ---- weight_grad_1x1 ----
+
+/** vec4 partial sums of 8 channel pairs (one output channel \xD7 8 input channels), or 8 rows. */
+struct Oct {
+  a0: vec4f,
+  a1: vec4f,
+  a2: vec4f,
+  a3: vec4f,
+  a4: vec4f,
+  a5: vec4f,
+  a6: vec4f,
+  a7: vec4f,
+}
+
+/** 16 \xD7 8 channel pairs: o_j holds output channel co + j with the 8 input channels. */
+struct PairTile {
+  o0: Oct,
+  o1: Oct,
+  o2: Oct,
+  o3: Oct,
+  o4: Oct,
+  o5: Oct,
+  o6: Oct,
+  o7: Oct,
+  o8: Oct,
+  o9: Oct,
+  o10: Oct,
+  o11: Oct,
+  o12: Oct,
+  o13: Oct,
+  o14: Oct,
+  o15: Oct,
+}
+
+fn fma_oct(a: Oct, d: vec4f, x: Oct) -> Oct {
+  return Oct(
+    fma(d, x.a0, a.a0),
+    fma(d, x.a1, a.a1),
+    fma(d, x.a2, a.a2),
+    fma(d, x.a3, a.a3),
+    fma(d, x.a4, a.a4),
+    fma(d, x.a5, a.a5),
+    fma(d, x.a6, a.a6),
+    fma(d, x.a7, a.a7),
+  );
+}
+
+fn add_oct(a: Oct, b: Oct) -> Oct {
+  return Oct(a.a0 + b.a0, a.a1 + b.a1, a.a2 + b.a2, a.a3 + b.a3,
+    a.a4 + b.a4, a.a5 + b.a5, a.a6 + b.a6, a.a7 + b.a7);
+}
+
+/** 4 pixels of 8 consecutive channel planes of src; base indexes the first. */
+fn src_oct(base: u32) -> Oct {
+  return Oct(src[base + 0u * HW4], src[base + 1u * HW4], src[base + 2u * HW4], src[base + 3u * HW4],
+    src[base + 4u * HW4], src[base + 5u * HW4], src[base + 6u * HW4], src[base + 7u * HW4]);
+}
+
+/** 4 pixels of 8 consecutive channel planes of grad_out; base indexes the first. */
+fn grad_out_oct(base: u32) -> Oct {
+  return Oct(grad_out[base + 0u * HW4], grad_out[base + 1u * HW4], grad_out[base + 2u * HW4], grad_out[base + 3u * HW4],
+    grad_out[base + 4u * HW4], grad_out[base + 5u * HW4], grad_out[base + 6u * HW4], grad_out[base + 7u * HW4]);
+}
+
+// Adds the products of 4 pixels of dy (8 output channels from co + first) and x.
+fn fma_pairs_lo(t: ptr<function, PairTile>, d: Oct, x: Oct) {
+  (*t).o0 = fma_oct((*t).o0, d.a0, x);
+  (*t).o1 = fma_oct((*t).o1, d.a1, x);
+  (*t).o2 = fma_oct((*t).o2, d.a2, x);
+  (*t).o3 = fma_oct((*t).o3, d.a3, x);
+  (*t).o4 = fma_oct((*t).o4, d.a4, x);
+  (*t).o5 = fma_oct((*t).o5, d.a5, x);
+  (*t).o6 = fma_oct((*t).o6, d.a6, x);
+  (*t).o7 = fma_oct((*t).o7, d.a7, x);
+}
+
+fn fma_pairs_hi(t: ptr<function, PairTile>, d: Oct, x: Oct) {
+  (*t).o8 = fma_oct((*t).o8, d.a0, x);
+  (*t).o9 = fma_oct((*t).o9, d.a1, x);
+  (*t).o10 = fma_oct((*t).o10, d.a2, x);
+  (*t).o11 = fma_oct((*t).o11, d.a3, x);
+  (*t).o12 = fma_oct((*t).o12, d.a4, x);
+  (*t).o13 = fma_oct((*t).o13, d.a5, x);
+  (*t).o14 = fma_oct((*t).o14, d.a6, x);
+  (*t).o15 = fma_oct((*t).o15, d.a7, x);
+}
+
+/** Writes split s's sums of output channel co with input channels ci \u2026 ci + 7. */
+fn store_oct(a: Oct, s: u32, co: u32, ci: u32) {
+  let i = s * DWP + co * CIN + ci;
+  partial[i + 0u] = hsum(a.a0);
+  partial[i + 1u] = hsum(a.a1);
+  partial[i + 2u] = hsum(a.a2);
+  partial[i + 3u] = hsum(a.a3);
+  partial[i + 4u] = hsum(a.a4);
+  partial[i + 5u] = hsum(a.a5);
+  partial[i + 6u] = hsum(a.a6);
+  partial[i + 7u] = hsum(a.a7);
+}
+
+fn store_dsum(d: Oct, i: u32) {
+  partial[i + 0u] = hsum(d.a0);
+  partial[i + 1u] = hsum(d.a1);
+  partial[i + 2u] = hsum(d.a2);
+  partial[i + 3u] = hsum(d.a3);
+  partial[i + 4u] = hsum(d.a4);
+  partial[i + 5u] = hsum(d.a5);
+  partial[i + 6u] = hsum(d.a6);
+  partial[i + 7u] = hsum(d.a7);
+}
+
+// Tiles of weight_grad_1x1, which runs only when COUT % 16 = CIN % 8 = 0. At least 1: WGSL makes
+// a division by a constant zero an error in the whole module (Chromium enforces it), so without
+// the floor every variant with COUT < 16 or CIN < 8 would fail to compile.
+const CO_TILES = max(COUT / 16, 1);
+const CI_TILES = max(CIN / 8, 1);
+
+// Invocation (s, ci tile, co tile) sums 16 \xD7 8 channel pairs over the pixels of the samples
+// n \u2261 s (mod S); the ci tile 0 also sums dy for db. Neighbouring invocations share the ci tile.
+@compute @workgroup_size(64)
+fn weight_grad_1x1(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+) {
+  let id = linear_id(gid, nwg);
+  if (id >= S * CO_TILES * CI_TILES) { return; }
+  let co = id % CO_TILES * 16u;
+  let ci = id / CO_TILES % CI_TILES * 8u;
+  let s = id / (CI_TILES * CO_TILES);
+  var t = PairTile();
+  var dlo = Oct();
+  var dhi = Oct();
+  for (var n = s; n < N; n += S) {
+    let xb = (n * CIN + ci) * HW4;
+    let db = (n * COUT + co) * HW4;
+    for (var q = 0u; q < HW4; q++) {
+      let x = src_oct(xb + q);
+      let d0 = grad_out_oct(db + q);
+      fma_pairs_lo(&t, d0, x);
+      let d1 = grad_out_oct(db + 8u * HW4 + q);
+      fma_pairs_hi(&t, d1, x);
+      if (ci == 0u) {
+        dlo = add_oct(dlo, d0);
+        dhi = add_oct(dhi, d1);
+      }
+    }
+  }
+  store_oct(t.o0, s, co + 0u, ci);
+  store_oct(t.o1, s, co + 1u, ci);
+  store_oct(t.o2, s, co + 2u, ci);
+  store_oct(t.o3, s, co + 3u, ci);
+  store_oct(t.o4, s, co + 4u, ci);
+  store_oct(t.o5, s, co + 5u, ci);
+  store_oct(t.o6, s, co + 6u, ci);
+  store_oct(t.o7, s, co + 7u, ci);
+  store_oct(t.o8, s, co + 8u, ci);
+  store_oct(t.o9, s, co + 9u, ci);
+  store_oct(t.o10, s, co + 10u, ci);
+  store_oct(t.o11, s, co + 11u, ci);
+  store_oct(t.o12, s, co + 12u, ci);
+  store_oct(t.o13, s, co + 13u, ci);
+  store_oct(t.o14, s, co + 14u, ci);
+  store_oct(t.o15, s, co + 15u, ci);
+  if (ci == 0u) {
+    store_dsum(dlo, S * DWP + s * DBP + co);
+    store_dsum(dhi, S * DWP + s * DBP + co + 8u);
+  }
+}
+
+@compute @workgroup_size(64)
+fn weight_grad_reduce(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+) {
+  let id = linear_id(gid, nwg);
+  if (id < DWP / 4) {
+    var v = partial4[id];
+    for (var s = 1u; s < S; s++) { v += partial4[s * DWP / 4 + id]; }
+    dw[id] = v;
+  } else if (id < (DWP + DBP) / 4) {
+    let j = id - DWP / 4;
+    var v = partial4[S * DWP / 4 + j];
+    for (var s = 1u; s < S; s++) { v += partial4[(S * DWP + s * DBP) / 4 + j]; }
+    db[j] = v;
+  }
+}
+`;var me={name:"conv2d",code:Rt},re=64,Kr=2*re,Vr=2048,Qr=16,he=16;function Ot(r,e){if(r.shape.length!==4||e.shape.length!==4)throw new RangeError(`conv2d: x [${r.shape}] and w [${e.shape}] must both be 4-D`);let[t,o,s,n]=r.shape,[i,c,a,u]=e.shape;if(c!==o||a!==u||a!==1&&a!==3)throw new RangeError(`conv2d: weight [${e.shape}] does not fit input [${r.shape}]`);if(n%4!==0)throw new RangeError(`conv2d: width ${n} is not a multiple of 4`);return{n:t,cin:o,cout:i,h:s,w:n,k:a}}var Pt=r=>Math.ceil(r.w/he);function Xr(r){let e=r.h>=4?4:r.h>=2?2:1,t=s=>R(r.cout,s)/s*r.n*Math.ceil(r.h/e)*Pt(r),o=r.k===3?8:16;for(;o>4&&(R(r.cout,4)%o!==0||t(o)<Kr);)o/=2;return{tn:o,rh:e,invocations:t(o)}}function Ut(r,e){let t=e.tile?.tn??4;return{N:r.n,H:r.h,W:r.w,K:r.k,CIN:r.cin,COUT:r.cout,TN:t,COUTP:R(r.cout,t),RH:e.tile?.rh??1,FLIP:e.flip??!1,BIAS:e.bias??!1,RESIDUAL:e.residual??!1,ACCUM:e.accum??!1,S:e.splits??1,WRAP_X:e.wrap?.x??!1,WRAP_Y:e.wrap?.y??!1}}function Tt(r,e,t){let o=Xr(t.s),s=Ut(t.s,{tile:o,flip:t.flip,bias:t.bias!==void 0,residual:t.residual!==void 0,accum:t.accum,wrap:t.wrap}),n=t.s.k*t.s.k,i=t.s.cin*n*R(t.s.cout,o.tn),c=r.scratch([i],`${t.weight.label}/packed`),a=[];a[5]=c,a[6]=t.weight,e.add(me,"pack_weights",s,a,Math.ceil(i/4/re));let u=[t.src,c,t.dst,t.bias??t.src,t.residual??t.src];r.add(me,"conv",s,u,Math.ceil(o.invocations/re))}function j(r,e){let t=Ot(e.x,e.w);if(y(e.b,[t.cout],"conv2d bias"),y(e.y,[t.n,t.cout,t.h,t.w],"conv2d output"),e.residual&&y(e.residual,e.y.shape,"conv2d residual"),e.wrap?.x&&t.w>he&&t.w%he!==0)throw new RangeError(`conv2d: wrapping along x needs W \u2264 ${he} or a multiple of it`);Tt(r,e.prepare??r,{s:t,weight:e.w,src:e.x,dst:e.y,bias:e.b,residual:e.residual,wrap:e.wrap})}function H(r,e){let t=Ot(e.x,e.w);y(e.dy,[t.n,t.cout,t.h,t.w],"conv2d output gradient"),y(e.dw,e.w.shape,"conv2d weight gradient"),y(e.db,[t.cout],"conv2d bias gradient"),e.dx&&(y(e.dx,e.x.shape,"conv2d input gradient"),Tt(r,r,{s:{...t,cin:t.cout,cout:t.cin},weight:e.w,src:e.dy,dst:e.dx,flip:!0,accum:e.accumulateDx??!1})),Jr(r,t,e)}function Jr(r,e,t){let o=e.k===1&&e.cin%8===0&&e.cout%16===0,s=o?e.cout/16*(e.cin/8):Math.ceil(e.cout/4)*Math.ceil(e.cin/4),i=Math.max(1,Math.min(e.n,Qr,Math.ceil(Vr/s)))*(o?1:Pt(e)),c=Ut(e,{splits:i}),a=R(e.cout*e.cin*e.k*e.k,4),u=R(e.cout,4),l=r.scratch([i*(a+u)],`${t.dw.label}/partial`),d=[t.x];d[7]=t.dy,d[8]=l;let p=o?"weight_grad_1x1":"weight_grad";r.add(me,p,c,d,Math.ceil(i*s/re));let m=[];m[9]=l,m[10]=t.dw,m[11]=t.db,r.add(me,"weight_grad_reduce",c,m,Math.ceil((a+u)/4/re))}var It=`// Label embedding added to a base vector (see lib/nn/embedding.ts):
+//   forward:   y[n] = base[n] + table[labels[n]]
+//   mixed:     y[n] = base[n] + \u03A3_k mix[n, k] \xB7 table[k]   (class mixing; sampling only)
+//   backward:  dtable[k] = \u03A3_{n : labels[n] = k} dy[n]   (overwritten; absent labels get 0)
+// Shapes: base, y, dy [N, E]; table, dtable [ROWS, E]; labels [N] u32 (each < ROWS);
+//   mix [N, ROWS] f32 (each row's weights over the table rows).
+// Constants: N, E (a multiple of 4), ROWS.
+// Entry points and bindings (group 0; each entry point declares its own variables):
+//   embed_add   0 base, 1 table, 2 labels, 3 y   N \xB7 E/4 invocations, one per vec4 of y
+//   embed_grad  0 dy, 1 dtable, 2 labels         ROWS \xB7 E/4 invocations, one per vec4 of dtable
+//   embed_mix   0 base, 1 table, 4 mix, 3 y      N \xB7 E/4 invocations, one per vec4 of y
+// Both split their 1-D invocation index over x and y of the grid.
+
+@group(0) @binding(0) var<storage, read> base: array<vec4f>;
+@group(0) @binding(1) var<storage, read> table: array<vec4f>;
+@group(0) @binding(2) var<storage, read> labels: array<u32>;
+@group(0) @binding(3) var<storage, read_write> y: array<vec4f>;
+
+@group(0) @binding(0) var<storage, read> dy: array<vec4f>;
+@group(0) @binding(1) var<storage, read_write> dtable: array<vec4f>;
+
+@group(0) @binding(4) var<storage, read> mix: array<f32>;
+
+const E4 = E / 4;
+
+fn thread_index(id: vec3u, groups: vec3u) -> u32 {
+  return id.x + id.y * groups.x * 64u;
+}
+
+@compute @workgroup_size(64)
+fn embed_add(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i >= N * E4) { return; }
+  let n = i / E4;
+  y[i] = base[i] + table[labels[n] * E4 + i % E4];
+}
+
+// A gather over the batch instead of a scatter from it: no atomics, and each sum runs in
+// batch order, so the result is deterministic. Every invocation reads all N labels, which is
+// cheap next to the rows it adds (ROWS is small).
+@compute @workgroup_size(64)
+fn embed_grad(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i >= ROWS * E4) { return; }
+  let row = i / E4;
+  let col = i % E4;
+  var acc = vec4f(0.0);
+  for (var n = 0u; n < N; n++) {
+    if (labels[n] == row) { acc += dy[n * E4 + col]; }
+  }
+  dtable[i] = acc;
+}
+
+// The table rows summed in row order, so a one-hot row of weights reproduces embed_add's value
+// bit for bit (1\xB7v + 0\xB7u = v).
+@compute @workgroup_size(64)
+fn embed_mix(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i >= N * E4) { return; }
+  let n = i / E4;
+  var acc = vec4f(0.0);
+  for (var k = 0u; k < ROWS; k++) { acc += mix[n * ROWS + k] * table[k * E4 + i % E4]; }
+  y[i] = base[i] + acc;
+}
+`;var Be={name:"embedding",code:It};function Lt(r,e,t){let[o,s]=r.shape,n=e.shape[0];if(r.shape.length!==2||!U(e,[n,s])||!U(t,[o])||s%4!==0)throw new RangeError(`embedding: rows [${r.shape}], table [${e.shape}], labels [${t.shape}]: expected [N, E], [K + 1, E], [N] with E a multiple of 4`);return{N:o,E:s,ROWS:n}}function Wt(r,e){let t=Lt(e.base,e.table,e.labels);if(!U(e.y,e.base.shape))throw new RangeError(`embedding: y [${e.y.shape}] differs from base [${e.base.shape}]`);let o=e.base.shape[0]*e.base.shape[1]/4;r.add(Be,"embed_add",t,[e.base,e.table,e.labels,e.y],Math.ceil(o/64))}function jt(r,e){let[t,o]=e.base.shape,s=e.table.shape[0];if(e.base.shape.length!==2||!U(e.table,[s,o])||!U(e.mix,[t,s])||!U(e.y,e.base.shape)||o%4!==0)throw new RangeError(`embedding: base [${e.base.shape}], table [${e.table.shape}], mix [${e.mix.shape}], y [${e.y.shape}]: expected [N, E], [K + 1, E], [N, K + 1], [N, E], E a multiple of 4`);let n=[e.base,e.table,void 0,e.y,e.mix];r.add(Be,"embed_mix",{N:t,E:o,ROWS:s},n,Math.ceil(t*o/4/64))}function qt(r,e){let t=Lt(e.dy,e.dtable,e.labels),o=e.dtable.shape[0]*e.dtable.shape[1]/4;r.add(Be,"embed_grad",t,[e.dy,e.dtable,e.labels],Math.ceil(o/64))}var Mt=`// GroupNorm (PyTorch semantics: biased variance, eps 1e-5, affine) with fused extras:
+//   y = act(GN(x)\xB7\u03B3 + \u03B2 + residual) + emb[n, c]      act = SiLU when SILU, else identity
+// See lib/nn/groupnorm.ts. Each invocation owns a whole group (forward) or row (backward) and
+// reads it as vec4s: no workgroup memory or barriers (2\xD7 slower on llvmpipe), and the forward's
+// statistics and normalisation fit in one dispatch. The backward runs one invocation per row
+// (n, c) of HW pixels, for more parallelism in its three passes.
+//
+// Bindings (group 0; each entry point uses a subset). An absent optional tensor is bound to
+// another tensor of the same access and never touched.
+//   0 x         [N, C, HW]  read        input
+//   1 gamma     [C]         read        \u03B3
+//   2 beta      [C]         read        \u03B2
+//   3 residual  [N, C, HW]  read        added before the activation (when HAS_RES)
+//   4 emb       [N, C]      read        added after the activation (when HAS_EMB)
+//   5 dy        [N, C, HW]  read        gradient of y
+//   6 stats     [N, G] vec2 read_write  (mean, rstd) per group: written forward, read backward
+//   7 partials  [N, C] vec2 read_write  per-row sums \u03A3 du, \u03A3 du\xB7x\u0302
+//   8 y         [N, C, HW]  read_write  forward output
+//   9 dx        [N, C, HW]  read_write  dx = (ACCUM_DX ? dx : 0) + \u2202L/\u2202x
+//  10 dres      [N, C, HW]  read_write  (ACCUM_DRES ? dres : 0) + \u2202L/\u2202residual (when HAS_RES)
+//  11 demb      [N, C]      read_write  \u03A3_hw dy (when HAS_EMB)
+//  12 dgamma    [C]         read_write  \u03A3_n,hw du\xB7x\u0302 (overwritten)
+//  13 dbeta     [C]         read_write  \u03A3_n,hw du (overwritten)
+//  14 gsums     [N, G] vec2 read_write  per group: mean of dx\u0302 and of dx\u0302\xB7x\u0302, where dx\u0302 = du\xB7\u03B3
+// Constants: N, C, G (groups), CPG (channels per group), HW (pixels per channel, a multiple of 4),
+//   SILU, HAS_RES, HAS_EMB, ACCUM_DX, ACCUM_DRES (booleans).
+// Entry points (invocations; 64 per workgroup, the index may be split over x and y):
+//   forward:  forward (N\xB7G)
+//   backward: grad_rows (N\xB7C) \u2192 grad_reduce (C + N\xB7G) \u2192 grad_input (N\xB7C)
+// All sums run in a fixed order, so results are the same bit for bit on every replay.
+
+@group(0) @binding(0) var<storage, read> x: array<vec4f>;
+@group(0) @binding(1) var<storage, read> gamma: array<f32>;
+@group(0) @binding(2) var<storage, read> beta: array<f32>;
+@group(0) @binding(3) var<storage, read> residual: array<vec4f>;
+@group(0) @binding(4) var<storage, read> emb: array<f32>;
+@group(0) @binding(5) var<storage, read> dy: array<vec4f>;
+@group(0) @binding(6) var<storage, read_write> stats: array<vec2f>;
+@group(0) @binding(7) var<storage, read_write> partials: array<vec2f>;
+@group(0) @binding(8) var<storage, read_write> y: array<vec4f>;
+@group(0) @binding(9) var<storage, read_write> dx: array<vec4f>;
+@group(0) @binding(10) var<storage, read_write> dres: array<vec4f>;
+@group(0) @binding(11) var<storage, read_write> demb: array<f32>;
+@group(0) @binding(12) var<storage, read_write> dgamma: array<f32>;
+@group(0) @binding(13) var<storage, read_write> dbeta: array<f32>;
+@group(0) @binding(14) var<storage, read_write> gsums: array<vec2f>;
+
+const HW4 = HW / 4;
+const ROWS = N * C;
+const EPS = 1e-5;
+// With a SiLU and a residual, \u2202L/\u2202residual = du: grad_rows stores it in dres when dres is
+// overwritten, and grad_input reads it back instead of recomputing it from x, dy and residual.
+const DU_IN_DRES = SILU && HAS_RES && !ACCUM_DRES;
+
+fn invocation(id: vec3u, nwg: vec3u) -> u32 {
+  return id.x + id.y * nwg.x * 64u;
+}
+
+fn hsum(v: vec4f) -> f32 {
+  return (v.x + v.y) + (v.z + v.w);
+}
+
+fn sigmoid(u: vec4f) -> vec4f {
+  return 1.0 / (1.0 + exp(-u));
+}
+
+// One invocation per group (n, g): mean and variance in one read of the group, then normalise
+// in a second. Sums are taken around the group's first value, which keeps \u03A3 x\xB2 \u2212 (\u03A3 x)\xB2/n free
+// of cancellation when the mean is large against the spread.
+@compute @workgroup_size(64)
+fn forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let group = invocation(id, nwg);
+  if (group >= N * G) { return; }
+  let base = group * CPG * HW4;
+  let shift = x[base].x;
+  var s1 = vec4f(0.0);
+  var s2 = vec4f(0.0);
+  for (var i = 0u; i < CPG * HW4; i++) {
+    let d = x[base + i] - shift;
+    s1 += d;
+    s2 = fma(d, d, s2);
+  }
+  let count = f32(CPG * HW);
+  let t1 = hsum(s1);
+  let mean = shift + t1 / count;
+  let variance = max(hsum(s2) - t1 * t1 / count, 0.0) / count;
+  let rstd = inverseSqrt(variance + EPS);
+  stats[group] = vec2f(mean, rstd);
+  for (var k = 0u; k < CPG; k++) {
+    let row = group * CPG + k;
+    let c = row % C;
+    // GN(x)\xB7\u03B3 + \u03B2 = x\xB7scale + offset
+    let scale = rstd * gamma[c];
+    let offset = beta[c] - mean * scale;
+    var after = 0.0;
+    if (HAS_EMB) { after = emb[row]; }
+    let row_base = row * HW4;
+    for (var i = 0u; i < HW4; i++) {
+      let j = row_base + i;
+      var u = fma(x[j], vec4f(scale), vec4f(offset));
+      if (HAS_RES) { u += residual[j]; }
+      if (SILU) { u *= sigmoid(u); }
+      y[j] = u + after;
+    }
+  }
+}
+
+// \u2202L/\u2202u for the pre-activation u = x\u0302\xB7\u03B3 + \u03B2 (+ residual[j]) given \u2202L/\u2202y = grad.
+fn grad_pre_activation(grad: vec4f, j: u32, xhat: vec4f, g: f32, b: f32) -> vec4f {
+  if (!SILU) { return grad; }
+  var u = fma(xhat, vec4f(g), vec4f(b));
+  if (HAS_RES) { u += residual[j]; }
+  let s = sigmoid(u);
+  return grad * s * fma(u, 1.0 - s, vec4f(1.0));
+}
+
+// Per row: \u03A3 du and \u03A3 du\xB7x\u0302 (for d\u03B3, d\u03B2 and the group means of dx), and demb = \u03A3 dy.
+@compute @workgroup_size(64)
+fn grad_rows(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = invocation(id, nwg);
+  if (row >= ROWS) { return; }
+  let c = row % C;
+  let st = stats[row / CPG];
+  let g = gamma[c];
+  let b = beta[c];
+  let base = row * HW4;
+  var sum_du = vec4f(0.0);
+  var sum_du_xhat = vec4f(0.0);
+  var sum_dy = vec4f(0.0);
+  for (var i = 0u; i < HW4; i++) {
+    let j = base + i;
+    let grad = dy[j];
+    let xhat = fma(x[j], vec4f(st.y), vec4f(-st.x * st.y));
+    let du = grad_pre_activation(grad, j, xhat, g, b);
+    if (DU_IN_DRES) { dres[j] = du; }
+    sum_du += du;
+    sum_du_xhat = fma(du, xhat, sum_du_xhat);
+    sum_dy += grad;
+  }
+  partials[row] = vec2f(hsum(sum_du), hsum(sum_du_xhat));
+  if (HAS_EMB) { demb[row] = hsum(sum_dy); }
+}
+
+// Invocations [0, C): d\u03B3 and d\u03B2, reduced over the batch. Invocations [C, C + N\xB7G): the group
+// means of dx\u0302 = du\xB7\u03B3 and of dx\u0302\xB7x\u0302 that dx needs.
+@compute @workgroup_size(64)
+fn grad_reduce(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = invocation(id, nwg);
+  if (i < C) {
+    var sum_du = 0.0;
+    var sum_du_xhat = 0.0;
+    for (var n = 0u; n < N; n++) {
+      let p = partials[n * C + i];
+      sum_du += p.x;
+      sum_du_xhat += p.y;
+    }
+    dgamma[i] = sum_du_xhat;
+    dbeta[i] = sum_du;
+    return;
+  }
+  let group = i - C;
+  if (group >= N * G) { return; }
+  let first = group * CPG;
+  let c0 = (group % G) * CPG;
+  var s = vec2f(0.0);
+  for (var k = 0u; k < CPG; k++) {
+    s = fma(partials[first + k], vec2f(gamma[c0 + k]), s);
+  }
+  gsums[group] = s / f32(CPG * HW);
+}
+
+// dx = rstd\xB7(dx\u0302 \u2212 mean(dx\u0302) \u2212 x\u0302\xB7mean(dx\u0302\xB7x\u0302)), dresidual = du.
+@compute @workgroup_size(64)
+fn grad_input(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = invocation(id, nwg);
+  if (row >= ROWS) { return; }
+  let c = row % C;
+  let st = stats[row / CPG];
+  let means = gsums[row / CPG];
+  let g = gamma[c];
+  let b = beta[c];
+  let base = row * HW4;
+  for (var i = 0u; i < HW4; i++) {
+    let j = base + i;
+    let xhat = fma(x[j], vec4f(st.y), vec4f(-st.x * st.y));
+    var du: vec4f;
+    if (DU_IN_DRES) {
+      du = dres[j];
+    } else {
+      du = grad_pre_activation(dy[j], j, xhat, g, b);
+    }
+    var grad_x = st.y * (fma(du, vec4f(g), vec4f(-means.x)) - xhat * means.y);
+    if (ACCUM_DX) { grad_x += dx[j]; }
+    dx[j] = grad_x;
+    if (HAS_RES && !DU_IN_DRES) {
+      var grad_res = du;
+      if (ACCUM_DRES) { grad_res += dres[j]; }
+      dres[j] = grad_res;
+    }
+  }
+}
+`;var ge={name:"groupnorm",code:Mt};function Dt(r){if(r.x.shape.length!==4)throw new RangeError(`groupnorm: x ${r.x.label} is not [N, C, H, W]`);let[e,t,o,s]=r.x.shape,{groups:n}=r;if(!(Number.isInteger(n)&&n>0&&t%n===0))throw new RangeError(`groupnorm: ${t} channels do not split into ${n} groups`);if(o*s%4!==0)throw new RangeError(`groupnorm: H\xB7W = ${o*s} is not a multiple of 4`);return y(r.gamma,[t],"groupnorm gamma"),y(r.beta,[t],"groupnorm beta"),y(r.stats,[e,n,2],"groupnorm stats"),r.residual&&y(r.residual,r.x.shape,"groupnorm residual"),{n:e,c:t,groups:n,hw:o*s}}function He(r,e){return{N:r.n,C:r.c,G:r.groups,CPG:r.c/r.groups,HW:r.hw,SILU:e.silu,HAS_RES:e.residual,HAS_EMB:e.emb,ACCUM_DX:e.accumDx,ACCUM_DRES:e.accumDres}}var Bt={silu:!1,residual:!1,emb:!1,accumDx:!1,accumDres:!1},eo=["x","gamma","beta","residual","emb","dy","stats","partials","y","dx","dres","demb","dgamma","dbeta","gsums"];function we(r){return eo.map(e=>r[e])}function oe(r,e){let t=Dt(e);y(e.y,e.x.shape,"groupnorm y"),e.emb&&y(e.emb,[t.n,t.c],"groupnorm emb");let o=He(t,{...Bt,silu:e.silu,residual:!!e.residual,emb:!!e.emb});r.add(ge,"forward",o,we({x:e.x,gamma:e.gamma,beta:e.beta,residual:e.residual??e.x,emb:e.emb??e.gamma,stats:e.stats,y:e.y}),Math.ceil(t.n*t.groups/64))}function se(r,e){let t=Dt(e);if(y(e.dy,e.x.shape,"groupnorm dy"),y(e.dx,e.x.shape,"groupnorm dx"),y(e.dgamma,[t.c],"groupnorm dgamma"),y(e.dbeta,[t.c],"groupnorm dbeta"),e.residual){if(!e.dresidual)throw new RangeError("groupnorm: dresidual is required with a residual");y(e.dresidual,e.x.shape,"groupnorm dresidual")}e.demb&&y(e.demb,[t.n,t.c],"groupnorm demb");let o=r.scratch([t.n,t.c,2],"groupnorm.grad_partials"),s=r.scratch([t.n,t.groups,2],"groupnorm.grad_group_means"),n=He(t,{silu:e.silu,residual:!!e.residual,emb:!!e.demb,accumDx:!!e.accumulateDx,accumDres:!!e.accumulateDresidual}),i=Math.ceil(t.n*t.c/64),c={x:e.x,gamma:e.gamma,beta:e.beta,residual:e.residual??e.x,dy:e.dy,stats:e.stats};r.add(ge,"grad_rows",n,we({...c,partials:o,dres:e.dresidual??o,demb:e.demb??o}),i),r.add(ge,"grad_reduce",He(t,Bt),we({gamma:e.gamma,partials:o,dgamma:e.dgamma,dbeta:e.dbeta,gsums:s}),Math.ceil((t.c+t.n*t.groups)/64)),r.add(ge,"grad_input",n,we({...c,gsums:s,dx:e.dx,dres:e.dresidual??e.dx}),i)}var Ht=`// Fully connected layer y = act(x W\u1D40 + b) and its gradients (see lib/nn/linear.ts).
+// PyTorch nn.Linear layout: x [N, IN], w [OUT, IN], b [OUT], y [N, OUT]; act is SiLU or none.
+//
+// Constants: N (rows), IN (any), OUT (a multiple of 4), ACCUM (grad_input: dx += instead of dx =).
+// Entry points and bindings (group 0). Each entry point declares its own variables, so a slot
+// means different things in different entry points; no entry point uses two variables of one slot.
+//   forward        0 x, 1 w, 2 b, 3 y                  y = x W\u1D40 + b
+//   forward_silu   0 x, 1 w, 2 b, 3 y, 4 preact        preact = x W\u1D40 + b, y = SiLU(preact)
+//   silu_grad      0 dy, 1 preact, 2 dz               dz = dy \xB7 SiLU'(preact)
+//   grad_weight    0 x, 1 dw, 2 dz, 3 db              dw = dz\u1D40 x, db = \u03A3_n dz (both overwritten)
+//   grad_input     0 dx, 1 w, 2 dz                    dx = (ACCUM ? dx : 0) + dz W
+// dz is the gradient of the pre-activation: dy itself when there is no SiLU.
+// Every invocation owns a 4 \xD7 4 tile of its output (4 rows \xD7 one vec4), reads its operands as
+// vec4s and keeps the tile in named registers. All arrays are vec4 arrays; the IN axis is only
+// 16-byte aligned per row when IN % 4 == 0, so the *_quad helpers fall back to element access
+// otherwise (the first time-MLP layer, IN = 1). The 1-D invocation index is split over x and y.
+
+@group(0) @binding(0) var<storage, read> x: array<vec4f>;
+@group(0) @binding(1) var<storage, read> w: array<vec4f>;
+@group(0) @binding(2) var<storage, read> b: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> y: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> preact: array<vec4f>;
+
+@group(0) @binding(0) var<storage, read> dy: array<vec4f>;
+@group(0) @binding(1) var<storage, read> z: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> dz_out: array<vec4f>;
+
+@group(0) @binding(1) var<storage, read_write> dw: array<vec4f>;
+@group(0) @binding(2) var<storage, read> dz: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> db: array<vec4f>;
+
+@group(0) @binding(0) var<storage, read_write> dx: array<vec4f>;
+
+const OUT4 = OUT / 4;
+// Quads (groups of 4 columns) per row of the IN axis; the last one is zero-padded past IN.
+const IN4 = (IN + 3) / 4;
+const ALIGNED = IN % 4 == 0;
+
+fn thread_index(id: vec3u, groups: vec3u) -> u32 {
+  return id.x + id.y * groups.x * 64u;
+}
+
+fn hsum(v: vec4f) -> f32 {
+  return dot(v, vec4f(1.0));
+}
+
+// Columns k .. k+3 (k % 4 == 0) of row \`row\` of x; columns past IN read as 0.
+fn x_quad(row: u32, k: u32) -> vec4f {
+  if (ALIGNED) {
+    return x[row * IN4 + k / 4u];
+  }
+  var q = vec4f(0.0);
+  for (var j = 0u; j < 4u && k + j < IN; j++) {
+    let e = row * IN + k + j;
+    q[j] = x[e / 4u][e % 4u];
+  }
+  return q;
+}
+
+// Columns k .. k+3 (k % 4 == 0) of row \`row\` of w; columns past IN read as 0.
+fn w_quad(row: u32, k: u32) -> vec4f {
+  if (ALIGNED) {
+    return w[row * IN4 + k / 4u];
+  }
+  var q = vec4f(0.0);
+  for (var j = 0u; j < 4u && k + j < IN; j++) {
+    let e = row * IN + k + j;
+    q[j] = w[e / 4u][e % 4u];
+  }
+  return q;
+}
+
+// dw[row, k .. k+3] = v, dropping columns past IN.
+fn store_dw(row: u32, k: u32, v: vec4f) {
+  if (ALIGNED) {
+    dw[row * IN4 + k / 4u] = v;
+    return;
+  }
+  for (var j = 0u; j < 4u && k + j < IN; j++) {
+    let e = row * IN + k + j;
+    dw[e / 4u][e % 4u] = v[j];
+  }
+}
+
+// dx[row, k .. k+3] = (ACCUM ? dx : 0) + v, dropping columns past IN.
+fn store_dx(row: u32, k: u32, v: vec4f) {
+  if (ALIGNED) {
+    let i = row * IN4 + k / 4u;
+    dx[i] = select(v, dx[i] + v, ACCUM);
+    return;
+  }
+  for (var j = 0u; j < 4u && k + j < IN; j++) {
+    let e = row * IN + k + j;
+    dx[e / 4u][e % 4u] = select(v[j], dx[e / 4u][e % 4u] + v[j], ACCUM);
+  }
+}
+
+// x W\u1D40 + b for rows n0 .. n0+3 and outputs 4\xB7oq .. 4\xB7oq+3; column r of the result is row n0+r.
+// Rows past N are computed from row N-1 (cheaper than masking loads); the caller drops them.
+fn affine_tile(n0: u32, oq: u32) -> mat4x4f {
+  let n1 = min(n0 + 1u, N - 1u);
+  let n2 = min(n0 + 2u, N - 1u);
+  let n3 = min(n0 + 3u, N - 1u);
+  let o0 = oq * 4u;
+  // a<r><s>: \u03A3_k over one lane of k mod 4 of x[n_r, k] w[o_s, k]; summed across lanes at the end.
+  var a00 = vec4f(0.0); var a01 = vec4f(0.0); var a02 = vec4f(0.0); var a03 = vec4f(0.0);
+  var a10 = vec4f(0.0); var a11 = vec4f(0.0); var a12 = vec4f(0.0); var a13 = vec4f(0.0);
+  var a20 = vec4f(0.0); var a21 = vec4f(0.0); var a22 = vec4f(0.0); var a23 = vec4f(0.0);
+  var a30 = vec4f(0.0); var a31 = vec4f(0.0); var a32 = vec4f(0.0); var a33 = vec4f(0.0);
+  for (var k = 0u; k < IN; k += 4u) {
+    let x0 = x_quad(n0, k); let x1 = x_quad(n1, k); let x2 = x_quad(n2, k); let x3 = x_quad(n3, k);
+    let w0 = w_quad(o0, k); let w1 = w_quad(o0 + 1u, k);
+    let w2 = w_quad(o0 + 2u, k); let w3 = w_quad(o0 + 3u, k);
+    a00 = fma(x0, w0, a00); a01 = fma(x0, w1, a01); a02 = fma(x0, w2, a02); a03 = fma(x0, w3, a03);
+    a10 = fma(x1, w0, a10); a11 = fma(x1, w1, a11); a12 = fma(x1, w2, a12); a13 = fma(x1, w3, a13);
+    a20 = fma(x2, w0, a20); a21 = fma(x2, w1, a21); a22 = fma(x2, w2, a22); a23 = fma(x2, w3, a23);
+    a30 = fma(x3, w0, a30); a31 = fma(x3, w1, a31); a32 = fma(x3, w2, a32); a33 = fma(x3, w3, a33);
+  }
+  let bias = b[oq];
+  return mat4x4f(
+    vec4f(hsum(a00), hsum(a01), hsum(a02), hsum(a03)) + bias,
+    vec4f(hsum(a10), hsum(a11), hsum(a12), hsum(a13)) + bias,
+    vec4f(hsum(a20), hsum(a21), hsum(a22), hsum(a23)) + bias,
+    vec4f(hsum(a30), hsum(a31), hsum(a32), hsum(a33)) + bias,
+  );
+}
+
+// preact[i] = v, y[i] = SiLU(v).
+fn store_silu(i: u32, v: vec4f) {
+  preact[i] = v;
+  y[i] = v / (1.0 + exp(-v));
+}
+
+// One invocation per (4 rows, 4 outputs): ceil(N / 4) \xB7 OUT4 invocations, outputs fastest.
+@compute @workgroup_size(64)
+fn forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  if (t >= (N + 3u) / 4u * OUT4) { return; }
+  let oq = t % OUT4;
+  let n0 = t / OUT4 * 4u;
+  let tile = affine_tile(n0, oq);
+  let i = n0 * OUT4 + oq;
+  y[i] = tile[0];
+  if (n0 + 1u < N) { y[i + OUT4] = tile[1]; }
+  if (n0 + 2u < N) { y[i + 2u * OUT4] = tile[2]; }
+  if (n0 + 3u < N) { y[i + 3u * OUT4] = tile[3]; }
+}
+
+@compute @workgroup_size(64)
+fn forward_silu(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  if (t >= (N + 3u) / 4u * OUT4) { return; }
+  let oq = t % OUT4;
+  let n0 = t / OUT4 * 4u;
+  let tile = affine_tile(n0, oq);
+  let i = n0 * OUT4 + oq;
+  store_silu(i, tile[0]);
+  if (n0 + 1u < N) { store_silu(i + OUT4, tile[1]); }
+  if (n0 + 2u < N) { store_silu(i + 2u * OUT4, tile[2]); }
+  if (n0 + 3u < N) { store_silu(i + 3u * OUT4, tile[3]); }
+}
+
+// One invocation per vec4 of dz: N \xB7 OUT4 invocations.
+@compute @workgroup_size(64)
+fn silu_grad(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i >= N * OUT4) { return; }
+  let v = z[i];
+  let s = 1.0 / (1.0 + exp(-v));
+  // d/dv [v \u03C3(v)] = \u03C3(v) (1 + v (1 \u2212 \u03C3(v)))
+  dz_out[i] = dy[i] * s * (1.0 + v * (1.0 - s));
+}
+
+// One invocation per (4 outputs, 4 inputs) of dw: OUT4 \xB7 IN4 invocations, inputs fastest.
+// Outer products over the N rows; the invocations of input quad 0 also write db.
+@compute @workgroup_size(64)
+fn grad_weight(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  if (t >= OUT4 * IN4) { return; }
+  let k = t % IN4 * 4u;
+  let oq = t / IN4;
+  var c0 = vec4f(0.0); var c1 = vec4f(0.0); var c2 = vec4f(0.0); var c3 = vec4f(0.0);
+  var bias = vec4f(0.0);
+  for (var n = 0u; n < N; n++) {
+    let g = dz[n * OUT4 + oq];
+    let xq = x_quad(n, k);
+    c0 = fma(vec4f(g.x), xq, c0);
+    c1 = fma(vec4f(g.y), xq, c1);
+    c2 = fma(vec4f(g.z), xq, c2);
+    c3 = fma(vec4f(g.w), xq, c3);
+    bias += g;
+  }
+  let o0 = oq * 4u;
+  store_dw(o0, k, c0);
+  store_dw(o0 + 1u, k, c1);
+  store_dw(o0 + 2u, k, c2);
+  store_dw(o0 + 3u, k, c3);
+  if (k == 0u) { db[oq] = bias; }
+}
+
+// One invocation per (4 rows, 4 inputs) of dx: ceil(N / 4) \xB7 IN4 invocations, inputs fastest.
+@compute @workgroup_size(64)
+fn grad_input(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  if (t >= (N + 3u) / 4u * IN4) { return; }
+  let k = t % IN4 * 4u;
+  let n0 = t / IN4 * 4u;
+  let n1 = min(n0 + 1u, N - 1u);
+  let n2 = min(n0 + 2u, N - 1u);
+  let n3 = min(n0 + 3u, N - 1u);
+  var c0 = vec4f(0.0); var c1 = vec4f(0.0); var c2 = vec4f(0.0); var c3 = vec4f(0.0);
+  for (var oq = 0u; oq < OUT4; oq++) {
+    let g0 = dz[n0 * OUT4 + oq]; let g1 = dz[n1 * OUT4 + oq];
+    let g2 = dz[n2 * OUT4 + oq]; let g3 = dz[n3 * OUT4 + oq];
+    let o0 = oq * 4u;
+    let w0 = w_quad(o0, k); let w1 = w_quad(o0 + 1u, k);
+    let w2 = w_quad(o0 + 2u, k); let w3 = w_quad(o0 + 3u, k);
+    c0 = fma(vec4f(g0.x), w0, fma(vec4f(g0.y), w1, fma(vec4f(g0.z), w2, fma(vec4f(g0.w), w3, c0))));
+    c1 = fma(vec4f(g1.x), w0, fma(vec4f(g1.y), w1, fma(vec4f(g1.z), w2, fma(vec4f(g1.w), w3, c1))));
+    c2 = fma(vec4f(g2.x), w0, fma(vec4f(g2.y), w1, fma(vec4f(g2.z), w2, fma(vec4f(g2.w), w3, c2))));
+    c3 = fma(vec4f(g3.x), w0, fma(vec4f(g3.y), w1, fma(vec4f(g3.z), w2, fma(vec4f(g3.w), w3, c3))));
+  }
+  store_dx(n0, k, c0);
+  if (n0 + 1u < N) { store_dx(n0 + 1u, k, c1); }
+  if (n0 + 2u < N) { store_dx(n0 + 2u, k, c2); }
+  if (n0 + 3u < N) { store_dx(n0 + 3u, k, c3); }
+}
+`;var ne={name:"linear",code:Ht};function zt(r,e,t,o){if(r.shape.length!==2||e.shape.length!==2)throw new RangeError(`linear: x [${r.shape}] and w [${e.shape}] must be matrices`);let[s,n]=r.shape,i=e.shape[0];if(y(e,[i,n],"linear w"),i%4!==0)throw new RangeError(`linear: Out = ${i} must be a multiple of 4`);if(t){if(!o)throw new Error("linear: silu needs the preact tensor");y(o,[s,i],"linear preact")}return{n:s,inF:n,out:i}}var ze=({n:r,inF:e,out:t},o)=>({N:r,IN:e,OUT:t,ACCUM:o}),ve=r=>Math.ceil(r/64);function _e(r,e){let t=zt(e.x,e.w,e.silu,e.preact);y(e.b,[t.out],"linear b"),y(e.y,[t.n,t.out],"linear y");let o=ve(Math.ceil(t.n/4)*(t.out/4)),s=ze(t,!1);e.silu?r.add(ne,"forward_silu",s,[e.x,e.w,e.b,e.y,e.preact],o):r.add(ne,"forward",s,[e.x,e.w,e.b,e.y],o)}function xe(r,e){let t=zt(e.x,e.w,e.silu,e.preact);y(e.dy,[t.n,t.out],"linear dy"),y(e.dw,[t.out,t.inF],"linear dw"),y(e.db,[t.out],"linear db");let o=ze(t,!1),s=Math.ceil(t.inF/4),n=e.dy;if(e.silu&&(n=r.scratch([t.n,t.out],`${e.dy.label}.dz`),r.add(ne,"silu_grad",o,[e.dy,e.preact,n],ve(t.n*t.out/4))),r.add(ne,"grad_weight",o,[e.x,e.dw,n,e.db],ve(t.out/4*s)),e.dx){y(e.dx,[t.n,t.inF],"linear dx");let i=ze(t,e.accumulateDx??!1),c=ve(Math.ceil(t.n/4)*s);r.add(ne,"grad_input",i,[e.dx,e.w,n],c)}}var Ft=`// 2\xD72 resampling (average pool, nearest upsample and their gradients), channel concat and
+// dst += src, all NCHW f32 read and written as vec4s (see lib/nn/resample.ts).
+//
+// Bindings (group 0; each entry point uses two or three):
+//   0 src   read        input
+//   1 dst   read_write  output, or for concat_split the first output
+//   2 src2  read        concat: the second input
+//   3 dst2  read_write  concat_split: the second output
+// Constants:
+//   THREADS   invocations that do work (64 per workgroup, the index may be split over x and y)
+//   QUADS     vec4s per row of the large image (W/4; W a multiple of 4)
+//   SCALE     factor applied to every output value
+//   ACCUM     dst = (ACCUM ? dst : 0) + value; ACCUM_B likewise for dst2
+//   A_QUADS, B_QUADS  vec4s per sample of the first and second concat part (Ca\xB7H\xB7W/4, Cb\xB7H\xB7W/4)
+// Entry points (one invocation per THREADS unit):
+//   down          per 2 rows \xD7 4 columns of src (large): dst (small, vec2) = SCALE\xB7\u03A3 2\xD72
+//   up            per 2 rows \xD7 4 columns of dst (large): each value = SCALE\xB7src (small, vec2)
+//   concat        per vec4 of dst: dst[n] = [src[n], src2[n]] along channels
+//   concat_split  per vec4 of src: the inverse of concat, into dst and dst2
+//   add           per vec4: dst += src
+
+@group(0) @binding(0) var<storage, read> src: array<vec4f>;
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4f>;
+@group(0) @binding(2) var<storage, read> src2: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> dst2: array<vec4f>;
+
+// The small image viewed as vec2s: 2 columns of the small image per 4 of the large one.
+@group(0) @binding(0) var<storage, read> src_small: array<vec2f>;
+@group(0) @binding(1) var<storage, read_write> dst_small: array<vec2f>;
+
+fn invocation(id: vec3u, nwg: vec3u) -> u32 {
+  return id.x + id.y * nwg.x * 64u;
+}
+
+// Invocation t covers small vec2 t; its pair of large rows starts at vec4 2\xB7(t / QUADS)\xB7QUADS.
+fn large_index(t: u32) -> u32 {
+  return 2u * t - t % QUADS;
+}
+
+@compute @workgroup_size(64)
+fn down(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = invocation(id, nwg);
+  if (t >= THREADS) { return; }
+  let i = large_index(t);
+  let top = src[i];
+  let bottom = src[i + QUADS];
+  var v = SCALE * (top.xz + top.yw + bottom.xz + bottom.yw);
+  if (ACCUM) { v += dst_small[t]; }
+  dst_small[t] = v;
+}
+
+@compute @workgroup_size(64)
+fn up(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = invocation(id, nwg);
+  if (t >= THREADS) { return; }
+  let i = large_index(t);
+  var v = SCALE * src_small[t].xxyy;
+  var top = v;
+  var bottom = v;
+  if (ACCUM) {
+    top += dst[i];
+    bottom += dst[i + QUADS];
+  }
+  dst[i] = top;
+  dst[i + QUADS] = bottom;
+}
+
+@compute @workgroup_size(64)
+fn concat(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = invocation(id, nwg);
+  if (t >= THREADS) { return; }
+  let n = t / (A_QUADS + B_QUADS);
+  let k = t % (A_QUADS + B_QUADS);
+  if (k < A_QUADS) {
+    dst[t] = src[n * A_QUADS + k];
+  } else {
+    dst[t] = src2[n * B_QUADS + k - A_QUADS];
+  }
+}
+
+@compute @workgroup_size(64)
+fn concat_split(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = invocation(id, nwg);
+  if (t >= THREADS) { return; }
+  let n = t / (A_QUADS + B_QUADS);
+  let k = t % (A_QUADS + B_QUADS);
+  var v = src[t];
+  if (k < A_QUADS) {
+    let j = n * A_QUADS + k;
+    if (ACCUM) { v += dst[j]; }
+    dst[j] = v;
+  } else {
+    let j = n * B_QUADS + k - A_QUADS;
+    if (ACCUM_B) { v += dst2[j]; }
+    dst2[j] = v;
+  }
+}
+
+@compute @workgroup_size(64)
+fn add(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = invocation(id, nwg);
+  if (t >= THREADS) { return; }
+  dst[t] += src[t];
+}
+`;var oo={name:"resample",code:Ft},so={QUADS:1,SCALE:1,ACCUM:!1,ACCUM_B:!1,A_QUADS:1,B_QUADS:1};function G(r,e,t,o){r.add(oo,e,{...so,...t},o,Math.ceil(t.THREADS/64))}function ae(r,...e){throw new RangeError(`${r}: ${e.map(t=>`${t.label} [${t.shape}]`).join(", ")}`)}function be(r,e,t,o){let[s,n,i,c]=r.shape,a=e.shape;return(r.shape.length!==4||a.length!==4||a[0]!==s||a[1]!==n||a[2]*2!==i||a[3]*2!==c)&&ae("resample: shapes are not [N, C, H, W] and [N, C, H/2, W/2]",r,e),c%4!==0&&ae("resample: W of the large image must be a multiple of 4",r),{THREADS:W(e)/2,QUADS:c/4,SCALE:t,ACCUM:o}}function Gt(r,e){G(r,"down",be(e.x,e.y,.25,!1),[e.x,e.y])}function Kt(r,e){G(r,"up",be(e.dx,e.dy,.25,!!e.accumulate),[e.dy,e.dx])}function Vt(r,e){G(r,"up",be(e.y,e.x,1,!1),[e.x,e.y])}function Qt(r,e){G(r,"down",be(e.dy,e.dx,1,!!e.accumulate),[e.dy,e.dx])}function Xt(r,e,t){let[o,s,n,i]=r.shape,c=e.shape,a=t.shape;return r.shape.length===4&&c.length===4&&a.length===4&&c[0]===o&&c[2]===n&&c[3]===i&&a[0]===o&&a[1]===s+c[1]&&a[2]===n&&a[3]===i||ae("concat: shapes are not [N, Ca, H, W], [N, Cb, H, W] and [N, Ca+Cb, H, W]",r,e,t),n*i%4!==0&&ae("concat: H\xB7W must be a multiple of 4",r),{THREADS:W(t)/4,A_QUADS:s*n*i/4,B_QUADS:c[1]*n*i/4}}function Jt(r,e){G(r,"concat",Xt(e.a,e.b,e.y),[e.a,e.y,e.b])}function Yt(r,e){let t={...Xt(e.da,e.db,e.dy),ACCUM:!!e.accumulateA,ACCUM_B:!!e.accumulateB};G(r,"concat_split",t,[e.dy,e.da,void 0,e.db])}function Zt(r,e){let t=W(e.dst);(W(e.src)!==t||t%4!==0)&&ae("addInto: sizes differ or are not a multiple of 4",e.dst,e.src),G(r,"add",{THREADS:t/4},[e.src,e.dst])}var Fe=class{alloc;#e;#t;constructor(e){this.alloc=e,this.#e=new Map,this.#t=new Set}take(e){let t=this.#e.get(e);t||(t=this.alloc(e.shape,`d${e.label}`),this.#e.set(e,t));let o=this.#t.has(e);return this.#t.add(e),[t,o]}get(e){let t=this.#e.get(e);if(!t||!this.#t.has(e))throw new Error(`gradient of ${e.label} read before it was written`);return t}},ye=class{gpu;config;store;batch;x;tfrac;labels;mix;eps;forward;#e;#t;#o;#r;#n;#a;#f;#h;prepare;constructor(e,t,o,s,{staticWeights:n=!1,classMix:i=!1,wrap:c}={}){this.gpu=e,this.config=t,this.store=o,this.batch=s,this.#e=[],this.#n=null;let a=s,u=16,l=je(t);this.#a=new pe(e);let d=(x,v)=>this.#a.create(x,v),p=new T(e,"unet.forward");this.forward=p,this.prepare=new T(e,"unet.prepare"),this.#f=n?this.prepare:p,this.#h=c,this.x=d([a,t.in_ch,u,u],"x"),this.tfrac=d([a,1],"tfrac"),this.labels=d([a],"labels"),this.mix=i?d([a,t.num_classes+1],"mix"):null,this.#t={t0Pre:d([a,l],"t0pre"),t0:d([a,l],"t0"),t1:d([a,l],"t1"),emb:d([a,l],"emb")};let m=this.#t;_e(p,{...this.#p("time_mlp.0"),x:this.tfrac,y:m.t0,silu:!0,preact:m.t0Pre}),_e(p,{...this.#p("time_mlp.2"),x:m.t0,y:m.t1,silu:!1});let h=this.#i("label_emb.weight");this.mix?jt(p,{base:m.t1,table:h,mix:this.mix,y:m.emb}):Wt(p,{base:m.t1,table:h,labels:this.labels,y:m.emb});let _=ee(t);this.#o=d([a,_.downs[0].blocks[0].inCh,u,u],"init"),j(p,{...this.#u("init_conv"),x:this.x,y:this.#o});let f=this.#o,g=u,w=[];_.downs.forEach((x,v)=>{for(let k of x.blocks)f=this.#g(p,k,f,g);if(x.attn&&(f=this.#w(p,x.attn,f)),w.push(f),v<_.downs.length-1){g/=2;let k=d([a,x.ch,g,g],`pool${v}`);Gt(p,{x:f,y:k}),this.#e.push({kind:"pool",x:f,y:k}),f=k}}),f=this.#g(p,_.mid.block1,f,g),f=this.#w(p,_.mid.attn,f),f=this.#g(p,_.mid.block2,f,g),_.ups.forEach((x,v)=>{if(v>0){g*=2;let S=d([a,f.shape[1],g,g],`up${v}`);Vt(p,{x:f,y:S}),this.#e.push({kind:"up",x:f,y:S}),f=S}let k=w.pop(),L=d([a,f.shape[1]+x.skipCh,g,g],`cat${v}`);Jt(p,{a:f,b:k,y:L}),this.#e.push({kind:"concat",a:f,b:k,y:L}),f=L;for(let S of x.blocks)f=this.#g(p,S,f,g);x.attn&&(f=this.#w(p,x.attn,f))}),this.#r={x:f,stats:d([a,8,2],"out.stats"),y:d(f.shape.slice(),"out.norm")},oe(p,{...this.#l("out_conv.0"),x:f,stats:this.#r.stats,y:this.#r.y,groups:8,silu:!0}),this.eps=d([a,t.in_ch,u,u],"eps"),j(p,{...this.#u("out_conv.2"),x:this.#r.y,y:this.eps})}get backward(){if(this.mix||this.#h)throw new Error("a class-mixing or wrapping UNet has no backward");return this.#n??=this.#v(),this.#n}destroy(){this.forward.destroy(),this.prepare.destroy(),this.#n?.program.destroy(),this.#a.destroy()}#i(e){return this.store.view(e)}#s(e){return this.store.view(e,"grad")}#p(e){return{w:this.#i(`${e}.weight`),b:this.#i(`${e}.bias`)}}#c(e){let t=this.#i(`${e}.weight`);return{w:t.shape.length===3?te(t,[...t.shape,1]):t,b:this.#i(`${e}.bias`)}}#u(e){return{...this.#c(e),prepare:this.#f,wrap:this.#h}}#d(e){let t=this.#s(`${e}.weight`);return{dw:t.shape.length===3?te(t,[...t.shape,1]):t,db:this.#s(`${e}.bias`)}}#l(e){return{gamma:this.#i(`${e}.weight`),beta:this.#i(`${e}.bias`)}}#m(e){return{dgamma:this.#s(`${e}.weight`),dbeta:this.#s(`${e}.bias`)}}#g(e,t,o,s){let n=this.batch,{prefix:i,outCh:c}=t,a=(l,d)=>this.#a.create(l,`${i}.${d}`),u={spec:t,x:o,tembPre:a([n,c],"tembPre"),temb:a([n,c],"temb"),y1:a([n,c,s,s],"y1"),stats1:a([n,8,2],"stats1"),h:a([n,c,s,s],"h"),y2:a([n,c,s,s],"y2"),stats2:a([n,8,2],"stats2"),skip:t.inCh!==c?a([n,c,s,s],"skip"):null,out:a([n,c,s,s],"out")};return _e(e,{...this.#p(`${i}.time_mlp.0`),x:this.#t.emb,y:u.temb,silu:!0,preact:u.tembPre}),j(e,{...this.#u(`${i}.conv1`),x:o,y:u.y1}),oe(e,{...this.#l(`${i}.norm1`),x:u.y1,stats:u.stats1,y:u.h,groups:8,silu:!0,emb:u.temb}),j(e,{...this.#u(`${i}.conv2`),x:u.h,y:u.y2}),u.skip&&j(e,{...this.#u(`${i}.skip`),x:o,y:u.skip}),oe(e,{...this.#l(`${i}.norm2`),x:u.y2,stats:u.stats2,y:u.out,groups:8,silu:!0,residual:u.skip??o}),this.#e.push({kind:"res",acts:u}),u.out}#w(e,t,o){let[s,n,i,c]=o.shape,a=(p,m)=>this.#a.create(p,`${t}.${m}`),u=i*c,l={prefix:t,x:o,stats:a([s,8,2],"stats"),normed:a([s,n,i,c],"normed"),q:a([s,n,i,c],"q"),k:a([s,n,i,c],"k"),v:a([s,n,i,c],"v"),p:a([s,u,u],"p"),o:a([s,n,i,c],"o"),out:a([s,n,i,c],"out")};oe(e,{...this.#l(`${t}.norm`),x:o,stats:l.stats,y:l.normed,groups:8,silu:!1}),j(e,{...this.#u(`${t}.q`),x:l.normed,y:l.q}),j(e,{...this.#u(`${t}.k`),x:l.normed,y:l.k}),j(e,{...this.#u(`${t}.v`),x:l.normed,y:l.v});let d=p=>te(p,[s,n,u]);return At(e,{q:d(l.q),k:d(l.k),v:d(l.v),o:d(l.o),p:l.p}),j(e,{...this.#u(`${t}.proj_out`),x:l.o,y:l.out,residual:o}),this.#e.push({kind:"attn",acts:l}),l.out}#v(){let e=new T(this.gpu,"unet.backward"),t=new Fe((d,p)=>this.#a.create(d,p)),o=this.#a.create(this.eps.shape,"deps"),[s]=t.take(this.#r.y);H(e,{...this.#c("out_conv.2"),...this.#d("out_conv.2"),x:this.#r.y,dy:o,dx:s});let n=this.#r.x,[i,c]=t.take(n);se(e,{...this.#l("out_conv.0"),...this.#m("out_conv.0"),x:n,stats:this.#r.stats,groups:8,silu:!0,dy:s,dx:i,accumulateDx:c});for(let d=this.#e.length-1;d>=0;d--){let p=this.#e[d];switch(p.kind){case"res":this.#_(e,t,p.acts);break;case"attn":this.#x(e,t,p.acts);break;case"pool":{let[m,h]=t.take(p.x);Kt(e,{dy:t.get(p.y),dx:m,accumulate:h});break}case"up":{let[m,h]=t.take(p.x);Qt(e,{dy:t.get(p.y),dx:m,accumulate:h});break}case"concat":{let[m,h]=t.take(p.a),[_,f]=t.take(p.b);Yt(e,{dy:t.get(p.y),da:m,db:_,accumulateA:h,accumulateB:f});break}}}H(e,{...this.#c("init_conv"),...this.#d("init_conv"),x:this.x,dy:t.get(this.#o)});let a=this.#t,u=t.get(a.emb);qt(e,{dy:u,labels:this.labels,dtable:this.#s("label_emb.weight")});let[l]=t.take(a.t0);return xe(e,{...this.#p("time_mlp.2"),dw:this.#s("time_mlp.2.weight"),db:this.#s("time_mlp.2.bias"),x:a.t0,silu:!1,dy:u,dx:l}),xe(e,{...this.#p("time_mlp.0"),dw:this.#s("time_mlp.0.weight"),db:this.#s("time_mlp.0.bias"),x:this.tfrac,silu:!0,preact:a.t0Pre,dy:l}),{program:e,deps:o}}#_(e,t,o){let s=o.spec.prefix,n=w=>this.#a.create(w.shape,`d${w.label}`),i=t.get(o.out),c=n(o.y2),a=o.skip?n(o.skip):null,[u,l]=a?[a,!1]:t.take(o.x);if(se(e,{...this.#l(`${s}.norm2`),...this.#m(`${s}.norm2`),x:o.y2,stats:o.stats2,groups:8,silu:!0,residual:o.skip??o.x,dy:i,dx:c,dresidual:u,accumulateDresidual:l}),o.skip&&a){let[w,x]=t.take(o.x);H(e,{...this.#c(`${s}.skip`),...this.#d(`${s}.skip`),x:o.x,dy:a,dx:w,accumulateDx:x})}let d=n(o.h);H(e,{...this.#c(`${s}.conv2`),...this.#d(`${s}.conv2`),x:o.h,dy:c,dx:d});let p=n(o.y1),m=n(o.temb);se(e,{...this.#l(`${s}.norm1`),...this.#m(`${s}.norm1`),x:o.y1,stats:o.stats1,groups:8,silu:!0,dy:d,dx:p,demb:m});let[h,_]=t.take(o.x);H(e,{...this.#c(`${s}.conv1`),...this.#d(`${s}.conv1`),x:o.x,dy:p,dx:h,accumulateDx:_});let[f,g]=t.take(this.#t.emb);xe(e,{...this.#p(`${s}.time_mlp.0`),dw:this.#s(`${s}.time_mlp.0.weight`),db:this.#s(`${s}.time_mlp.0.bias`),x:this.#t.emb,silu:!0,preact:o.tembPre,dy:m,dx:f,accumulateDx:g})}#x(e,t,o){let s=o.prefix,[n,i,c,a]=o.x.shape,u=c*a,l=v=>this.#a.create(v.shape,`d${v.label}`),d=t.get(o.out),p=l(o.o);H(e,{...this.#c(`${s}.proj_out`),...this.#d(`${s}.proj_out`),x:o.o,dy:d,dx:p});let m=l(o.q),h=l(o.k),_=l(o.v),f=v=>te(v,[n,i,u]);Et(e,{q:f(o.q),k:f(o.k),v:f(o.v),p:o.p,dout:f(p),dq:f(m),dk:f(h),dv:f(_)});let g=l(o.normed);H(e,{...this.#c(`${s}.q`),...this.#d(`${s}.q`),x:o.normed,dy:m,dx:g});for(let v of["k","v"]){let k=v==="k"?h:_;H(e,{...this.#c(`${s}.${v}`),...this.#d(`${s}.${v}`),x:o.normed,dy:k,dx:g,accumulateDx:!0})}let[w,x]=t.take(o.x);se(e,{...this.#l(`${s}.norm`),...this.#m(`${s}.norm`),x:o.x,stats:o.stats,groups:8,silu:!1,dy:g,dx:w,accumulateDx:x}),Zt(e,{dst:w,src:d})}};var $=class extends Error{constructor(e){super(e),this.name=new.target.name}};var ke=class extends Error{name="SafetensorsError"},rr={F32:4,F16:2,BF16:2,I32:4,I64:8,U8:1},no=1e8,ao=r=>typeof r=="string"&&Object.hasOwn(rr,r),er=r=>Number.isSafeInteger(r)&&r>=0,Ge=r=>typeof r=="object"&&r!==null&&!Array.isArray(r);function or(r,e){function t(h){throw new ke(`${e}: ${h}`)}r.length<8&&t(`not a safetensors file (${r.length} bytes, too short for a header)`);let s=new DataView(r.buffer,r.byteOffset,r.byteLength).getBigUint64(0,!0);(s<2n||s>BigInt(no))&&t(`not a safetensors file (header length ${s} is absurd)`),s>BigInt(r.length-8)&&t(`truncated: the header needs ${s} bytes, the file has ${r.length-8}`);let n=8+Number(s),i;try{i=JSON.parse(new TextDecoder("utf-8",{fatal:!0}).decode(r.subarray(8,n)))}catch(h){t(`not a safetensors file (header is not valid JSON: ${h.message})`)}Ge(i)||t("not a safetensors file (header is not a JSON object)");let c={},a=i.__metadata__??{};Ge(a)||t("__metadata__ is not an object");for(let[h,_]of Object.entries(a))typeof _!="string"&&t(`__metadata__.${h} is not a string`),c[h]=_;let u=r.length-n,l=[],d=new Map;for(let[h,_]of Object.entries(i)){if(h==="__metadata__")continue;Ge(_)||t(`tensor ${h}: entry is not an object`);let{dtype:f,shape:g,data_offsets:w}=_;ao(f)||t(`tensor ${h}: unknown dtype ${JSON.stringify(f)}`),(!Array.isArray(g)||!g.every(er))&&t(`tensor ${h}: shape ${JSON.stringify(g)} is not a list of sizes`),(!Array.isArray(w)||w.length!==2||!w.every(er))&&t(`tensor ${h}: data_offsets ${JSON.stringify(w)} is not [begin, end]`);let[x,v]=w;x>v&&t(`tensor ${h}: data_offsets [${x}, ${v}] are out of order`);let k=g.reduce((L,S)=>L*S,1)*rr[f];v-x!==k&&t(`tensor ${h}: data_offsets [${x}, ${v}] span ${v-x} bytes, but ${f} ${JSON.stringify(g)} needs ${k}`),v>u&&t(`truncated: tensor ${h} ends at data byte ${v}, but the file has ${u} data bytes`),l.push({name:h,begin:x,end:v}),d.set(h,{dtype:f,shape:g,bytes:r.subarray(n+x,n+v)})}l.sort((h,_)=>h.begin-_.begin||h.end-_.end);let p=0,m="";for(let{name:h,begin:_,end:f}of l)_<p&&t(`tensor ${h} overlaps ${m} (data bytes ${_} < ${p})`),_>p&&t(`data bytes ${p}..${_} before tensor ${h} belong to no tensor`),p=f,m=`tensor ${h}`;return p!==u&&t(`${u-p} bytes after the last tensor belong to no tensor`),{tensors:d,metadata:c}}var tr=r=>r.bytes.slice().buffer;function sr(r){switch(r.dtype){case"F32":return new Float32Array(tr(r));case"F16":return Float32Array.from(new Uint16Array(tr(r)),io);case"BF16":{let e=new Uint32Array(r.bytes.length/2);for(let t=0;t<e.length;t++)e[t]=(r.bytes[2*t]|r.bytes[2*t+1]<<8)<<16;return new Float32Array(e.buffer)}default:throw new ke(`a tensor of dtype ${r.dtype} is not floating point`)}}function io(r){let e=r&32768?-1:1,t=r>>10&31,o=r&1023;return t===0?e*o*2**-24:t===31?o?NaN:e*(1/0):e*(1+o/1024)*2**(t-15)}var Se=class{entries;#e=new Map;size;count;constructor(e){let t=0,o=[];for(let s of e){if(this.#e.has(s.name))throw new Error(`duplicate parameter name ${s.name}`);let n={...s,offset:t};o.push(n),this.#e.set(s.name,n),t=R(t+O(s.shape))}this.entries=o,this.size=Math.max(t,64),this.count=e.reduce((s,n)=>s+O(n.shape),0)}get(e){let t=this.#e.get(e);if(!t)throw new Error(`no parameter named ${e}`);return t}has(e){return this.#e.has(e)}},Ce=class r{gpu;layout;#e;constructor(e,t,o){this.gpu=e,this.layout=t;let s=t.size*4;if(s>e.maxBinding)throw new RangeError(`parameters need ${s} bytes, over maxStorageBufferBindingSize ${e.maxBinding}`);this.#e=o??new Map}buffer(e){let t=this.#e.get(e);return t||(t=this.gpu.device.createBuffer({label:e,size:this.layout.size*4,usage:Me}),this.#e.set(e,t)),t}asParams(e){let t=new Map(this.#e);return t.set("param",this.buffer(e)),new r(this.gpu,this.layout,t)}view(e,t="param"){let o=this.layout.get(e);return{buffer:this.buffer(t),offset:o.offset,shape:o.shape,label:`${t}:${e}`}}flat(e){return{buffer:this.buffer(e),offset:0,shape:[this.layout.size],label:e}}destroy(){for(let e of this.#e.values())e.destroy();this.#e.clear()}};var $e=class extends ${};function co(r){return r<=.04045?r/12.92:((r+.055)/1.055)**2.4}function uo(r){return r<=.0031308?12.92*r:1.055*r**(1/2.4)-.055}var Ke=Float64Array.from({length:256},(r,e)=>co(e/255));function lo(r,e,t){let o=Math.cbrt(.4122214708*r+.5363325363*e+.0514459929*t),s=Math.cbrt(.2119034982*r+.6806995451*e+.1073969566*t),n=Math.cbrt(.0883024619*r+.2817188376*e+.6299787005*t);return[.2104542553*o+.793617785*s-.0040720468*n,1.9779984951*o-2.428592205*s+.4505937099*n,.0259040371*o+.7827717662*s-.808675766*n]}function po(r,e,t){let o=(r+.3963377774*e+.2158037573*t)**3,s=(r-.1055613458*e-.0638541728*t)**3,n=(r-.0894841775*e-1.291485548*t)**3;return[4.0767416621*o-3.3077115913*s+.2309699292*n,-1.2684380046*o+2.6097574011*s-.3413193965*n,-.0041960863*o-.7034186147*s+1.707614701*n]}function q(r,e,t){return lo(Ke[r],Ke[e],Ke[t])}function nr(r,e,t){let o=c=>Math.round(Math.min(1,Math.max(0,uo(c)))*255),[s,n,i]=po(r,e,t);return[o(s),o(n),o(i)]}var ie=256;function ar(r){let e=/^#?([0-9a-fA-F]{6})$/.exec(r.trim());if(!e)return;let t=parseInt(e[1],16);return[t>>16,t>>8&255,t&255]}var Ve=(r,e,t)=>r<<16|e<<8|t;function ce(r,e,t=r){let o=new Set,s=[];for(let n of e){let i=Ve(n[0],n[1],n[2]);o.has(i)||(o.add(i),s.push([n[0],n[1],n[2]]))}if(s.length>ie)throw new $e(`${t}: ${s.length} distinct colours; a palette holds at most ${ie}`);return{name:r,colors:s}}function ue(r){let e=new Float64Array(r.colors.length*3);return r.colors.forEach(([t,o,s],n)=>e.set(q(t,o,s),n*3)),e}function K(r,e,t,o){let s=0,n=1/0;for(let i=0;i<r.length;i+=3){let c=r[i]-e,a=r[i+1]-t,u=r[i+2]-o,l=c*c+a*a+u*u;l<n&&(n=l,s=i/3)}return s}function Qe(r){let e=new Map(r.map(t=>[t,q(...t)[0]]));return[...r].sort((t,o)=>e.get(t)-e.get(o)||Ve(t[0],t[1],t[2])-Ve(o[0],o[1],o[2]))}function Xe(r){if(r.colors.length===0)throw new RangeError("an empty palette has no darkest colour");let e=ue(r),t=0;for(let o=1;o<r.colors.length;o++)e[o*3]<e[t*3]&&(t=o);return r.colors[t]}var N=class extends ${},fo=r=>Array.from({length:r},(e,t)=>`class ${t}`);function ho(r,e,t=""){let o=l=>r.tensors.get(t+l)?.shape,s=o("init_conv.weight"),n=o("label_emb.weight");if(!s||!n)throw new N(`${e}: not ContextUNet weights: init_conv.weight or label_emb.weight missing`);let i=s[0],c=[],a=[];for(let l=0;o(`downs.${l}.blocks.0.conv1.weight`);l++)c.push(o(`downs.${l}.blocks.0.conv1.weight`)[0]/i),a.push(o(`downs.${l}.attn.norm.weight`)!==void 0);let u=0;for(;o(`downs.0.blocks.${u}.conv1.weight`);)u++;return{in_ch:s[1],base_ch:i,channel_mults:c,num_res_blocks:u,use_attention:a,num_classes:n[0]-1}}function Ne(r,e,t){if(r!==void 0)try{return JSON.parse(r)}catch{throw new N(`${t}: metadata ${e} is not valid JSON`)}}function mo(r,e,t,o,s=""){let n=new Float32Array(e.size);for(let i of e.entries){let c=r.tensors.get(s+i.name);if(!c)throw new N(`${t}: tensor ${s+i.name} is missing (config ${JSON.stringify(o)})`);if(c.shape.join("x")!==i.shape.join("x"))throw new N(`${t}: ${i.name} has shape [${c.shape}], the config needs [${i.shape}]`);if(c.dtype!=="F32"&&c.dtype!=="F16"&&c.dtype!=="BF16")throw new N(`${t}: ${i.name} has dtype ${c.dtype}; weights must be F32, F16 or BF16`);n.set(sr(c),i.offset)}return n}function go(r,e,t=""){let o=Ne(r.metadata.config,"config",e)??ho(r,e,t);try{qe(o)}catch(u){throw new N(`${e}: ${u.message}`)}let s=new Se(bt(o)),n=mo(r,s,e,o,t);if(!t){let u=[...r.tensors.keys()].filter(l=>!s.has(l));if(u.length)throw new N(`${e}: unexpected tensors ${u.slice(0,3).join(", ")}\u2026`)}let i=Ne(r.metadata.class_names,"class_names",e)??fo(o.num_classes);if(i.length!==o.num_classes)throw new N(`${e}: ${i.length} class names for ${o.num_classes} classes`);let c=Ne(r.metadata.provenance,"provenance",e)??{},a=wo(r.metadata.palette,e);return{config:o,classNames:i,provenance:c,...a&&{palette:a},flat:n,layout:s}}function wo(r,e){let t=Ne(r,"palette",e);if(t===void 0)return;let o=Array.isArray(t)&&t.length>=1&&t.length<=ie?t.map(s=>typeof s=="string"&&/^[0-9a-f]{6}$/i.test(s)?ar(s):void 0):[void 0];if(o.some(s=>s===void 0))throw new N(`${e}: metadata palette must be a JSON array of 1\u2013${ie} "rrggbb" colours`);return ce("dataset",o.map(s=>s))}function vo(r,e,t=""){let o;try{o=or(r,e)}catch(s){throw new N(s.message)}return go(o,e,t)}async function ir(r,e){let t="pass a weights file written by 'train'",o;try{o=await e()}catch(s){throw new N(`${r}: cannot read weights (${s.message}); ${t}`)}try{return vo(o,r)}catch(s){throw s instanceof N?new N(`${s.message}; ${t}`):s}}function cr(r,e,t="param"){let o=new Ce(r,e.layout);return B(r,o.flat(t),e.flat),o}var Ae=`// Counter-based random numbers shared by the batch and sampling kernels (prepended to each).
+//
+// A draw is a PCG hash of (seed, step, stream, element), so a training batch or a sampling
+// step is a pure function of those: runs reproduce bit for bit, and a resumed training run
+// draws exactly what the uninterrupted one would have. Gaussians are Box\u2013Muller on two
+// hashed uniforms (streams 0 and 1), computed to f32 precision on every adapter.
+//
+// No bindings; flat_index assumes 1-D workgroups of 64 spread over x and y.
+
+fn pcg(v: u32) -> u32 {
+  let s = v * 747796405u + 2891336453u;
+  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
+  return (w >> 22u) ^ w;
+}
+
+// A uniform in (0, 1] from (seed, step, stream, index).
+fn uniform01(seed: u32, step: u32, stream: u32, index: u32) -> f32 {
+  let h = pcg(index ^ pcg(stream ^ pcg(step ^ pcg(seed))));
+  return (f32(h >> 8u) + 1.0) / 16777216.0;
+}
+
+// cos(2\u03C0\xB7u) to within f32 rounding. Not the built-in cos: WGSL allows it an absolute error
+// of 2\u207B\xB9\xB9 (and Chromium's software adapter uses that), which sampling amplifies up to 0.05 in
+// the sprites, so one seed would draw different sprites on different adapters. Symmetry
+// brings the angle to [0, \u03C0/2], where the Taylor series to x\xB9\xB2 is within 7e-9.
+fn cos_2pi(u: f32) -> f32 {
+  let r = abs(u - round(u)); // cos(2\u03C0u) = cos(2\u03C0r), r in [0, 1/2]
+  let flip = r > 0.25; // cos(2\u03C0r) = \u2212cos(2\u03C0(1/2 \u2212 r))
+  let x = 6.283185307179586 * select(r, 0.5 - r, flip);
+  let x2 = x * x;
+  var c = 1.0 / 479001600.0;
+  c = c * x2 - 1.0 / 3628800.0;
+  c = c * x2 + 1.0 / 40320.0;
+  c = c * x2 - 1.0 / 720.0;
+  c = c * x2 + 1.0 / 24.0;
+  c = c * x2 - 0.5;
+  c = c * x2 + 1.0;
+  return select(c, -c, flip);
+}
+
+fn gaussian(seed: u32, step: u32, index: u32) -> f32 {
+  let u1 = uniform01(seed, step, 0u, index);
+  let u2 = uniform01(seed, step, 1u, index);
+  return sqrt(-2.0 * log(u1)) * cos_2pi(u2);
+}
+
+fn flat_index(id: vec3u, nwg: vec3u) -> u32 {
+  return id.x + id.y * nwg.x * 64u;
+}
+`;var ur=`// Sampling from a known image: the noised start of img2img and the kept region of inpainting.
+// (kernels/random.wgsl is prepended: pcg, uniform01, gaussian, flat_index.)
+//
+// noised_start (N\xB7CHW threads) x = a\xB7known + b\xB7z, z the initial noise of init_noise (step
+//   0xffffffff), so strength 1 and ordinary sampling draw the same z
+// keep_known   (N\xB7CHW threads) where mask < 0.5: x = keep_a\xB7known + keep_b\xB7z(keep_step); the
+//   rest of x is left as it is
+// renoise      (N\xB7CHW threads) x = jump_a\xB7x + jump_b\xB7z(jump_step): one forward jump (resampling)
+// Each writes rows N\u20262N\u22121 too when CFG (both halves of the model's input stay equal).
+//
+//   @binding(0) uniform KnownParams { seed, keep_step, keep_a, keep_b, jump_step, jump_a, jump_b }
+//               (noised_start reads keep_a, keep_b)
+//   @binding(1) known f32 [CHW]     the init image in [\u22121, 1], shared by every sprite
+//   @binding(2) x     f32 [R, CHW]  the sampler's state, updated in place
+//   @binding(3) mask  f32 [HW]      1 = generate, 0 = keep (every channel alike)
+//   consts: N, CHW, HW, CFG (bool: R = 2N)
+
+struct KnownParams {
+  seed: u32, keep_step: u32, keep_a: f32, keep_b: f32,
+  jump_step: u32, jump_a: f32, jump_b: f32, unused: f32,
+}
+
+@group(0) @binding(0) var<uniform> kp: KnownParams;
+@group(0) @binding(1) var<storage, read> known: array<f32>;
+@group(0) @binding(2) var<storage, read_write> x: array<f32>;
+@group(0) @binding(3) var<storage, read> mask: array<f32>;
+
+fn set_x(i: u32, v: f32) {
+  x[i] = v;
+  if (CFG) { x[N * CHW + i] = v; }
+}
+
+@compute @workgroup_size(64)
+fn noised_start(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(id, nwg);
+  if (i >= N * CHW) { return; }
+  set_x(i, kp.keep_a * known[i % CHW] + kp.keep_b * gaussian(kp.seed, 0xffffffffu, i));
+}
+
+@compute @workgroup_size(64)
+fn keep_known(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(id, nwg);
+  if (i >= N * CHW) { return; }
+  if (mask[i % HW] >= 0.5) { return; }
+  set_x(i, kp.keep_a * known[i % CHW] + kp.keep_b * gaussian(kp.seed, kp.keep_step, i));
+}
+
+@compute @workgroup_size(64)
+fn renoise(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(id, nwg);
+  if (i >= N * CHW) { return; }
+  set_x(i, kp.jump_a * x[i] + kp.jump_b * gaussian(kp.seed, kp.jump_step, i));
+}
+`;var bo={name:"known_image",code:`${Ae}
+${ur}`},Je=20;function dr(r,e){return r-Math.round(e*r)}function Ye(r,e){let t=r+e*1024;return{update:t,keep:1073741824+t,jump:2147483648+t}}var Ee=class{gpu;start;keep;jump;masked;resample;#e;#t;#o;#r;constructor(e,t){this.gpu=e,this.#t=new ArrayBuffer(32);let[,o,s,n]=t.x.shape,i=O(t.x.shape.slice(1));this.masked=t.init.mask!==void 0,this.resample=this.masked?t.init.resample??0:0,this.#o=D(e,[o,s,n],"known"),B(e,this.#o,t.init.image),this.#r=D(e,[s,n],"mask"),B(e,this.#r,t.init.mask??new Float32Array(s*n).fill(1)),this.#e=e.device.createBuffer({size:32,usage:GPUBufferUsage.UNIFORM|GPUBufferUsage.COPY_DST}),new Uint32Array(this.#t)[0]=t.seed>>>0;let c={N:t.n,CHW:i,HW:s*n,CFG:t.cfg},a=Math.ceil(t.n*i/64),u=(l,d)=>{let p=new T(e,`sample.${l}`);return p.add(bo,l,c,d,a),p};this.start=u("noised_start",[this.#e,this.#o,t.x]),this.keep=u("keep_known",[this.#e,this.#o,t.x,this.#r]),this.jump=u("renoise",[this.#e,void 0,t.x])}setStart(e){this.#n({keepA:e.sqrtAlphaBar,keepB:e.sqrtOneMinusAlphaBar})}setPass(e,t,o){let s=e[t],n=e[t+1],i=n?.sqrtAlphaBar??1,c=n?.sqrtOneMinusAlphaBar??0,a=(s.sqrtAlphaBar/i)**2,u=Ye(t,o);this.#n({keepStep:u.keep,keepA:i,keepB:c,jumpStep:u.jump,jumpA:Math.sqrt(a),jumpB:Math.sqrt(1-a)})}#n(e){let t=new Uint32Array(this.#t),o=new Float32Array(this.#t);t[1]=e.keepStep??0,o[2]=e.keepA,o[3]=e.keepB,t[4]=e.jumpStep??0,o[5]=e.jumpA??0,o[6]=e.jumpB??0,this.gpu.device.queue.writeBuffer(this.#e,0,this.#t)}destroy(){this.start.destroy(),this.keep.destroy(),this.jump.destroy(),this.#e.destroy(),this.#o.buffer.destroy(),this.#r.buffer.destroy()}};var lr=`// Guided sampling: the initial noise and the reverse (sampling) step.
+// (kernels/random.wgsl is prepended: pcg, uniform01, gaussian, flat_index.)
+//
+// init_noise   (N\xB7CHW threads) x[r] = z for rows r < N, copied into rows N\u20262N\u22121 when CFG
+//   @binding(0) uniform StepParams (seed used), @binding(2) x f32 [R, CHW]
+//
+// sample_step  (N\xB7CHW threads, one per element): x0 clamped to [\u22121, 1]
+// sample_step_threshold  (N threads, one per sprite): x0 dynamically thresholded (Imagen):
+//   s = max(1, the \`percentile\` quantile of |x0| over the sprite), x0 \u2190 clamp(x0, \u2212s, s) / s
+//   @binding(0) uniform StepParams
+//   @binding(1) eps     f32 [R, CHW]  model output; with CFG rows 0\u2026N\u22121 conditional, N\u20262N\u22121 unconditional
+//   @binding(2) x       f32 [R, CHW]  current sample, updated in place (both halves with CFG)
+//   @binding(3) x0      f32 [N, CHW]  in: the previous step's x0 (DPM-Solver++); out: this step's (the preview)
+//   @binding(4) x0_raw  f32 [N, CHW]  scratch of sample_step_threshold: x0 before thresholding
+//   consts: N, CHW, CFG (bool: R = 2N)
+//
+// The update: x' = coef_x0\xB7x0 + coef_x\xB7x + coef_prev\xB7x0_prev + sigma\xB7z. With CFG, \`guided\` = 0 takes
+// the conditional prediction alone (a step outside the guidance interval), else \u03B5_u + w\xB7(\u03B5_c \u2212 \u03B5_u).
+
+struct StepParams {
+  seed: u32, step: u32, sqrt_ab: f32, sqrt_1mab: f32,
+  coef_x0: f32, coef_x: f32, coef_prev: f32, sigma: f32,
+  guidance: f32, guided: u32, percentile: f32, _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> stepp: StepParams;
+@group(0) @binding(1) var<storage, read> eps_model: array<f32>;
+@group(0) @binding(2) var<storage, read_write> x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> x0_out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> x0_raw: array<f32>;
+
+// The initial noise draws from step 0xffffffff, a step number sampling never reaches.
+@compute @workgroup_size(64)
+fn init_noise(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(id, nwg);
+  if (i >= N * CHW) { return; }
+  let z = gaussian(stepp.seed, 0xffffffffu, i);
+  x[i] = z;
+  if (CFG) { x[N * CHW + i] = z; }
+}
+
+// The unclamped prediction of the clean image at element i, from the (guided) \u03B5.
+fn predicted_x0(i: u32) -> f32 {
+  var eps = eps_model[i];
+  if (CFG && stepp.guided != 0u) {
+    let uncond = eps_model[N * CHW + i];
+    eps = uncond + stepp.guidance * (eps - uncond);
+  }
+  return (x[i] - stepp.sqrt_1mab * eps) / stepp.sqrt_ab;
+}
+
+// Takes the step at element i from its (thresholded) x0 and keeps x0 for the next step.
+fn update(i: u32, x0: f32) {
+  let xi = x[i];
+  var next = stepp.coef_x0 * x0 + stepp.coef_x * xi;
+  if (stepp.coef_prev != 0.0) { next += stepp.coef_prev * x0_out[i]; }
+  if (stepp.sigma > 0.0) { next += stepp.sigma * gaussian(stepp.seed, stepp.step, i); }
+  x[i] = next;
+  if (CFG) { x[N * CHW + i] = next; }
+  x0_out[i] = x0;
+}
+
+@compute @workgroup_size(64)
+fn sample_step(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(id, nwg);
+  if (i >= N * CHW) { return; }
+  update(i, clamp(predicted_x0(i), -1.0, 1.0));
+}
+
+// How many of the sprite's |x0_raw| (from \`row\`) have bits \u2264 v (non-negative floats order as u32).
+fn count_at_most(row: u32, v: u32) -> u32 {
+  var count = 0u;
+  for (var j = 0u; j < CHW; j++) {
+    count += select(0u, 1u, bitcast<u32>(abs(x0_raw[row + j])) <= v);
+  }
+  return count;
+}
+
+// The smallest |x0_raw| of the sprite with bits above v (v itself when there is none).
+fn next_above(row: u32, v: u32) -> u32 {
+  var next = 0xffffffffu;
+  for (var j = 0u; j < CHW; j++) {
+    let b = bitcast<u32>(abs(x0_raw[row + j]));
+    if (b > v) { next = min(next, b); }
+  }
+  return select(next, v, next == 0xffffffffu);
+}
+
+// One thread per sprite. llvmpipe ends a thread's loops after 65,535 iterations in all, so the
+// loops here add up to about 34\xB7CHW (CHW \u2264 1024, checked where the kernel is recorded): one
+// bisection for the k-th order statistic, one pass for the next.
+@compute @workgroup_size(64)
+fn sample_step_threshold(@builtin(global_invocation_id) id: vec3u) {
+  let r = id.x;
+  if (r >= N) { return; }
+  let row = r * CHW;
+  for (var j = 0u; j < CHW; j++) { x0_raw[row + j] = predicted_x0(row + j); }
+  // The quantile with linear interpolation between order statistics (numpy's default).
+  let pos = stepp.percentile * f32(CHW - 1u);
+  let k = min(u32(floor(pos)), CHW - 1u);
+  var lo = 0u;
+  var hi = 0x7f800000u; // +inf: every value is at most this
+  while (lo < hi) {
+    let mid = lo + (hi - lo) / 2u;
+    if (count_at_most(row, mid) > k) { hi = mid; } else { lo = mid + 1u; }
+  }
+  // lo is the k-th smallest; the (k+1)-th equals it when it occurs more than once up to k.
+  let above = select(next_above(row, lo), lo, count_at_most(row, lo) > k + 1u);
+  let below = bitcast<f32>(lo);
+  let s = max(1.0, below + (pos - f32(k)) * (bitcast<f32>(above) - below));
+  for (var j = 0u; j < CHW; j++) { update(row + j, clamp(x0_raw[row + j], -s, s) / s); }
+}
+`;var Ze={name:"diffusion",code:`${Ae}
+${lr}`},tt=(r,e)=>e===0||e===1?r:2*r;function ko(r,e,t,o){let s=tt(1,t)===2;return r.map(n=>s&&(!o||n.t/e>=o[0]&&n.t/e<=o[1]))}function rt(r){let e=ht(),t=gt(e,{sampler:r.sampler,steps:r.steps,eta:r.eta});return{steps:t,guided:ko(t,e.T,r.guidance,r.guidanceInterval),T:e.T}}var et=class{gpu;opts;x0;#e;#t;#o;constructor(e,t){this.gpu=e,this.opts=t,this.#o=new ArrayBuffer(48),this.x0=D(e,[t.n,t.chw],"x0"),this.#e=t.thresholdPercentile===void 0?null:D(e,[t.n,t.chw],"x0.raw"),this.#t=e.device.createBuffer({size:this.#o.byteLength,usage:GPUBufferUsage.UNIFORM|GPUBufferUsage.COPY_DST}),new Uint32Array(this.#o)[0]=t.seed>>>0,new Float32Array(this.#o)[10]=(t.thresholdPercentile??100)/100,e.device.queue.writeBuffer(this.#t,0,this.#o)}programs(e,t,o){let{n:s,chw:n}=this.opts,i=o?2*s:s;if(e.shape[0]!==i||O(e.shape)!==i*n||O(t.shape)!==i*n)throw new RangeError(`update over [${e.shape}] for ${s} sprites of ${n} values (cfg ${o})`);let c={N:s,CHW:n,CFG:o},a=Math.ceil(s*n/64),u=new T(this.gpu,"sample.init");u.add(Ze,"init_noise",c,[this.#t,void 0,e],a);let l=new T(this.gpu,"sample.update");if(this.#e){if(n>1024)throw new RangeError(`thresholding handles sprites of \u2264 1024 values, not ${n}`);l.add(Ze,"sample_step_threshold",c,[this.#t,t,e,this.x0,this.#e],Math.ceil(s/64))}else l.add(Ze,"sample_step",c,[this.#t,t,e,this.x0],a);return{init:u,update:l}}setStep(e,t,o,s=!0){let n=new Uint32Array(this.#o);n[1]=e,n[9]=s?1:0,new Float32Array(this.#o).set([t.sqrtAlphaBar,t.sqrtOneMinusAlphaBar,t.coefX0,t.coefX,t.coefPrevX0,t.sigma,o],2),this.gpu.device.queue.writeBuffer(this.#t,0,this.#o)}destroy(){this.#t.destroy(),this.x0.buffer.destroy(),this.#e?.buffer.destroy()}},z=class extends Error{constructor(){super("sampling cancelled"),this.name="SamplingCancelled"}};function So(r,e,t,o){if(r.cfg&&r.cfg.x.shape[0]!==2*t)throw new RangeError(`the guided model runs ${r.cfg.x.shape[0]} rows; this needs ${2*t}`);if(r.single&&r.single.x.shape[0]!==t)throw new RangeError(`the single model runs ${r.single.x.shape[0]} rows; this needs ${t}`);return e.map(s=>{let n=s||o?r.cfg??r.single:r.single??r.cfg;if(!n||s&&n!==r.cfg)throw new RangeError(`a ${s?"guided":"single"} step needs a model`);return n})}async function pr(r,e,t){let o=performance.now(),s=t.classes.length,{steps:n,guided:i,T:c}=rt(t),a=So(e,i,s,t.init!==void 0),u=t.init?dr(n.length,t.init.strength):0,l=a[Math.min(u,n.length-1)],d=O(l.x.shape.slice(1)),p=l.config.num_classes,m=new et(r,{n:s,chw:d,seed:t.seed,thresholdPercentile:t.thresholdPercentile}),h=new Map;for(let f of new Set(a)){let g=f.x.shape[0],w=new Uint32Array(g).map((x,v)=>v>=s||t.guidance===0?p:t.classes[v]);if(B(r,f.labels,w),f.mix){let x=t.guidance===0?void 0:t.mix;B(r,f.mix,Co(w,x,p+1))}h.set(f,m.programs(f.x,f.eps,g===2*s))}let _=t.init&&new Ee(r,{x:l.x,n:s,cfg:l.x.shape[0]===2*s,seed:t.seed,init:t.init});try{h.get(l).init.run(),_&&u>0&&(_.setStart(n[u]??{sqrtAlphaBar:1,sqrtOneMinusAlphaBar:0}),_.start.run());let f=t.previewEvery??0;for(let w=u;w<n.length;w++){if(t.signal?.aborted)throw new z;let x=a[w],v=w>u?a[w-1]:x;B(r,x.tfrac,new Float32Array(x.x.shape[0]).fill(n[w].t/c));let k=_?.resample??0;for(let S=0;S<=k;S++){let le=w===u||S>0?wt(n[w]):n[w];m.setStep(Ye(w,S).update,le,t.guidance,i[w]),_?.setPass(n,w,S),r.submit(pt=>{if(x!==v){let ft=s*d*4,jr=v.x.offset*4;for(let Te=0;Te<x.x.shape[0]/s;Te++){let qr=x.x.offset*4+Te*ft;pt.copyBufferToBuffer(v.x.buffer,jr,x.x.buffer,qr,ft)}}let Z=pt.beginComputePass({label:"sample.step"});x.forward.encode(Z),h.get(x).update.encode(Z),_?.masked&&_.keep.encode(Z),S<k&&_.jump.encode(Z),Z.end()})}let L=w===n.length-1;t.onPreview&&(L||f>0&&(w+1)%f===0)&&t.onPreview(await De(r,m.x0),w+1,n.length)}return{images:(await De(r,a[n.length-1].x)).slice(0,s*d).map(w=>Math.min(1,Math.max(-1,w))),seconds:(performance.now()-o)/1e3}}finally{m.destroy(),_?.destroy()}}function Co(r,e,t){let o=new Float32Array(r.length*t);return r.forEach((s,n)=>{let i=e?.[n];i?o.set(i,n*t):o[n*t+s]=1}),o}var fr=(r,e)=>r[e*4+3]>=128;function hr(r,e){let{width:t,height:o,data:s}=r,n=s.slice(),i=(c,a)=>c>=0&&a>=0&&c<t&&a<o&&fr(s,a*t+c);for(let c=0;c<o;c++)for(let a=0;a<t;a++)i(a,c)||(i(a-1,c)||i(a+1,c)||i(a,c-1)||i(a,c+1))&&n.set([...e,255],(c*t+a)*4);return{width:t,height:o,data:n}}var $o=[[-1,-1],[0,-1],[1,-1],[-1,0],[1,0],[-1,1],[0,1],[1,1]];function mr(r){let{width:e,height:t,data:o}=r,s=o.slice(),n=i=>fr(o,i)?o[i*4]<<16|o[i*4+1]<<8|o[i*4+2]:-1;for(let i=0;i<t;i++)for(let c=0;c<e;c++){let a=n(i*e+c),u=new Map,l=!0;for(let[p,m]of $o){let h=c+p,_=i+m;if(h<0||_<0||h>=e||_>=t)continue;let f=_*e+h,g=n(f);if(g===a){l=!1;break}let w=u.get(g);w?w.count++:u.set(g,{count:1,at:f})}if(!l)continue;let d;for(let p of u.values())(!d||p.count>d.count)&&(d=p);if(d&&d.count>=2){let p=(i*e+c)*4;s.set(o.subarray(d.at*4,d.at*4+4),p)}}return{width:e,height:t,data:s}}function gr(r){let e=r>>>0;return()=>{e=e+1831565813>>>0;let t=e;return t=Math.imul(t^t>>>15,t|1),t^=t+Math.imul(t^t>>>7,t|61),((t^t>>>14)>>>0)/4294967296}}var No=100;function ot(r){let e=new Map;for(let{data:t}of r)for(let o=0;o<t.length;o+=4){if(t[o+3]<128)continue;let s=t[o]<<16|t[o+1]<<8|t[o+2];e.set(s,(e.get(s)??0)+1)}return e}var wr=r=>[r>>16,r>>8&255,r&255];function st(r,e,t,o=`auto${e}`){if(!Number.isInteger(e)||e<1)throw new RangeError(`k must be a positive integer, not ${e}`);let s=ot(r),n=[...s.keys()].sort((f,g)=>f-g);if(n.length<=e)return ce(o,Qe(n.map(wr)));let i=n.length,c=Float64Array.from(n,f=>s.get(f)),a=new Float64Array(i*3);n.forEach((f,g)=>a.set(q(...wr(f)),g*3));let u=(f,g,w)=>(a[f*3]-g[w*3])**2+(a[f*3+1]-g[w*3+1])**2+(a[f*3+2]-g[w*3+2])**2,l=gr(t),d=new Float64Array(e*3),p=new Float64Array(i).fill(1/0),m=f=>{let g=0;for(let x of f)g+=x;let w=l()*g;for(let x=0;x<i;x++)if((w-=f[x])<0&&f[x]>0)return x;return f.findLastIndex(x=>x>0)};for(let f=0;f<e;f++){let g=m(f===0?c:c.map((w,x)=>w*p[x]));d.set(a.subarray(g*3,g*3+3),f*3);for(let w=0;w<i;w++)p[w]=Math.min(p[w],u(w,d,f))}let h=new Int32Array(i).fill(-1);for(let f=0;f<No;f++){let g=!1;for(let v=0;v<i;v++){let k=K(d,a[v*3],a[v*3+1],a[v*3+2]);k!==h[v]&&(h[v]=k,g=!0)}if(!g)break;let w=new Float64Array(e*3),x=new Float64Array(e);for(let v=0;v<i;v++){x[h[v]]+=c[v];for(let k=0;k<3;k++)w[h[v]*3+k]+=c[v]*a[v*3+k]}for(let v=0;v<e;v++){if(x[v]>0){for(let S=0;S<3;S++)d[v*3+S]=w[v*3+S]/x[v];continue}let k=0,L=-1;for(let S=0;S<i;S++){let le=c[S]*u(S,d,h[S]);le>L&&(L=le,k=S)}d.set(a.subarray(k*3,k*3+3),v*3)}}let _=Array.from({length:e},(f,g)=>nr(d[g*3],d[g*3+1],d[g*3+2]));return ce(o,Qe(_))}function vr(r){if(r===1)return[[0]];if(!Number.isInteger(Math.log2(r)))throw new RangeError(`Bayer size ${r} is not a power of 2`);let e=vr(r/2),t=r/2;return Array.from({length:r},(o,s)=>Array.from({length:r},(n,i)=>4*e[s%t][i%t]+[[0,2],[3,1]][Math.floor(s/t)][Math.floor(i/t)]))}function Ao(r,e,t,o,s){let n=r.slice(),i=new Int32Array(e*t).fill(-1),c=(a,u,l,d)=>{if(a<0||a>=e||u>=t)return;let p=(u*e+a)*3;for(let m=0;m<3;m++)n[p+m]+=l[m]*d/16};for(let a=0;a<t;a++)for(let u=0;u<e;u++){let l=a*e+u;if(!o(l))continue;let d=K(s,n[l*3],n[l*3+1],n[l*3+2]);i[l]=d;let p=[0,1,2].map(m=>n[l*3+m]-s[d*3+m]);c(u+1,a,p,7),c(u-1,a+1,p,3),c(u,a+1,p,5),c(u+1,a+1,p,1)}return i}function Eo(r){let e=r.length/3;if(e<2)return 0;let t=0;for(let o=0;o<e;o++){let s=1/0;for(let n=0;n<e;n++){if(n===o)continue;let i=Math.hypot(r[o*3]-r[n*3],r[o*3+1]-r[n*3+1],r[o*3+2]-r[n*3+2]);s=Math.min(s,i)}t+=s}return t/e}function _r(r,e,t="none"){let{width:o,height:s}=r,n=r.data,i=new Uint8Array(n.length),c=o*s,a=d=>n[d*4+3]>=128;if(e.colors.length===0){for(let d=0;d<c;d++)if(a(d))throw new RangeError("empty palette");return{width:o,height:s,data:i}}let u=ue(e),l=new Int32Array(c).fill(-1);if(t==="floyd"){let d=new Float64Array(c*3);for(let p=0;p<c;p++)d.set(q(n[p*4],n[p*4+1],n[p*4+2]),p*3);l.set(Ao(d,o,s,a,u))}else{let d=t==="bayer4"?4:t==="bayer8"?8:0,p=d?vr(d):[[0]],m=d?Eo(u):0;for(let h=0;h<c;h++){if(!a(h))continue;let _=h%o,f=(h-_)/o,g=d?m*((p[f%d][_%d]+.5)/(d*d)-.5):0,[w,x,v]=q(n[h*4],n[h*4+1],n[h*4+2]);l[h]=K(u,w+g,x,v)}}for(let d=0;d<c;d++)l[d]<0||(i.set(e.colors[l[d]],d*4),i[d*4+3]=255);return{width:o,height:s,data:i}}function Ro(r,e){let t=e.palette;if(!t)return r.map(()=>{});if("fixed"in t)return r.map(()=>t.fixed);let o=e.seed??0;if(e.scope==="batch"){let s=st(r,t.auto,o);return r.map(()=>s)}return r.map((s,n)=>st([s],t.auto,o+n>>>0))}function Oo(r,e){return e.colors[K(ue(e),...q(...r))]}function Po(r){let e=[...ot([r]).keys()];return e.length===0?[0,0,0]:Xe({name:"",colors:e.map(t=>[t>>16,t>>8&255,t&255])})}function xr(r,e){let t=Ro(r,e);return{images:r.map((s,n)=>{let i=t[n],c=i?_r(s,i,e.dither??"none"):s;if(e.despeckle&&(c=mr(c)),e.outline){let a=e.outline==="auto"?i&&i.colors.length?Xe(i):Po(c):i&&i.colors.length?Oo(e.outline,i):e.outline;c=hr(c,a)}return c}),palettes:t}}var Uo=r=>r.palette!==void 0||r.despeckle===!0||r.outline!==void 0;function br(r,e={}){let t=e.softAlpha?[...r]:r.map(xt);return Uo(e)?xr(t,e):{images:t,palettes:t.map(()=>{})}}var yr=["x","y","xy"],C=class extends ${},To=4,Re=class r{gpu;config;classNames;#e;#t;#o;#r;#n;static fromWeights(e,t,{unguidedOnOwnModel:o=!0}={}){let s=cr(e,t);return new r(e,t.config,t.classNames,s,{unguidedOnOwnModel:o})}constructor(e,t,o,s,{ownsStore:n=!0,unguidedOnOwnModel:i=!0}={}){this.gpu=e,this.#r=new Map,this.#n=Promise.resolve(),this.config=t,this.classNames=o,this.#e=s,this.#t=n,this.#o=i}get cachedModels(){return this.#r.size}get channels(){return this.config.in_ch}maxSprites(e){let t=yt(this.config,this.gpu.maxBinding);return tt(1,e)===2?Math.floor(t/2):t}generate(e){this.#a(e);let t=this.#n.then(()=>this.gpu.scoped(()=>this.#i(e)));return this.#n=t.catch(()=>{}),t}destroy(){for(let e of this.#r.values())e.destroy();this.#r.clear(),this.#t&&this.#e.destroy()}#a(e){let t=e.classes.length;if(t<1)throw new C("a request draws at least one sprite");if(e.classes.forEach(a=>this.#f(a)),e.init&&this.#h(e.init),e.tile!==void 0&&!yr.includes(e.tile))throw new C(`tile must be one of ${yr.join(", ")}, not ${e.tile}`);if(!(e.guidance>=0)||!Number.isFinite(e.guidance))throw new C(`guidance must be a number \u2265 0, not ${e.guidance}`);if(!V.includes(e.sampler))throw new C(`sampler must be one of ${V.join(", ")}, not '${e.sampler}'`);let o=e.thresholdPercentile;if(o!==void 0&&!(o>0&&o<=100))throw new C(`the threshold is a percentile in (0, 100], not ${o}`);let s=e.guidanceInterval;if(s&&!(s[0]>=0&&s[0]<s[1]&&s[1]<=1))throw new C(`the guidance interval must be lo,hi with 0 \u2264 lo < hi \u2264 1 (fractions of t/T), not ${s}`);let{steps:n,seed:i}=vt;if(!Ie(e.steps,n))throw new C(`steps must be an integer in ${n.min}\u2026${n.max}, not ${e.steps}`);if(!Ie(e.seed,i))throw new C(`seed must be an integer in ${i.min}\u2026${i.max}, not ${e.seed}`);let c=this.maxSprites(e.guidance);if(t>c)throw new C(`${t} sprites at guidance ${e.guidance} are more than one step fits on this adapter (maxStorageBufferBindingSize ${this.gpu.maxBinding} bytes); draw ${c} or fewer`)}#f(e){let t=this.config.num_classes,o=a=>{if(!Number.isInteger(a)||a<0||a>t)throw new C(`class ${a} is not 0\u2026${t-1} (or ${t}, unconditional)`)};if(typeof e=="number")return o(e),{label:e,mix:null};let s=new Float64Array(t+1);for(let[a,u]of e.mix){if(o(a),!(u>=0)||!Number.isFinite(u))throw new C(`class weight ${u} is not a finite number \u2265 0`);s[a]+=u}let n=s.reduce((a,u)=>a+u,0);if(!(n>0))throw new C("the class weights of a mix sum to 0; give one > 0");let i=[...s.keys()].filter(a=>s[a]>0);return i.length===1?{label:i[0],mix:null}:{label:i.reduce((a,u)=>s[u]>s[a]?u:a),mix:Float32Array.from(s,a=>a/n)}}#h(e){let t=16**2;if(e.image.length!==this.channels*t||!e.image.every(Number.isFinite))throw new C(`the init image must be ${this.channels}\xD7${16}\xD7${16} finite values`);if(!(e.strength>0&&e.strength<=1))throw new C(`strength must be in (0, 1], not ${e.strength}`);if(e.mask&&(e.mask.length!==t||!e.mask.every(Number.isFinite)))throw new C(`the mask must be ${16}\xD7${16} finite values`);let o=e.resample??0;if(!Number.isInteger(o)||o<0||o>Je)throw new C(`resample must be an integer in 0\u2026${Je}, not ${o}`)}async#i(e){let t=e.classes.length,o=e.classes.map(h=>this.#f(h)),s=o.some(h=>h.mix!==null),n=e.tile&&{x:e.tile.includes("x"),y:e.tile.includes("y")},{guided:i}=rt(e),c={};i.includes(!0)&&(c.cfg=this.#s(2*t,s,n)),(!c.cfg||i.includes(!1)&&this.#o&&!e.init)&&(c.single=this.#s(t,s,n)),c.cfg?.prepare.run(),c.single?.prepare.run();let a=this.config.num_classes,u=h=>new Float32Array(a+1).map((_,f)=>f===h?1:0),l=e.previewEvery??0,{images:d,seconds:p}=await pr(this.gpu,c,{classes:o.map(h=>h.label),mix:s?o.map(h=>h.mix??u(h.label)):void 0,init:e.init,guidance:e.guidance,steps:e.steps,sampler:e.sampler,eta:e.eta,seed:e.seed,thresholdPercentile:e.thresholdPercentile,guidanceInterval:e.guidanceInterval,signal:e.signal,previewEvery:l,onPreview:e.onPreview&&((h,_,f)=>e.onPreview({x0:h,images:this.toImages(h,t),step:_,total:f}))}),m=br(this.toImages(d,t),{seed:e.seed,...e.post});return{raw:d,...m,seconds:p}}toImages(e,t){let o=this.channels*16**2;return Array.from({length:t},(s,n)=>_t(e,this.channels,16,16,n*o))}#s(e,t,o){let s=`${e}${t?" mix":""}${o?` wrap ${o.x} ${o.y}`:""}`,n=this.#r.get(s);if(n)this.#r.delete(s);else if(n=new ye(this.gpu,this.config,this.#e,e,{staticWeights:!0,classMix:t,wrap:o}),this.#r.size>=To){let[i,c]=this.#r.entries().next().value;c.destroy(),this.#r.delete(i)}return this.#r.set(s,n),n}};function kr(r,e){let t=s=>s===e.length?"unconditional":e[s];if(typeof r=="number")return t(r);let o=r.mix.reduce((s,[,n])=>s+n,0);return r.mix.map(([s,n])=>`${t(s)}:${Number((n/o).toFixed(3))}`).join("+")}var Io=r=>r.toLowerCase().replace(/[^a-z0-9]+/g,"-").replace(/^-|-$/g,"")||"class",Sr=(r,e,t)=>`${Io(r)}-s${e}-${t}`;function Lo(r,e){if(typeof e=="boolean")return`const ${r} = ${e};`;if(!Number.isFinite(e))throw new Error(`kernel constant ${r} is not finite: ${e}`);let t=Number.isInteger(e)?String(e):e.toExponential(9);return`const ${r} = ${t};`}function Cr(r){return Object.keys(r).sort().map(e=>Lo(e,r[e])).join(`
+`)}var Wo=(r,e)=>`${Cr(e)}
+${r.code}`,Oe=class{device;onError;#e;#t;#o;#r;constructor(e,t){this.device=e,this.onError=t,this.#e=new Map,this.#t=new Map,this.#o=[],this.#r=[]}get size(){return this.#e.size}get(e,t,o){let s=Cr(o),n=`${e.name}|${t}|${s}`,i=this.#e.get(n);if(i)return i;let c=s.replaceAll(`
+`," ");this.device.pushErrorScope("validation");let a=`${e.name}|${s}`,u=this.#t.get(a);return u||(u=this.device.createShaderModule({label:`${e.name} {${c}}`,code:Wo(e,o)}),this.#t.set(a,u)),i=this.device.createComputePipeline({label:`${e.name}:${t}`,layout:"auto",compute:{module:u,entryPoint:t}}),this.#r.push(this.device.popErrorScope().then(l=>{if(l){let d=l.message.trim().split(`
+`)[0];this.onError(`kernel ${e.name}:${t} {${c}}: ${d}`)}})),this.#e.set(n,i),this.#o.push({source:e,entry:t,consts:o}),i}get variants(){return this.#o}async settled(){let e=this.#r;this.#r=[],await Promise.all(e)}};var J=class extends Error{constructor(){super("no WebGPU adapter found: install a Vulkan driver (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers`, which includes the lavapipe CPU fallback) or run on a machine with a GPU")}},nt=class extends Error{constructor(e){super(`WebGPU error: ${e}`),this.name="GpuError"}},at=class{device;adapter;kernels;lostReason;firstError;constructor(e,t){this.device=e,this.adapter=t,this.lostReason=null,this.firstError=null,this.kernels=new Oe(e,o=>this.firstError??=o),e.addEventListener("uncapturederror",o=>{this.firstError??=o.error.message.trim()}),e.lost.then(o=>{this.lostReason=`${o.reason}: ${o.message}`,o.reason!=="destroyed"&&console.error(`error: WebGPU device lost (${this.lostReason})`)})}get limits(){return this.device.limits}get maxBinding(){return Math.min(this.device.limits.maxStorageBufferBindingSize,this.device.limits.maxBufferSize)}submit(e){this.check();let t=this.device.createCommandEncoder();e(t),this.device.queue.submit([t.finish()])}async sync(){await this.device.queue.onSubmittedWorkDone(),await this.verify()}async verify(){await this.kernels.settled(),this.check()}async scoped(e){this.device.pushErrorScope("out-of-memory"),this.device.pushErrorScope("validation");let t;try{t={value:await e()}}catch(i){t={error:i}}let o=await this.device.popErrorScope(),s=await this.device.popErrorScope(),n=o??s;if(n)throw new nt(n.message.trim());if("error"in t)throw t.error;return t.value}check(){if(this.lostReason)throw new Error(`WebGPU device lost (${this.lostReason})`);if(this.firstError)throw new Error(`WebGPU error: ${this.firstError}`)}destroy(){this.device.destroy()}};async function $r(r){if(!r)throw new J;let e=await r.requestAdapter({powerPreference:"high-performance"});if(!e)throw new J;let t=e.limits,o=[];e.features.has("timestamp-query")&&o.push("timestamp-query");let s=await e.requestDevice({requiredFeatures:o,requiredLimits:{maxStorageBufferBindingSize:t.maxStorageBufferBindingSize,maxBufferSize:t.maxBufferSize,maxStorageBuffersPerShaderStage:t.maxStorageBuffersPerShaderStage,maxComputeWorkgroupsPerDimension:t.maxComputeWorkgroupsPerDimension,maxComputeInvocationsPerWorkgroup:t.maxComputeInvocationsPerWorkgroup,maxComputeWorkgroupSizeX:t.maxComputeWorkgroupSizeX,maxComputeWorkgroupStorageSize:t.maxComputeWorkgroupStorageSize}}),n=e.info;return new at(s,{description:n.description||n.device||[n.vendor,n.architecture].filter(Boolean).join(" ")||"unknown adapter",vendor:n.vendor,architecture:n.architecture,isFallbackAdapter:n.isFallbackAdapter??!1,features:[...e.features].sort(),maxStorageBufferBindingSize:t.maxStorageBufferBindingSize,maxBufferSize:t.maxBufferSize,maxStorageBuffersPerShaderStage:t.maxStorageBuffersPerShaderStage,maxComputeWorkgroupsPerDimension:t.maxComputeWorkgroupsPerDimension})}var it={light:153,dark:102,square:2};function Nr(r){if(!Number.isInteger(r)||r<1)throw new RangeError(`scale must be a positive integer, not ${r}`)}function jo(r,e){Nr(e);let t=r.width*e,o=r.height*e,s=new Uint8Array(t*o*4),n=t*4;for(let i=0;i<r.height;i++){let c=i*e*n;for(let a=0;a<r.width;a++){let u=r.data.subarray((i*r.width+a)*4,(i*r.width+a+1)*4);for(let l=0;l<e;l++)s.set(u,c+(a*e+l)*4)}for(let a=1;a<e;a++)s.copyWithin(c+a*n,c,c+n)}return{width:t,height:o,data:s}}function qo(r,e){let t=new Uint8Array(r.data.length);for(let o=0;o<r.height;o++)for(let s=0;s<r.width;s++){let n=(o*r.width+s)*4,i=r.data[n+3],a=((Math.floor(s/e)+Math.floor(o/e)&1)===0?it.light:it.dark)*(255-i);for(let u=0;u<3;u++)t[n+u]=Math.round((r.data[n+u]*i+a)/255);t[n+3]=255}return{width:r.width,height:r.height,data:t}}function Mo(r,e,t){let{scale:o,gap:s}=t;if(Nr(o),!Number.isInteger(s)||s<0)throw new RangeError(`gap must be an integer \u2265 0, not ${s}`);let n=Math.max(...r),i=e.width*o,c=e.height*o,a=r.flatMap((u,l)=>Array.from({length:u},(d,p)=>({row:l,column:p,x:p*(i+s),y:l*(c+s),w:i,h:c})));return{width:n*i+(n-1)*s,height:r.length*c+(r.length-1)*s,tiles:a}}function ct(r,e){let{scale:t,checker:o}=e,s=r.find(l=>l.length>0)?.[0];if(!s)throw new RangeError("a sprite sheet needs at least one sprite");for(let l of r.flat())if(l.width!==s.width||l.height!==s.height)throw new RangeError(`sprite sheet tiles differ in size: ${l.width}\xD7${l.height} and ${s.width}\xD7${s.height}`);let{width:n,height:i,tiles:c}=Mo(r.map(l=>l.length),s,e),a=new Uint8Array(n*i*4);for(let{row:l,column:d,x:p,y:m,w:h,h:_}of c){let f=jo(r[l][d],t);for(let g=0;g<_;g++)a.set(f.data.subarray(g*h*4,(g+1)*h*4),((m+g)*n+p)*4)}let u={width:n,height:i,data:a};return o?qo(u,it.square*t):u}function ut(r){return r.querySelector('meta[name="pixel-diffusion-api"]')?.content||null}async function Ar(r,e){let t;try{t=await fetch(r,e)}catch(s){throw new Error(`cannot reach the server (${s.message})`)}let o=await t.json().catch(()=>null);if(!t.ok)throw new $(o?.error??`the server answered HTTP ${t.status}`);return o}var dt=r=>Ar(`${r}info`),Do=r=>Uint8Array.from(atob(r),e=>e.charCodeAt(0));async function Bo(r){let e=await createImageBitmap(r,{premultiplyAlpha:"none",colorSpaceConversion:"none"}),o=new OffscreenCanvas(e.width,e.height).getContext("2d");o.drawImage(e,0,0);let{data:s,width:n,height:i}=o.getImageData(0,0,e.width,e.height);return{width:n,height:i,data:new Uint8Array(s.buffer)}}async function Er(r,e,t,o){let s=await Ar(`${r}jobs`,{method:"POST",headers:{"content-type":"application/json"},body:JSON.stringify(e)}),n=await new Promise((a,u)=>{let l=new EventSource(`${s.events}?previews=rgba`),d=h=>{l.close(),t.removeEventListener("abort",p),h()},p=()=>d(()=>{fetch(`${r}jobs/${s.id}`,{method:"DELETE"}).catch(()=>{}),u(new z)});if(t.aborted)return p();t.addEventListener("abort",p,{once:!0});let m=h=>JSON.parse(h.data);l.addEventListener("preview",h=>{let{step:_,total:f,width:g,height:w,sprites:x}=m(h);o({step:_,total:f,images:x.map(v=>({width:g,height:w,data:Do(v)}))})}),l.addEventListener("done",h=>d(()=>a(m(h)))),l.addEventListener("failed",h=>d(()=>u(new $(m(h).error)))),l.addEventListener("cancelled",()=>d(()=>u(new z))),l.onerror=()=>d(()=>u(new Error("lost the connection to the server")))}),i=n.files.filter(a=>a.kind==="sprite");return{images:await Promise.all(i.map(async a=>{let u=await fetch(a.url);if(!u.ok)throw new Error(`cannot fetch ${a.name}: HTTP ${u.status}`);return Bo(await u.blob())})),files:n.files,seconds:n.seconds}}var Ho={ddpm:"DDPM, ancestral (ddpm)",ddim:"DDIM (ddim)","dpm++":"DPM-Solver++(2M) (dpm++)","dpm++sde":"DPM-Solver++(2M) SDE (dpm++sde)"},Rr="default.safetensors",Or=8,zo=25,I={gpu:null,generator:null,last:null,served:null};globalThis.pixelDiffusion=I;function A(r){let e=document.getElementById(r);if(!e)throw new Error(`the page has no #${r}`);return e}var b={form:A("controls"),classSelect:A("class"),count:A("count"),guidance:A("guidance"),steps:A("steps"),sampler:A("sampler"),seed:A("seed"),generate:A("generate"),cancel:A("cancel"),weightsName:A("weights-name"),weightsFile:A("weights-file"),canvas:A("sprites"),status:A("status"),downloads:A("downloads"),noWebGpu:A("no-webgpu"),tagline:document.querySelector("header p")},Y=null,Ue=null,lt=[];function F(r){document.body.dataset.state=r;let e=r==="busy",t=r==="ready"||e,o=Y?.kind==="server"||I.generator!==null;b.generate.disabled=!t||e||!o,b.cancel.disabled=!e,b.weightsFile.disabled=!t||e||Y?.kind!=="gpu"}function M(r,e=!1){b.status.textContent=r,b.status.className=e?"error":""}function de(r){r instanceof $||console.error(r),M(`error: ${r instanceof Error?r.message:String(r)}`,!0)}function Pe(r,e){let t=r.valueAsNumber;if(!Number.isFinite(t))throw new $(`${e} must be a number`);return t}function Pr(r){let e=[];for(let i=0;i<r.length;i+=Or)e.push(r.slice(i,i+Or));let t=ct(e,{scale:1,gap:1,checker:!0}),o=b.canvas;o.width=t.width,o.height=t.height,o.getContext("2d").putImageData(Tr(t),0,0);let s=o.parentElement?.clientWidth||800,n=Math.max(1,Math.min(16,Math.floor(s/t.width)));o.style.width=`${t.width*n}px`,o.style.height=`${t.height*n}px`}var Tr=r=>new ImageData(new Uint8ClampedArray(r.data),r.width,r.height);function Fo(r){let e=document.createElement("canvas");return e.width=r.width,e.height=r.height,e.getContext("2d").putImageData(Tr(r),0,0),new Promise((t,o)=>e.toBlob(s=>s?t(s):o(new Error("PNG encoding failed")),"image/png"))}async function Go(r,e,t){for(let i of lt)URL.revokeObjectURL(i);lt=[];let o=async(i,c)=>{let a=URL.createObjectURL(await Fo(c));return lt.push(a),{name:i,url:a}},s=ct([r],{scale:4,gap:2,checker:!1}),n=[await o(`sheet-s${t}.png`,s)];for(let[i,c]of r.entries())n.push(await o(`${Sr(e[i],t,i)}.png`,c));return n}function Ko(r){let e=r.map(({name:t,url:o})=>{let s=document.createElement("a");return s.href=o,s.download=t,s.textContent=t,s});b.downloads.replaceChildren("Download: ",...e)}function Ir(r,e=!0){let t=[new Option("every class in turn",""),...r.map((o,s)=>new Option(o,String(s))),...e?[new Option("unconditional",String(r.length))]:[]];b.classSelect.replaceChildren(...t)}async function Lr(r,e,t){let o=await ir(r,e);I.generator?.destroy(),I.generator=Re.fromWeights(t,o),b.weightsName.textContent=r,Ir(o.classNames);let{in_ch:s,base_ch:n,num_classes:i}=o.config;M(`Ready: ${r} (${i} classes, ${s} channels, base ${n}).`)}function Vo(){let r=Pe(b.count,"sprites");if(!Number.isInteger(r)||r<1)throw new $("sprites must be a whole number \u2265 1");let e=Pe(b.steps,"steps");return{n:r,fixed:b.classSelect.value===""?null:Number(b.classSelect.value),guidance:Pe(b.guidance,"guidance"),steps:e,sampler:V.find(t=>t===b.sampler.value)??Q.sampler,seed:Pe(b.seed,"seed"),previewEvery:Math.max(1,Math.round(e/zo))}}function Qo(r){return{kind:"gpu",where:r.adapter.description,async run(e,t,o){let s=I.generator;if(!s)throw new $("no weights are loaded");let n=s.config.num_classes,i=Array.from({length:e.n},(l,d)=>e.fixed??d%n),c=await s.generate({classes:i,guidance:e.guidance,steps:e.steps,sampler:e.sampler,eta:Q.eta,seed:e.seed,previewEvery:e.previewEvery,signal:t,onPreview:o});I.last=c;let a=i.map(l=>kr(l,s.classNames)),u=await Go(c.images,a,e.seed);return{images:c.images,seconds:c.seconds,downloads:u}}}}function Xo(r,e){return{kind:"server",where:`the server's ${e}`,async run(t,o,s){let{n,fixed:i,guidance:c,steps:a,sampler:u,seed:l,previewEvery:d}=t,m=await Er(r,{class:i,n,guidance:c,steps:a,sampler:u,seed:l,previewEvery:d},o,s);I.served=m;let h=m.files.filter(g=>g.kind==="sheet"),_=m.files.filter(g=>g.kind==="sprite"),f=[...h,..._].map(({name:g,url:w})=>({name:g,url:w}));return{images:m.images,seconds:m.seconds,downloads:f}}}}async function Jo(){if(!Y)return;let r=Vo(),e=r.n>1?"s":"";Ue=new AbortController,I.last=I.served=null,F("busy"),M(`Drawing ${r.n} sprite${e}\u2026`);try{let t=await Y.run(r,Ue.signal,({images:o,step:s,total:n})=>{Pr(o),M(`Step ${s} of ${n}\u2026`)});Pr(t.images),Ko(t.downloads),M(`${r.n} sprite${e} (${r.sampler}, ${r.steps} steps, guidance ${r.guidance}, seed ${r.seed}) in ${t.seconds.toFixed(1)} s on ${Y.where}.`)}catch(t){t instanceof z?M("Cancelled."):de(t)}finally{Ue=null,F("ready")}}async function Ur(r){let e=I.gpu;if(!e){M("error: the server that sent this page draws with its own weights; opening weights needs a browser with WebGPU",!0);return}if(document.body.dataset.state!=="ready"){M("error: wait for the sprites being drawn (or cancel them) before changing weights",!0);return}F("loading");try{await Lr(r.name,async()=>new Uint8Array(await r.arrayBuffer()),e)}catch(t){de(t)}finally{F("ready")}}function Yo(){b.form.addEventListener("submit",r=>{r.preventDefault(),Jo().catch(de)}),b.cancel.addEventListener("click",()=>Ue?.abort()),b.weightsFile.addEventListener("change",()=>{let r=b.weightsFile.files?.[0];b.weightsFile.value="",r&&Ur(r)}),document.addEventListener("dragover",r=>{r.preventDefault(),document.body.classList.add("dropping")}),document.addEventListener("dragleave",()=>document.body.classList.remove("dropping")),document.addEventListener("drop",r=>{r.preventDefault(),document.body.classList.remove("dropping");let e=r.dataTransfer?.files[0];e&&Ur(e)})}function Wr(r){Y=r,document.body.dataset.backend=r.kind,Yo()}async function Zo(r,e){let t=await dt(r);b.noWebGpu.textContent=`${e}, so the sprites are drawn by the server that sent this page (on its ${t.adapter}), not on your GPU.`,b.noWebGpu.hidden=!1,b.weightsName.textContent=t.weights,b.tagline.textContent="16\xD716 sprites from a diffusion model, drawn by this page's server.",Ir(t.classes,!1),Wr(Xo(r,t.adapter)),M(`Ready: ${t.weights} on the server (${t.classes.length} classes).`),F("ready")}async function es(){b.guidance.value=String(Q.guidance),b.steps.value=String(Q.steps),b.sampler.replaceChildren(...V.map(t=>new Option(Ho[t],t))),b.sampler.value=Q.sampler;let r=navigator.gpu,e;try{e=await $r(r)}catch(t){if(!(t instanceof J))throw t;let o=r?"This browser has WebGPU but offers no adapter for it (its GPU or driver may be blocklisted)":"This browser has no WebGPU, which the sprites are drawn with",s=ut(document);if(s)return await Zo(s,o);b.noWebGpu.textContent=r?`${o}, so it cannot draw sprites.`:`${o}: use a current Chrome or Edge, or a Firefox or Safari with WebGPU enabled.`,b.noWebGpu.hidden=!1,M(""),F("no-webgpu");return}I.gpu=e,Wr(Qo(e));try{let t=ut(document),o=t?(await dt(t)).weights:Rr;await Lr(o,async()=>{let s=await fetch(Rr);if(!s.ok)throw new Error(`HTTP ${s.status} ${s.statusText}`);return new Uint8Array(await s.arrayBuffer())},e)}catch(t){de(t)}F("ready")}es().catch(r=>{de(r),F("failed")});
