@@ -5,7 +5,7 @@
  * limit, Ctrl-C, and the same PNG/GIF bytes as `main.ts sample` for one seed.
  */
 
-import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { deepStrictEqual, equal, match, notDeepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { GIF } from "imagescript";
 import { SAMPLERS } from "../lib/diffusion/schedule.ts";
@@ -324,6 +324,51 @@ Deno.test("serve: routes, bad input, jobs, cancel, disconnect, 20 clients, sampl
           paletted.command,
           /--palette auto:4 --dither bayer4 --outline auto --despeckle --gif$/,
         );
+      });
+
+      await t.step("variations of a finished sprite; the same bytes as sample --init", async () => {
+        const base = { class: "sword", n: 2, seed: 8, steps: 6, previewEvery: 2, scale: 3 };
+        const refusals: [unknown, RegExp][] = [
+          [5, /^init must be/],
+          [{ job: "nope", sprite: 0 }, /^init: no job 'nope'/],
+          [{ job: finished.id, sprite: 2 }, /^init: job \S+ has sprites 0…1, not 2/],
+          [
+            { job: finished.id, sprite: 0, strength: 0 },
+            /^init\.strength must be a number in \(0, 1\]/,
+          ],
+          [{ job: finished.id, sprite: 0, size: 16 }, /^init has no field 'size'/],
+        ];
+        for (const [init, pattern] of refusals) {
+          const res = await api.submit({ ...base, init });
+          const reply = await res.json();
+          deepStrictEqual([res.status, reply.field], [400, "init"], JSON.stringify(init));
+          match(reply.error, pattern);
+        }
+        const variation = await api.accepted({
+          ...base,
+          init: { job: finished.id, sprite: 1, strength: 0.5 },
+        });
+        deepStrictEqual(variation.request.init, {
+          job: finished.id,
+          sprite: 1,
+          file: "sword-s5-1.png",
+          strength: 0.5,
+        });
+        const done = (await (await api.events(variation.id)).until("done")).data as unknown as Job;
+        match(done.command, / --init sword-s5-1\.png --strength 0\.5 /);
+        // `sample` reads the sprite's PNG as downloaded (written by the step above into cli-0).
+        const words = done.command.split(" ").slice(4);
+        words[words.indexOf("--init") + 1] = join(dir, "cli-0", "sword-s5-1.png");
+        const out = join(dir, "cli-variation");
+        succeeded(await runMain([...words, "--out", out]));
+        for (const file of done.files) {
+          const fromCli = await Deno.readFile(join(out, file.name));
+          deepStrictEqual(fromCli, await api.bytes(file.url), file.name);
+        }
+        // A variation at strength 0.5 differs from drawing anew with the same seed.
+        const fresh = await api.accepted(base);
+        const anew = (await (await api.events(fresh.id)).until("done")).data as unknown as Job;
+        notDeepStrictEqual(await api.bytes(anew.files[0].url), await api.bytes(done.files[0].url));
       });
 
       await t.step("cancel: a running job stops, a queued one leaves the queue", async () => {

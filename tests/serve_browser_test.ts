@@ -38,6 +38,7 @@ const CONTROLS = [
   "n",
   "scale",
   "preview-every",
+  "strength",
   "soft-alpha",
   "generate",
 ];
@@ -133,6 +134,14 @@ Deno.test("serve page: generate with live previews, gallery, download, cancel, p
         deepStrictEqual([png.width, png.height], [16, 16]);
       });
 
+      await t.step("Variations draws from a gallery sprite", async () => {
+        await page.click("#gallery li figure button"); // sprite 1's variations
+        await waitForGallery(page, 2);
+        const command = await page.$eval("#gallery li code", (c) => c.textContent!);
+        ok(command.includes("--class sword --init sword-s9-0.png --strength 0.6 --n 3"), command);
+        ok(!command.includes("--seed 9 "), `a variation gets a new seed: ${command}`);
+      });
+
       await t.step("the palette controls reach the API and the command line", async () => {
         await fillForm(page, { steps: 10, previewEvery: 5, n: 2, seed: 4 });
         await openDetails(page, "palette-options");
@@ -146,7 +155,7 @@ Deno.test("serve page: generate with live previews, gallery, download, cancel, p
         await page.click("#despeckle");
         ok(await page.$eval("#soft-alpha", (c) => (c as HTMLInputElement).disabled));
         await generate(page);
-        await waitForGallery(page, 2);
+        await waitForGallery(page, 3);
         const [command, links] = await page.$eval("#gallery li", (li) => [
           li.querySelector("code")!.textContent!,
           [...li.querySelectorAll(".downloads a")].map((a) => a.textContent),
@@ -177,7 +186,7 @@ Deno.test("serve page: generate with live previews, gallery, download, cancel, p
         await page.waitForFunction(() =>
           document.querySelector("#status")!.textContent === "cancelled"
         );
-        equal(await page.$$eval("#gallery > li", (li) => li.length), 2);
+        equal(await page.$$eval("#gallery > li", (li) => li.length), 3);
         ok(await page.$eval("#generate", (b) => !(b as HTMLButtonElement).disabled));
         deepStrictEqual(errors, []);
       });

@@ -19,9 +19,10 @@ import { decodePng } from "../io/png.ts";
 import { UserError } from "./errors.ts";
 import { choiceOption, numberOption, type OptionValues } from "./options.ts";
 import { resolveClass } from "../generate/classes.ts";
+import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
 
 /** Strength of `--init` without `--strength`: a variation; inpainting starts from pure noise. */
-export const DEFAULT_STRENGTH = 0.6;
+const DEFAULT_STRENGTH = GENERATE_DEFAULTS.strength;
 
 export const CREATIVE_OPTIONS = {
   init: {

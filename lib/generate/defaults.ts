@@ -17,7 +17,18 @@ export const GENERATE_DEFAULTS: {
   previewEvery: number;
   /** NEAREST upscale of the large PNGs (16 → 256 px, as the original shows). */
   scale: number;
-} = { guidance: 3, steps: 100, sampler: "ddpm", eta: 0, seed: 0, previewEvery: 20, scale: 16 };
+  /** How far a variation moves from its init sprite (0 < strength ≤ 1). */
+  strength: number;
+} = {
+  guidance: 3,
+  steps: 100,
+  sampler: "ddpm",
+  eta: 0,
+  seed: 0,
+  previewEvery: 20,
+  scale: 16,
+  strength: 0.6,
+};
 
 export interface Range {
   min: number;

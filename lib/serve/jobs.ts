@@ -248,6 +248,7 @@ export class JobQueue {
     try {
       const result = await this.generator.generate({
         classes: spec.classes,
+        init: spec.initImage,
         guidance: spec.guidance,
         steps: spec.steps,
         sampler: spec.sampler,

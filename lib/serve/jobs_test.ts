@@ -13,6 +13,7 @@ const spec = (steps: number) =>
   parseJobRequest({ n: 1, steps, previewEvery: 1 }, {
     classNames: CLASSES,
     maxSprites: () => 4,
+    initSprite: () => "no variations here",
   });
 
 /** Resolves with the job's events once it has ended. */

@@ -13,6 +13,7 @@ import { BUILTIN_PALETTES } from "../palette/builtin.ts";
 import { MAX_COLORS, type Palette, parseHex } from "../palette/palette.ts";
 import { type Dither, DITHERS } from "../palette/quantize.ts";
 import { type PaletteSpec, parsePaletteSpec } from "../palette/spec.ts";
+import type { InitImage } from "../diffusion/known_image.ts";
 import { InputError } from "../util/errors.ts";
 
 /** A request's previews are kept for its GIF; at most this many bound the memory a job holds. */
@@ -54,6 +55,16 @@ export interface JobSpec {
   despeckle: boolean;
   /** The post-processing all these ask for, the palette resolved. */
   post: PostOptions;
+  /** A variation: the finished sprite it starts from (its file's name) and how far it moves. */
+  init: { job: string; sprite: number; file: string; strength: number } | null;
+  /** The init sprite as the generator takes it. */
+  initImage?: InitImage;
+}
+
+/** A finished sprite a variation can start from: [C, 16, 16] in [−1, 1], and its file's name. */
+export interface InitSprite {
+  image: Float32Array;
+  file: string;
 }
 
 /** What validation needs to know about the model and the server's bounds. */
@@ -63,6 +74,8 @@ export interface RequestLimits {
   maxSprites(guidance: number): number;
   /** The training data's colours stored with the weights (`palette: "dataset"`), if any. */
   datasetPalette?: Palette;
+  /** Sprite `sprite` of the finished job `job`, or why there is none. */
+  initSprite(job: string, sprite: number): InitSprite | string;
 }
 
 const FIELDS = [
@@ -81,6 +94,7 @@ const FIELDS = [
   "dither",
   "outline",
   "despeckle",
+  "init",
 ] as const;
 
 const SCOPES: readonly PaletteScope[] = ["sprite", "batch"];
@@ -249,6 +263,32 @@ function paletteFields(body: Body, limits: RequestLimits, seed: number, softAlph
   };
 }
 
+/** `init`: `{job, sprite, strength?}`, a sprite this server drew, to make variations of. */
+function initField(body: Body, limits: RequestLimits): Pick<JobSpec, "init" | "initImage"> {
+  const value = body.init ?? null;
+  if (value === null) return { init: null };
+  const shape = '{"job": ID, "sprite": I, "strength": S}, 0 < S ≤ 1';
+  const refuse = (why: string) => new FieldError("init", why, [null, shape]);
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw refuse(`init must be {"job": ID, "sprite": I, "strength": S} or null`);
+  }
+  const { job, sprite, strength = GENERATE_DEFAULTS.strength, ...rest } = value as Body;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) throw refuse(`init has no field '${extra}' (job, sprite, strength)`);
+  if (typeof job !== "string" || typeof sprite !== "number" || !Number.isInteger(sprite)) {
+    throw refuse(`init needs "job" (a job's id) and "sprite" (an integer index)`);
+  }
+  if (typeof strength !== "number" || !(strength > 0 && strength <= 1)) {
+    throw refuse(`init.strength must be a number in (0, 1], not ${JSON.stringify(strength)}`);
+  }
+  const found = limits.initSprite(job, sprite);
+  if (typeof found === "string") throw refuse(`init: ${found}`);
+  return {
+    init: { job, sprite, file: found.file, strength },
+    initImage: { image: found.image, strength },
+  };
+}
+
 /** Checks `body` (parsed JSON) field by field; the first bad field is a {@link FieldError}. */
 export function parseJobRequest(body: unknown, limits: RequestLimits): JobSpec {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
@@ -321,5 +361,6 @@ export function parseJobRequest(body: unknown, limits: RequestLimits): JobSpec {
     softAlpha,
     previewEvery,
     ...paletteFields(fields, limits, seed, softAlpha),
+    ...initField(fields, limits),
   };
 }

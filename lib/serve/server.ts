@@ -5,7 +5,9 @@
  * Server-Sent Events, their files, cancellation. API reference: README, "serve".
  */
 
+import { buildDataset } from "../data/pixels.ts";
 import { SAMPLERS } from "../diffusion/schedule.ts";
+import { IMAGE_SIZE } from "../model/config.ts";
 import { BUILTIN_PALETTES } from "../palette/builtin.ts";
 import { MAX_COLORS, type Palette } from "../palette/palette.ts";
 import { DITHERS } from "../palette/quantize.ts";
@@ -78,6 +80,27 @@ export function createApp(
     return job;
   };
 
+  /** A finished sprite as a variation's start, converted as `sample --init` reads its PNG. */
+  const initSprite = (id: string, sprite: number) => {
+    const job = queue.get(id);
+    if (!job) return `no job '${id}' (finished jobs are kept until ${KEPT_JOBS} newer ones finish)`;
+    const file = job.files.find((f) => f.kind === "sprite" && f.sprite === sprite);
+    if (job.state !== "done" || !job.result || !file) {
+      return job.state === "done"
+        ? `job ${id} has sprites 0…${job.result!.images.length - 1}, not ${sprite}`
+        : `job ${id} is ${job.state}; variations start from a finished sprite`;
+    }
+    const opts = { size: IMAGE_SIZE, channels: generator.channels as 3 | 4 };
+    const tensor = buildDataset(
+      [job.result.images[sprite]],
+      new Int32Array([-1]),
+      [],
+      file.name,
+      opts,
+    );
+    return { image: tensor.images, file: file.name };
+  };
+
   const info = () => ({
     weights: options.weightsName,
     adapter: options.adapter,
@@ -110,7 +133,7 @@ export function createApp(
 
   const submit = async (req: Request) => {
     const body = await readJsonBody(req, MAX_BODY_BYTES);
-    const spec = parseJobRequest(body, { classNames, maxSprites, datasetPalette });
+    const spec = parseJobRequest(body, { classNames, maxSprites, datasetPalette, initSprite });
     const job = queue.submit(spec);
     return json(202, summary(job), { location: `/api/jobs/${job.id}` });
   };

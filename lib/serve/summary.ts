@@ -10,7 +10,7 @@ import type { Job, JobState } from "./jobs.ts";
 import type { JobSpec } from "./request.ts";
 
 /** The options of a request, as the summary repeats them. */
-type RequestOptions = Omit<JobSpec, "fixedClass" | "classes" | "labels" | "post">;
+type RequestOptions = Omit<JobSpec, "fixedClass" | "classes" | "labels" | "post" | "initImage">;
 
 export interface JobSummary {
   id: string;
@@ -64,6 +64,7 @@ export function sampleCommandLine(
     const name = classNames[spec.fixedClass];
     add("--class", resolveClass(name, classNames) === spec.fixedClass ? name : spec.fixedClass);
   }
+  if (spec.init) add("--init", spec.init.file, "--strength", spec.init.strength);
   add("--n", spec.classes.length, "--seed", spec.seed, "--guidance", spec.guidance);
   add("--steps", spec.steps, "--sampler", spec.sampler);
   if (spec.sampler === "ddim") add("--eta", spec.eta);
@@ -87,7 +88,7 @@ export function jobSummary(
   weightsArg: string | undefined,
 ): JobSummary {
   const { spec } = job;
-  const { fixedClass, classes, labels, post: _, ...options } = spec;
+  const { fixedClass, classes, labels, post: _post, initImage: _init, ...options } = spec;
   const base = `/api/jobs/${job.id}`;
   return {
     id: job.id,

@@ -31,6 +31,7 @@ const spec = (over: Partial<JobSpec>): JobSpec => ({
   outline: null,
   despeckle: false,
   post: {},
+  init: null,
   ...over,
 });
 
@@ -89,6 +90,15 @@ Deno.test("sampleCommandLine: every option that changes the files, words bash re
   deepStrictEqual(
     (await bashWords(paletted)).slice(-10).join(" "),
     "--palette auto:5 --palette-scope batch --dither floyd --outline 102030 --despeckle --gif",
+  );
+  const variation = sampleCommandLine(
+    spec({ fixedClass: 2, init: { job: "j", sprite: 1, file: "sword-s3-1.png", strength: 0.45 } }),
+    classNames,
+    undefined,
+  );
+  deepStrictEqual(
+    (await bashWords(variation)).slice(5, 11).join(" "),
+    "--class sword --init sword-s3-1.png --strength 0.45",
   );
   // Class "2" named by its name would mean index 2 ("sword") to `sample`: its index is used.
   const numeric = sampleCommandLine(spec({ fixedClass: 0 }), classNames, undefined);

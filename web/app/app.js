@@ -21,6 +21,7 @@ const CONTROLS = {
   dither: "dither",
   outline: "outline",
   despeckle: "despeckle",
+  init: "strength",
 };
 
 /** The job being drawn: its id and its event stream. */
@@ -68,6 +69,7 @@ async function loadInfo() {
   $("seed").value = String(d.seed);
   $("scale").value = String(d.scale);
   $("preview-every").value = String(d.previewEvery);
+  $("strength").value = $("strength-value").value = String(d.strength);
   $("n").max = String(info.ranges.n.max);
   $("n").value = String(Math.min(info.classes.length, info.ranges.n.max));
   $("model").textContent = `${info.weights} · ${info.model.parameters.toLocaleString("en-US")} ` +
@@ -126,9 +128,20 @@ function drawPreview(canvases, preview) {
   });
 }
 
-async function generate() {
-  showError("");
+const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0];
+
+/** Variations of sprite `i` of `job`: the form's settings, its class, a new seed, from that sprite. */
+function vary(job, i) {
+  if (current) return;
+  $("seed").value = String(randomSeed());
   const request = readForm();
+  request.class = job.request.classes[i];
+  request.init = { job: job.id, sprite: i, strength: Number($("strength").value) };
+  submit(request);
+}
+
+async function submit(request) {
+  showError("");
   setBusy(true);
   setStatus("submitting…", 0);
   let response;
@@ -226,7 +239,13 @@ function addToGallery(job) {
       ...job.files.filter((f) => f.kind === "gpl" && f.sprite === i)
         .map((f) => link(".gpl", f, `download ${f.name}`)),
     );
-    figure.append(img, caption);
+    const variations = document.createElement("button");
+    variations.type = "button";
+    variations.className = "small";
+    variations.textContent = "Variations";
+    variations.setAttribute("aria-label", `variations of ${img.alt}`);
+    variations.addEventListener("click", () => vary(job, i));
+    figure.append(img, caption, variations);
     sprites.append(figure);
   }
   const meta = document.createElement("p");
@@ -239,13 +258,8 @@ function addToGallery(job) {
     `${r.sampler} ${r.steps} steps${palette} · ${job.seconds.toFixed(1)} s`;
   const downloads = document.createElement("div");
   downloads.className = "downloads";
-  const variations = document.createElement("button");
-  variations.type = "button";
-  variations.disabled = true;
-  variations.textContent = "Variations";
-  variations.title = "variations of a sprite need image-to-image sampling, not in this version";
   const batchFiles = job.files.filter((f) => f.kind in FILE_LABELS && f.sprite === null);
-  downloads.append(...batchFiles.map((f) => link(FILE_LABELS[f.kind], f)), variations);
+  downloads.append(...batchFiles.map((f) => link(FILE_LABELS[f.kind], f)));
   const command = document.createElement("div");
   command.className = "command";
   const code = document.createElement("code");
@@ -271,16 +285,19 @@ function addToGallery(job) {
 
 $("controls").addEventListener("submit", (e) => {
   e.preventDefault();
-  if (!current) generate();
+  if (!current) submit(readForm());
 });
 $("cancel").addEventListener("click", () => {
   if (current) fetch(`/api/jobs/${current.id}`, { method: "DELETE" });
 });
 $("randomise").addEventListener("click", () => {
-  $("seed").value = String(crypto.getRandomValues(new Uint32Array(1))[0]);
+  $("seed").value = String(randomSeed());
 });
 $("guidance").addEventListener("input", () => {
   $("guidance-value").value = $("guidance").value;
+});
+$("strength").addEventListener("input", () => {
+  $("strength-value").value = $("strength").value;
 });
 $("sampler").addEventListener("change", () => {
   $("eta").disabled = $("sampler").value !== "ddim";
