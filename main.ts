@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
   if (!command) {
     throw new UserError(`unknown command '${name}'; commands: ${Object.keys(commands).join(", ")}`);
   }
-  await command.run(rest);
+  await (await command.load()).run(rest);
   return 0;
 }
 

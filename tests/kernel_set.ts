@@ -8,7 +8,8 @@
  * for a training step), and what is recorded is the same either way. Covered: each
  * preset with the default dataset's RGBA and 8 classes, and the original's model
  * (reference, RGB, 5 classes); sampling builds what `sample` builds for 1 sprite
- * without and with guidance and 8 sprites with guidance (1, 2 and 16 model rows), and
+ * without and with guidance and 8 sprites with guidance (1, 2 and 16 model rows; x0
+ * clamped and dynamically thresholded), and
  * training builds the step of `Trainer` at the recipe's batch size.
  */
 
@@ -52,8 +53,12 @@ export async function buildPrograms(gpu: Gpu, config: ModelConfig): Promise<void
   const store = new ParamStore(gpu, new ParamLayout(paramSpecs(config)));
   for (const { n, cfg } of SAMPLING) {
     const model = new ContextUNet(gpu, config, store, cfg ? 2 * n : n, { staticWeights: true });
-    const guided = new GuidedUpdate(gpu, { x: model.x, eps: model.eps, n, cfg, seed: 0 });
-    guided.destroy();
+    const chw = config.in_ch * 256;
+    for (const thresholdPercentile of [undefined, 99.5]) {
+      const updates = new GuidedUpdate(gpu, { n, chw, seed: 0, thresholdPercentile });
+      updates.programs(model.x, model.eps, cfg);
+      updates.destroy();
+    }
     model.destroy();
   }
   const count = RECIPE.batch;

@@ -7,6 +7,7 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
+import { GENERATE_DEFAULTS } from "../lib/generate/defaults.ts";
 import type { RgbaImage } from "../lib/io/image.ts";
 import { decodePng } from "../lib/io/png.ts";
 import { CHECKER, compositeOverChecker } from "../lib/io/sheet.ts";
@@ -94,7 +95,10 @@ Deno.test({
         ok(text.slice(0, p.at).endsWith("\x1b[?2026h\x1b[3A\n\n\x1b[2A\x1b7"), "not in place");
       }
       // All drawn before the summary, which would otherwise be drawn over.
-      ok(pictures[2].at < text.indexOf("3 sprites (ddpm"), "a frame after the summary");
+      ok(
+        pictures[2].at < text.indexOf(`3 sprites (${GENERATE_DEFAULTS.sampler}`),
+        "a frame after the summary",
+      );
       // The final frame: each sprite as written (soft alpha: the raw prediction itself) over
       // the checkerboard, NEAREST ×2, 2 pixels apart, in one row.
       const last = pictures.at(-1)!.png;

@@ -7,6 +7,7 @@
 import { deepStrictEqual, notDeepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { GIF } from "imagescript";
+import { GENERATE_DEFAULTS } from "../lib/generate/defaults.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { decodePng } from "../lib/io/png.ts";
 import { loadDefaultWeights } from "../lib/model/default_weights.ts";
@@ -53,7 +54,10 @@ Deno.test("sample: PNGs, sheet, GIF and --json; same seed ⇒ same bytes, never 
     deepStrictEqual(summary.files, names.map((n) => join(out, n)));
     deepStrictEqual(summary.classes, TINY_CLASSES);
     deepStrictEqual([summary.steps, summary.seed, summary.guidance], [4, 7, 3]);
-    deepStrictEqual([summary.sampler, summary.weights], ["ddpm", "tiny.safetensors"]);
+    deepStrictEqual(
+      [summary.sampler, summary.weights],
+      [GENERATE_DEFAULTS.sampler, "tiny.safetensors"],
+    );
 
     for (const stem of stems) {
       const native = await decodePng(await Deno.readFile(join(out, `${stem}.png`)), stem);
@@ -164,7 +168,12 @@ Deno.test("sample: no arguments but --steps/--out draws one sprite per class of 
         .sort(),
     );
     deepStrictEqual(await pngSize(join(dir, `${stems[0]}-x16.png`)), [256, 256]);
-    ok(r.stdout.startsWith(`${classNames.length} sprites (ddpm, 2 steps, guidance 3, seed 0)`));
+    ok(
+      r.stdout.startsWith(
+        `${classNames.length} sprites (${GENERATE_DEFAULTS.sampler}, 2 steps, guidance 3, seed 0)`,
+      ),
+      r.stdout,
+    );
     ok(r.stdout.includes(`wrote ${2 * classNames.length + 2} files to ${dir}/`), r.stdout);
     deepStrictEqual(r.stderr, "");
   });
@@ -231,7 +240,8 @@ Deno.test("sample: --list-classes, --class NAME, and no escape codes off a TTY",
       ignore: !hasScript,
       fn: async () => {
         const plain = await sampleOnTty(tty, { NO_COLOR: "1" });
-        ok(!plain.includes("\x1b") && plain.includes("1 sprite (ddpm, 2 steps"), plain);
+        const line = `1 sprite (${GENERATE_DEFAULTS.sampler}, 2 steps`;
+        ok(!plain.includes("\x1b") && plain.includes(line), plain);
         const drawn = await sampleOnTty(tty, { COLORTERM: "truecolor" });
         ok(
           drawn.includes("\x1b[38;2;") && drawn.includes("▀"),
@@ -264,7 +274,27 @@ Deno.test("sample: bad input ⇒ one error line, exit code ≠ 0, nothing writte
     failsWith(await tiny("--guidance", "101"), /--guidance must be between 0 and 100, not 101/);
     failsWith(await tiny("--n", "ten"), /--n must be an integer, not 'ten'/);
     failsWith(await tiny("--seed", "-3"), /--seed must be between 0 and 4294967295, not -3/);
-    failsWith(await tiny("--sampler", "euler"), /--sampler must be one of ddpm, ddim, not 'euler'/);
+    failsWith(
+      await tiny("--sampler", "euler"),
+      /--sampler must be one of ddpm, ddim, dpm\+\+, dpm\+\+sde, not 'euler'/,
+    );
+    failsWith(
+      await tiny("--threshold", "0"),
+      /--threshold must be a percentile in \(0, 100\], not 0/,
+    );
+    failsWith(
+      await tiny("--threshold", "100.5"),
+      /--threshold must be a percentile in .*not 100.5/,
+    );
+    failsWith(await tiny("--threshold", "high"), /--threshold must be a number, not 'high'/);
+    const interval = /--guidance-interval must satisfy 0 ≤ LO < HI ≤ 1 \(fractions of t\/T\)/;
+    failsWith(await tiny("--guidance-interval", "0.5,0.5"), interval); // empty
+    failsWith(await tiny("--guidance-interval", "0.8,0.2"), interval); // reversed
+    failsWith(await tiny("--guidance-interval", "0.2,1.5"), interval);
+    failsWith(
+      await tiny("--guidance-interval", "0.2"),
+      /--guidance-interval must be LO,HI \(two numbers\), not '0.2'/,
+    );
     failsWith(await tiny("--eta", "0.5"), /--eta sets DDIM's noise; add --sampler ddim to use it/);
     failsWith(await tiny("--frames", "3"), /Unknown option '--frames'/);
 
@@ -334,5 +364,37 @@ Deno.test("sample: a batch over the adapter's binding limit is refused before an
         );
         deepStrictEqual(listDir(dir), [], "the refused run created --out");
       }),
+  });
+});
+
+Deno.test("sample: dpm++ with --threshold and --guidance-interval; the default preview gives about 20 GIF frames at any --steps", async () => {
+  await withTempDir("sample-cli-", async (dir) => {
+    const weights = join(dir, "tiny.safetensors");
+    await writeTinyWeights(weights);
+    const frames = async (out: string) =>
+      (await GIF.decode(await Deno.readFile(join(out, "fadein-s0.gif")))).length;
+    const base = ["--weights", weights, "--n", "1", "--gif"];
+
+    const few = join(dir, "few");
+    const fewRun = await sample(
+      ...base,
+      ...["--sampler", "dpm++", "--steps", "10", "--threshold", "99.5"],
+      ...["--guidance-interval", "0.2,0.8", "--json", "--out", few],
+    );
+    succeeded(fewRun);
+    const summary = JSON.parse(fewRun.stdout);
+    deepStrictEqual(
+      [summary.sampler, summary.steps, summary.threshold, summary.guidanceInterval],
+      ["dpm++", 10, 99.5, [0.2, 0.8]],
+    );
+    // A preview after each of steps 1…9, then the finished sprite twice.
+    deepStrictEqual(await frames(few), 9 + 2);
+
+    const many = join(dir, "many");
+    succeeded(await sample(...base, "--steps", "40", "--out", many));
+    deepStrictEqual(await frames(many), 19 + 2); // every 2nd step
+    const explicit = join(dir, "explicit");
+    succeeded(await sample(...base, "--steps", "40", "--preview-every", "10", "--out", explicit));
+    deepStrictEqual(await frames(explicit), 3 + 2);
   });
 });

@@ -68,7 +68,7 @@ Deno.test("serve: routes, bad input, jobs, cancel, disconnect, 20 clients, sampl
         equal(status, 200);
         deepStrictEqual(info.classes, TINY_CLASSES);
         deepStrictEqual(info.samplers, [...SAMPLERS]);
-        deepStrictEqual(info.defaults, GENERATE_DEFAULTS);
+        deepStrictEqual(info.defaults, JSON.parse(JSON.stringify(GENERATE_DEFAULTS)));
         deepStrictEqual((info.ranges as Record<string, unknown>).n, {
           min: 1,
           max: MAX_SPRITES,

@@ -1,26 +1,46 @@
-/** The subcommands of main.ts, each in a module of its own. */
-
-import { dataCommand } from "./data.ts";
-import { evalCommand } from "./eval.ts";
-import { infoCommand } from "./info.ts";
-import { sampleCommand } from "./sample.ts";
-import { serveCommand } from "./serve.ts";
-import { showCommand } from "./show.ts";
-import { trainCommand } from "./train.ts";
+/**
+ * The subcommands of main.ts, each in a module of its own, imported only when it runs: `sample`
+ * does not load the training, dataset and evaluation code (nor the embedded dataset).
+ */
 
 export interface Command {
-  summary: string;
   run(args: string[]): Promise<void>;
 }
 
-export const commands: Record<string, Command> = {
-  sample: sampleCommand,
-  serve: serveCommand,
-  train: trainCommand,
-  data: dataCommand,
-  eval: evalCommand,
-  info: infoCommand,
-  show: showCommand,
+interface Entry {
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+export const commands: Record<string, Entry> = {
+  sample: {
+    summary: "draw sprites, with a live preview in the terminal",
+    load: async () => (await import("./sample.ts")).sampleCommand,
+  },
+  serve: {
+    summary: "the web app: generate in the browser with a live preview, and a JSON API",
+    load: async () => (await import("./serve.ts")).serveCommand,
+  },
+  train: {
+    summary: "train a model on sprites (the original's recipe)",
+    load: async () => (await import("./train.ts")).trainCommand,
+  },
+  data: {
+    summary: "build the default dataset; show a dataset's contents (info, preview)",
+    load: async () => (await import("./data.ts")).dataCommand,
+  },
+  eval: {
+    summary: "measure sample quality: class accuracy, sprite FID and KID, memorisation, diversity",
+    load: async () => (await import("./eval.ts")).evalCommand,
+  },
+  info: {
+    summary: "show the WebGPU adapter and the default model",
+    load: async () => (await import("./info.ts")).infoCommand,
+  },
+  show: {
+    summary: "draw PNG files in the terminal (kitty, iTerm2, sixel or half-blocks)",
+    load: async () => (await import("./show.ts")).showCommand,
+  },
 };
 
 export function usage(): string {

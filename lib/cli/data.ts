@@ -217,7 +217,6 @@ async function preview(args: string[]): Promise<void> {
 }
 
 export const dataCommand: Command = {
-  summary: "build the default dataset; show a dataset's contents (info, preview)",
   run(args) {
     const [sub, ...rest] = args;
     switch (sub) {

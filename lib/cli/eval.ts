@@ -123,7 +123,6 @@ const summary = (m: SampleMetrics) =>
   ].join(", ");
 
 export const evalCommand: Command = {
-  summary: "measure sample quality: class accuracy, sprite FID and KID, memorisation, diversity",
   async run(args) {
     const { values } = parseOptions("eval", args, OPTIONS);
     if (values.help) return void console.log(HELP);

@@ -21,7 +21,6 @@ import { openWeights } from "./weights.ts";
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 export const infoCommand: Command = {
-  summary: "show the WebGPU adapter and the default model",
   async run(args) {
     const { values } = parseOptions("info", args, OPTIONS);
     if (values.help) return void console.log(HELP);

@@ -9,11 +9,16 @@ import { basename, join } from "node:path";
 import { getGpu } from "../gpu/device.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { RgbaImage } from "../io/image.ts";
-import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
+import { SAMPLERS } from "../diffusion/schedule.ts";
 import { classesFor, classLabel } from "../generate/classes.ts";
-import { GENERATE_DEFAULTS, GENERATE_RANGES } from "../generate/defaults.ts";
+import {
+  GENERATE_DEFAULTS,
+  GENERATE_RANGES,
+  PREVIEW_FRAMES,
+  previewEveryFor,
+} from "../generate/defaults.ts";
 import { encodeGenerationFile, generationFiles } from "../generate/files.ts";
-import { Generator } from "../generate/generator.ts";
+import { type GenerateRequest, Generator } from "../generate/generator.ts";
 import { detectDisplay } from "../term/detect.ts";
 import { LiveView } from "../term/live.ts";
 import { formatProgress } from "../term/progress.ts";
@@ -39,7 +44,7 @@ import {
 import { openWeights } from "./weights.ts";
 import { CREATIVE_OPTIONS, parseClassChoice, readCreativeOptions } from "./creative_options.ts";
 
-/** `--steps`, `--sampler` and `--eta`, declared once for `sample` and `eval`. */
+/** The sampler's options, declared once for `sample` and `eval`. */
 export const SAMPLER_OPTIONS = {
   steps: {
     value: "K",
@@ -47,26 +52,74 @@ export const SAMPLER_OPTIONS = {
   },
   sampler: {
     value: SAMPLERS.join("|"),
-    help: `ddpm = the original's ancestral sampler, respaced below 1000 steps\n` +
-      `(default ${GENERATE_DEFAULTS.sampler}); ddim = deterministic at --eta 0, noisier textures`,
+    help: `(default ${GENERATE_DEFAULTS.sampler}) ddpm = the original's ancestral sampler,\n` +
+      "respaced below 1000 steps; dpm++ = DPM-Solver++(2M), deterministic;\n" +
+      "dpm++sde = its stochastic form (ancestral noise, second-order steps);\n" +
+      "ddim = deterministic at --eta 0",
   },
   eta: { value: "E", help: "DDIM noise, 0–1 (default 0; only with --sampler ddim)" },
+  threshold: {
+    value: "P",
+    help: "dynamic thresholding: scale each sprite's predicted clean image\n" +
+      "down by its P-th percentile of |x0| when that exceeds 1 (0 < P ≤ 100;\n" +
+      "default: off, x0 clamped to [−1, 1])",
+  },
+  "guidance-interval": {
+    value: "LO,HI",
+    help: "guide only at steps with t/T in [LO, HI] (0 ≤ LO < HI ≤ 1;\n" +
+      "t/T = 1 is pure noise); the others run the conditional prediction\n" +
+      `alone (default ${GENERATE_DEFAULTS.guidanceInterval?.join(",") ?? "every step"})`,
+  },
 } as const;
+
+/** "0.2,0.9" → [0.2, 0.9], or a one-line error. */
+function intervalOption(text: string): [number, number] {
+  const parts = text.split(",");
+  const bounds = parts.map((part) => Number(part.trim()));
+  if (parts.length !== 2 || parts.some((p) => p.trim() === "") || !bounds.every(Number.isFinite)) {
+    throw new UserError(`--guidance-interval must be LO,HI (two numbers), not '${text}'`);
+  }
+  const [lo, hi] = bounds;
+  if (!(lo >= 0 && lo < hi && hi <= 1)) {
+    throw new UserError(
+      `--guidance-interval must satisfy 0 ≤ LO < HI ≤ 1 (fractions of t/T), not ${lo},${hi}`,
+    );
+  }
+  return [lo, hi];
+}
+
+/** What {@link SAMPLER_OPTIONS} set: the sampler fields of a generation request. */
+export type SamplerSettings =
+  & Pick<GenerateRequest, "steps" | "sampler" | "thresholdPercentile" | "guidanceInterval">
+  & { eta: number };
 
 /**
  * The values of {@link SAMPLER_OPTIONS}. `--eta` only means something to DDIM, so giving it to
- * the (default) DDPM sampler is an error rather than silently ignored.
+ * another sampler is an error rather than silently ignored.
  */
-export function samplerOptions(
-  values: OptionValues<typeof SAMPLER_OPTIONS>,
-): { steps: number; sampler: SamplerKind; eta: number } {
+export function samplerOptions(values: OptionValues<typeof SAMPLER_OPTIONS>): SamplerSettings {
   const steps = numberOption("steps", values.steps, GENERATE_DEFAULTS.steps, GENERATE_RANGES.steps);
   const sampler = choiceOption("sampler", values.sampler, SAMPLERS, GENERATE_DEFAULTS.sampler);
   const eta = numberOption("eta", values.eta, GENERATE_DEFAULTS.eta, GENERATE_RANGES.eta);
   if (values.eta !== undefined && sampler !== "ddim") {
     throw new UserError(`--eta sets DDIM's noise; add --sampler ddim to use it`);
   }
-  return { steps, sampler, eta };
+  const threshold = values.threshold === undefined
+    ? undefined
+    : numberOption("threshold", values.threshold, 100);
+  if (threshold !== undefined && !(threshold > 0 && threshold <= 100)) {
+    throw new UserError(`--threshold must be a percentile in (0, 100], not ${threshold}`);
+  }
+  const interval = values["guidance-interval"];
+  return {
+    steps,
+    sampler,
+    eta,
+    thresholdPercentile: threshold,
+    guidanceInterval: interval === undefined
+      ? GENERATE_DEFAULTS.guidanceInterval
+      : intervalOption(interval),
+  };
 }
 
 const OPTIONS = {
@@ -89,7 +142,8 @@ const OPTIONS = {
   ...SAMPLER_OPTIONS,
   "preview-every": {
     value: "P",
-    help: `preview every P steps (default ${GENERATE_DEFAULTS.previewEvery}; 0 = only the end)`,
+    help: `preview every P steps (default: about ${PREVIEW_FRAMES} frames whatever --steps;\n` +
+      "0 = only the end); the GIF has the same frames",
   },
   ...PICTURE_OPTIONS,
   out: { value: "DIR", help: "output folder (default out/)" },
@@ -133,7 +187,6 @@ async function freshPath(path: string, force: boolean): Promise<string> {
 }
 
 export const sampleCommand: Command = {
-  summary: "draw sprites, with a live preview in the terminal",
   async run(args) {
     const { values } = parseOptions("sample", args, OPTIONS);
     if (values.help) return void console.log(HELP);
@@ -167,11 +220,12 @@ export const sampleCommand: Command = {
       integer: true,
     });
     const seed = numberOption("seed", values.seed, GENERATE_DEFAULTS.seed, GENERATE_RANGES.seed);
-    const { steps, sampler, eta } = samplerOptions(values);
+    const settings = samplerOptions(values);
+    const { steps, sampler } = settings;
     const previewEvery = numberOption(
       "preview-every",
       values["preview-every"],
-      GENERATE_DEFAULTS.previewEvery,
+      previewEveryFor(steps),
       GENERATE_RANGES.previewEvery,
     );
     const scale = numberOption(
@@ -192,7 +246,8 @@ export const sampleCommand: Command = {
       }, seed),
     };
     const gpu = await getGpu();
-    const generator = Generator.fromWeights(gpu, weights);
+    // One request: steps outside a guidance interval reuse the guided UNet rather than build one.
+    const generator = Generator.fromWeights(gpu, weights, { unguidedOnOwnModel: false });
     const fit = generator.maxSprites(guidance);
     if (n > fit) {
       generator.destroy();
@@ -209,13 +264,11 @@ export const sampleCommand: Command = {
     const previews: RgbaImage[][] = [];
     const started = performance.now();
     const result = await generator.generate({
+      ...settings,
       classes,
       init,
       tile,
       guidance,
-      steps,
-      sampler,
-      eta,
       seed,
       post,
       previewEvery: previewEvery === 0 && !values.gif ? 0 : previewEvery || steps,
@@ -255,7 +308,9 @@ export const sampleCommand: Command = {
       guidance,
       sampler,
       steps,
-      eta,
+      eta: settings.eta,
+      threshold: settings.thresholdPercentile ?? null,
+      guidanceInterval: settings.guidanceInterval ?? null,
       seed,
       palette: paletteOptions.spec ? values.palette : null,
       seconds: Number(result.seconds.toFixed(3)),

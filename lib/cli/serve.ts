@@ -56,7 +56,6 @@ const HELP = helpText(
 );
 
 export const serveCommand: Command = {
-  summary: "the web app: generate in the browser with a live preview, and a JSON API",
   async run(args) {
     const { values } = parseOptions("serve", args, OPTIONS);
     if (values.help) return void console.log(HELP);

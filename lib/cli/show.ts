@@ -33,7 +33,6 @@ async function readPng(path: string): Promise<RgbaImage> {
 }
 
 export const showCommand: Command = {
-  summary: "draw PNG files in the terminal (kitty, iTerm2, sixel or half-blocks)",
   async run(args) {
     const { values, positionals } = parseOptions("show", args, PICTURE_OPTIONS, true);
     if (values.help) return void console.log(HELP);

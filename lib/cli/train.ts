@@ -125,7 +125,6 @@ async function loadData(path: string): Promise<SpriteDataset> {
 }
 
 export const trainCommand: Command = {
-  summary: "train a model on sprites (the original's recipe)",
   async run(args) {
     const { values } = parseOptions("train", args, OPTIONS);
     if (values.help) return void console.log(HELP);

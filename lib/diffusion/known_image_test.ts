@@ -19,8 +19,8 @@ Deno.test("known image: the noised start is √ᾱ·x0 + √(1−ᾱ)·ε with �
   const eps = tensorFrom(gpu, [2 * n, 4, 16, 16], new Float64Array(2 * n * chw), "eps");
   const seed = 5;
   // ε: what ordinary sampling starts from (init_noise), read back.
-  const guided = new GuidedUpdate(gpu, { x, eps, n, cfg: true, seed });
-  guided.init.run();
+  const updates = new GuidedUpdate(gpu, { n, chw, seed });
+  updates.programs(x, eps, true).init.run();
   const noise = await download(gpu, x);
   const image = Float32Array.from(randn(chw, 9), (v) => Math.tanh(v));
   const known = new KnownImage(gpu, { x, n, cfg: true, seed, init: { image, strength: 0.4 } });
@@ -34,6 +34,6 @@ Deno.test("known image: the noised start is √ᾱ·x0 + √(1−ᾱ)·ε with �
     s.sqrtAlphaBar * image[i % chw] + s.sqrtOneMinusAlphaBar * noise[i]
   );
   assertClose(got, expected, { rtol: 1e-6, atol: 1e-6, label: "noised start" });
-  guided.destroy();
+  updates.destroy();
   known.destroy();
 });

@@ -4,8 +4,10 @@
  * per-step coefficients of the samplers over a (possibly respaced) subsequence
  * of timesteps.
  *
- * Both samplers reduce to one update, x' = A·x0 + B·x + σ·z with x0 clamped to
- * [−1, 1], so a single GPU kernel runs either; only A, B, σ differ.
+ * Every sampler reduces to one update, x' = A·x0 + B·x + C·x0_prev + σ·z with x0
+ * clamped to [−1, 1] and x0_prev the previous step's x0, so a single GPU kernel
+ * runs any of them; only A, B, C, σ differ (C ≠ 0 only for DPM-Solver++'s
+ * second-order steps, σ ≠ 0 only for the stochastic ones).
  */
 
 export interface Schedule {
@@ -32,17 +34,22 @@ export function cosineSchedule(T = 1000, s = 0.008): Schedule {
 }
 
 /** Every sampler there is; front ends list and validate against this. */
-export const SAMPLERS = ["ddpm", "ddim"] as const;
+export const SAMPLERS = ["ddpm", "ddim", "dpm++", "dpm++sde"] as const;
 
 export type SamplerKind = typeof SAMPLERS[number];
 
-/** One reverse step: the model sees timestep `t`; the update is x' = coefX0·x0 + coefX·x + sigma·z. */
+/**
+ * One reverse step: the model sees timestep `t`; the update is
+ * x' = coefX0·x0 + coefX·x + coefPrevX0·x0_prev + sigma·z.
+ */
 export interface SamplerStep {
   t: number;
   sqrtAlphaBar: number;
   sqrtOneMinusAlphaBar: number;
   coefX0: number;
   coefX: number;
+  /** The weight of the previous step's x0: DPM-Solver++'s second-order term, else 0. */
+  coefPrevX0: number;
   sigma: number;
 }
 
@@ -65,6 +72,9 @@ export function samplerSteps(
   sched: Schedule,
   opts: { sampler: SamplerKind; steps: number; eta?: number },
 ): SamplerStep[] {
+  if (opts.sampler === "dpm++" || opts.sampler === "dpm++sde") {
+    return dpmSolverSteps(sched, opts.steps, opts.sampler === "dpm++sde");
+  }
   const ts = spacedTimesteps(sched.T, opts.steps);
   const eta = opts.eta ?? 0;
   const out: SamplerStep[] = [];
@@ -81,6 +91,7 @@ export function samplerSteps(
         ...base,
         coefX0: (beta * Math.sqrt(abPrev)) / (1 - ab),
         coefX: ((1 - abPrev) * Math.sqrt(1 - beta)) / (1 - ab),
+        coefPrevX0: 0,
         sigma: i > 0 ? Math.sqrt(variance) : 0,
       });
     } else {
@@ -90,9 +101,66 @@ export function samplerSteps(
         ...base,
         coefX0: Math.sqrt(abPrev) - (dir * Math.sqrt(ab)) / Math.sqrt(1 - ab),
         coefX: dir / Math.sqrt(1 - ab),
+        coefPrevX0: 0,
         sigma,
       });
     }
   }
   return out;
+}
+
+/**
+ * `s` at first order: DPM-Solver++'s second-order term moved onto this step's x0 (D = x0), for a
+ * pass with no previous step's x0 to use (the first step an img2img run takes, and the repeated
+ * passes of an inpainting step after a resampling jump). Other samplers' steps are unchanged.
+ */
+export const firstOrder = (s: SamplerStep): SamplerStep => ({
+  ...s,
+  coefX0: s.coefX0 + s.coefPrevX0,
+  coefPrevX0: 0,
+});
+
+/**
+ * The timesteps DPM-Solver++ evaluates the model at, descending: `steps` points
+ * from T−1 on, each the next of `steps + 1` evenly spread over [0, T−1]; the
+ * step after the last lands on the clean image (noise 0), so no evaluation is
+ * spent at t = 0, where x is already nearly clean. At `steps` = T every
+ * timestep is used.
+ */
+export function dpmSolverTimesteps(T: number, steps: number): number[] {
+  return spacedTimesteps(T, Math.min(T, steps + 1)).reverse().slice(0, steps);
+}
+
+/**
+ * DPM-Solver++(2M) (Lu et al. 2022): data (x0) prediction, second-order
+ * multistep. With α = √ᾱ, σ = √(1−ᾱ), λ = log(α/σ) and h = λ(next) − λ(t),
+ * a deterministic step is x' = (σ'/σ)·x + α'·(1 − e^(−h))·D, with D = x0 at
+ * first order and D = (1 + 1/2r)·x0 − (1/2r)·x0_prev at second order,
+ * r = h_prev/h. The stochastic variant (SDE-DPM-Solver++(2M), `stochastic`)
+ * takes x' = (σ'/σ)·e^(−h)·x + α'·(1 − e^(−2h))·D + σ'·√(1 − e^(−2h))·z; at
+ * first order that is the respaced ancestral DDPM step. The first step (no
+ * previous x0) and the last (to the clean image, where h is infinite and D is
+ * x0 itself) are first order.
+ */
+function dpmSolverSteps(sched: Schedule, steps: number, stochastic: boolean): SamplerStep[] {
+  const ts = dpmSolverTimesteps(sched.T, steps);
+  const alpha = (i: number) => i < ts.length ? Math.sqrt(sched.alphaBar[ts[i]]) : 1;
+  const sigma = (i: number) => i < ts.length ? Math.sqrt(1 - sched.alphaBar[ts[i]]) : 0;
+  const lambda = (i: number) => Math.log(alpha(i)) - Math.log(sigma(i));
+  return ts.map((t, i) => {
+    const base = { t, sqrtAlphaBar: alpha(i), sqrtOneMinusAlphaBar: sigma(i) };
+    if (i === ts.length - 1) return { ...base, coefX0: 1, coefX: 0, coefPrevX0: 0, sigma: 0 };
+    const h = lambda(i + 1) - lambda(i);
+    // 1 − e^(−h), or 1 − e^(−2h) for the SDE, without cancellation at small h.
+    const decay = -Math.expm1(stochastic ? -2 * h : -h);
+    const phi = alpha(i + 1) * decay;
+    const next = {
+      ...base,
+      coefX: (sigma(i + 1) / sigma(i)) * (stochastic ? Math.exp(-h) : 1),
+      sigma: stochastic ? sigma(i + 1) * Math.sqrt(decay) : 0,
+    };
+    if (i === 0) return { ...next, coefX0: phi, coefPrevX0: 0 };
+    const half = 1 / (2 * ((lambda(i) - lambda(i - 1)) / h));
+    return { ...next, coefX0: phi * (1 + half), coefPrevX0: -phi * half };
+  });
 }

@@ -13,6 +13,7 @@
  */
 
 import type { Gpu } from "../gpu/device.ts";
+import { IMAGE_SIZE } from "../model/config.ts";
 import { Program } from "../gpu/program.ts";
 import {
   alignUp,
@@ -40,7 +41,7 @@ export interface ClassifierConfig {
 
 /** GroupNorm groups of every norm layer. */
 const CLASSIFIER_GROUPS = 8;
-const SIZE = 16;
+const SIZE = IMAGE_SIZE;
 
 /** The shipped architecture: 2 stages of 32 and 64 channels, 128 features (≈ 200k parameters). */
 export const defaultClassifierConfig = (in_ch: number, num_classes: number): ClassifierConfig => ({

@@ -12,6 +12,7 @@
 import type { Gpu } from "../gpu/device.ts";
 import { Program } from "../gpu/program.ts";
 import { createTensor, download, upload } from "../gpu/tensor.ts";
+import { IMAGE_SIZE } from "../model/config.ts";
 import { initParams } from "../model/init.ts";
 import { Optimizer } from "../nn/optim.ts";
 import { ParamLayout, ParamStore } from "../nn/params.ts";
@@ -271,13 +272,14 @@ function copySprite(
     out.set(images.subarray(src, src + chw), dst);
     return;
   }
-  for (let plane = 0; plane < chw; plane += 256) {
-    for (let y = 0; y < 16; y++) {
-      for (let x = 0; x < 16; x++) {
+  const size = IMAGE_SIZE;
+  for (let plane = 0; plane < chw; plane += size * size) {
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
         const sx = x - dx;
         const sy = y - dy;
-        const inside = sx >= 0 && sx < 16 && sy >= 0 && sy < 16;
-        out[dst + plane + y * 16 + x] = inside ? images[src + plane + sy * 16 + sx] : -1;
+        const inside = sx >= 0 && sx < size && sy >= 0 && sy < size;
+        out[dst + plane + y * size + x] = inside ? images[src + plane + sy * size + sx] : -1;
       }
     }
   }
@@ -289,8 +291,8 @@ function copySprite(
  */
 export function jitterColours(out: Float32Array, row: number, chw: number, gains: number[]): void {
   for (let c = 0; c < 3; c++) {
-    const at = row * chw + c * 256;
-    for (let i = at; i < at + 256; i++) {
+    const at = row * chw + c * IMAGE_SIZE ** 2;
+    for (let i = at; i < at + IMAGE_SIZE ** 2; i++) {
       out[i] = Math.min(1, Math.max(-1, (out[i] + 1) * gains[c] - 1));
     }
   }

@@ -16,6 +16,7 @@
 import { InputError } from "../util/errors.ts";
 import type { SpriteDataset } from "../data/dataset.ts";
 import type { SamplerKind } from "../diffusion/schedule.ts";
+import { previewEveryFor } from "../generate/defaults.ts";
 import { Generator } from "../generate/generator.ts";
 import { type PostOptions, postProcess } from "../generate/postprocess.ts";
 import type { Gpu } from "../gpu/device.ts";
@@ -44,6 +45,8 @@ export interface EvalOptions {
   steps: number;
   sampler: SamplerKind;
   eta: number;
+  thresholdPercentile?: number;
+  guidanceInterval?: readonly [number, number];
   seed: number;
   /** Most sprites per sampling batch; all batches get one size, so the model compiles once. */
   batch: number;
@@ -304,7 +307,7 @@ export async function evaluate(
   const real = await measureReal(model, data, opts.n);
 
   const stepsTotal = opts.guidances.length * plan.batches * opts.steps;
-  const previewEvery = Math.max(1, Math.floor(opts.steps / 20));
+  const previewEvery = previewEveryFor(opts.steps);
   const classes = Array.from(
     { length: plan.batches * plan.size },
     (_, i) => i < total ? Math.floor(i / opts.n) : 0,
@@ -355,6 +358,8 @@ export async function evaluate(
         steps: opts.steps,
         sampler: opts.sampler,
         eta: opts.eta,
+        thresholdPercentile: opts.thresholdPercentile,
+        guidanceInterval: opts.guidanceInterval,
         seed: batchSeed(opts.seed, j),
         post: opts.post,
         previewEvery,

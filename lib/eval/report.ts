@@ -92,7 +92,10 @@ export function reportMarkdown(report: EvalReport, ctx: ReportContext): string {
     `# Sample quality of ${ctx.weights}`,
     "",
     `${o.n} samples per class at each guidance value w (${o.sampler}, ${o.steps} steps` +
-    `${o.sampler === "ddim" ? `, eta ${o.eta}` : ""}, seed ${o.seed}), judged against the real ` +
+    `${o.sampler === "ddim" ? `, eta ${o.eta}` : ""}` +
+    `${o.thresholdPercentile ? `, threshold ${o.thresholdPercentile} %` : ""}` +
+    `${o.guidanceInterval ? `, guidance at t/T in [${o.guidanceInterval.join(", ")}]` : ""}` +
+    `, seed ${o.seed}), judged against the real ` +
     `sprites of ${ctx.data}. ${ctx.adapter}, ${(ctx.seconds / 60).toFixed(1)} min ` +
     `(${gs.map((g) => `w = ${g.guidance}: ${g.seconds.toFixed(0)} s`).join(", ")}).`,
     "",
@@ -141,8 +144,9 @@ export function reportMarkdown(report: EvalReport, ctx: ReportContext): string {
     "each standardised by the real sprites' mean and standard deviation, under the cubic " +
     "polynomial kernel k(x, y) = (xᵀy / d + 1)³, estimated without bias, " +
     "×1000 (lower is better; it can dip below 0). Unlike FID its expected value does not " +
-    "depend on n, and the floor (half A against half B at the same n, as for FID) has an " +
-    "expected value of 0: its size shows the estimate's noise at this n.",
+    "depend on n. The floor (half A against half B at the same n, as for FID) would be 0 on " +
+    "average for independent draws; the halves are fixed disjoint parts of a small set, so " +
+    "its size shows the estimate's noise at this n rather than a bias to subtract.",
     "",
     metric((m) => num(KID_SCALE * m.kid, 2), (m) => num(KID_SCALE * m.kidFloor, 2)),
     "",

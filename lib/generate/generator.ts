@@ -17,10 +17,10 @@ import { maxSampleRows } from "../model/memory.ts";
 import { ContextUNet } from "../model/unet.ts";
 import { storeFromWeights, type Weights } from "../model/weights.ts";
 import type { ParamStore } from "../nn/params.ts";
-import { guidanceRows, sample } from "../diffusion/sampler.ts";
+import { guidanceRows, sample, type SamplingModels, samplingPlan } from "../diffusion/sampler.ts";
 import { type InitImage, MAX_RESAMPLE } from "../diffusion/known_image.ts";
 import type { Wrap } from "../nn/conv2d.ts";
-import type { SamplerKind } from "../diffusion/schedule.ts";
+import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
 import { InputError } from "../util/errors.ts";
 import type { Palette } from "../palette/palette.ts";
 import { GENERATE_RANGES, inRange } from "./defaults.ts";
@@ -52,6 +52,13 @@ export interface GenerateRequest {
   /** DDIM's noise (0 = deterministic); ignored by the other samplers. */
   eta?: number;
   seed: number;
+  /** Dynamic thresholding of x0 at this percentile (0 < P ≤ 100) of |x0|; absent: clamp to [−1, 1]. */
+  thresholdPercentile?: number;
+  /**
+   * Guidance only at steps with t/T in [lo, hi] (0 ≤ lo < hi ≤ 1); the others take the
+   * conditional prediction alone, on a model over N rows. Absent: every step is guided.
+   */
+  guidanceInterval?: readonly [number, number];
   /**
    * Variations and inpainting: the init image ([C, 16, 16] in [−1, 1]) noised to the level
    * `strength` selects; with a mask ([16, 16], 1 = generate, 0 = keep) the kept region is the
@@ -100,29 +107,35 @@ export class Generator {
   readonly classNames: readonly string[];
   readonly #store: ParamStore;
   readonly #ownsStore: boolean;
+  readonly #unguidedOnOwnModel: boolean;
   readonly #models = new Map<string, ContextUNet>();
   #queue: Promise<unknown> = Promise.resolve();
 
   /** A generator over `weights`, whose parameters it uploads once and frees on {@link destroy}. */
-  static fromWeights(gpu: Gpu, weights: Weights): Generator {
-    return new Generator(gpu, weights.config, weights.classNames, storeFromWeights(gpu, weights));
+  static fromWeights(gpu: Gpu, weights: Weights, { unguidedOnOwnModel = true } = {}): Generator {
+    const store = storeFromWeights(gpu, weights);
+    return new Generator(gpu, weights.config, weights.classNames, store, { unguidedOnOwnModel });
   }
 
   /**
    * A generator over parameters that live elsewhere (a trainer's EMA): they may change between
    * requests, since every request re-runs the weight repacks; {@link destroy} leaves them alone.
+   * Steps outside a guidance interval run on a UNet over N rows, half the work of a guided step,
+   * unless `unguidedOnOwnModel` is false: then they run on the guided UNet, which spares a
+   * one-shot run building (compiling) a second UNet.
    */
   constructor(
     readonly gpu: Gpu,
     config: ModelConfig,
     classNames: readonly string[],
     store: ParamStore,
-    { ownsStore = true } = {},
+    { ownsStore = true, unguidedOnOwnModel = true } = {},
   ) {
     this.config = config;
     this.classNames = classNames;
     this.#store = store;
     this.#ownsStore = ownsStore;
+    this.#unguidedOnOwnModel = unguidedOnOwnModel;
   }
 
   /** How many batch sizes have a UNet built (a request of a seen size reuses its UNet). */
@@ -165,6 +178,19 @@ export class Generator {
     }
     if (!(req.guidance >= 0) || !Number.isFinite(req.guidance)) {
       throw new RequestError(`guidance must be a number ≥ 0, not ${req.guidance}`);
+    }
+    if (!(SAMPLERS as readonly string[]).includes(req.sampler)) {
+      throw new RequestError(`sampler must be one of ${SAMPLERS.join(", ")}, not '${req.sampler}'`);
+    }
+    const p = req.thresholdPercentile;
+    if (p !== undefined && !(p > 0 && p <= 100)) {
+      throw new RequestError(`the threshold is a percentile in (0, 100], not ${p}`);
+    }
+    const interval = req.guidanceInterval;
+    if (interval && !(interval[0] >= 0 && interval[0] < interval[1] && interval[1] <= 1)) {
+      throw new RequestError(
+        `the guidance interval must be lo,hi with 0 ≤ lo < hi ≤ 1 (fractions of t/T), not ${interval}`,
+      );
     }
     const { steps, seed } = GENERATE_RANGES;
     if (!inRange(req.steps, steps)) {
@@ -240,12 +266,19 @@ export class Generator {
     const choices = req.classes.map((c) => this.#classWeights(c));
     const mixed = choices.some((c) => c.mix !== null);
     const wrap = req.tile && { x: req.tile.includes("x"), y: req.tile.includes("y") };
-    const model = this.#model(guidanceRows(n, req.guidance), mixed, wrap);
-    model.prepare.run();
+    // With an init image every step runs on one model (see sample()).
+    const { guided } = samplingPlan(req);
+    const models: SamplingModels = {};
+    if (guided.includes(true)) models.cfg = this.#model(2 * n, mixed, wrap);
+    if (!models.cfg || (guided.includes(false) && this.#unguidedOnOwnModel && !req.init)) {
+      models.single = this.#model(n, mixed, wrap);
+    }
+    models.cfg?.prepare.run();
+    models.single?.prepare.run();
     const k = this.config.num_classes;
     const oneHot = (label: number) => new Float32Array(k + 1).map((_, i) => i === label ? 1 : 0);
     const every = req.previewEvery ?? 0;
-    const { images: raw, seconds } = await sample(this.gpu, model, {
+    const { images: raw, seconds } = await sample(this.gpu, models, {
       classes: choices.map((c) => c.label),
       mix: mixed ? choices.map((c) => c.mix ?? oneHot(c.label)) : undefined,
       init: req.init,
@@ -254,6 +287,8 @@ export class Generator {
       sampler: req.sampler,
       eta: req.eta,
       seed: req.seed,
+      thresholdPercentile: req.thresholdPercentile,
+      guidanceInterval: req.guidanceInterval,
       signal: req.signal,
       previewEvery: every,
       onPreview: req.onPreview &&

@@ -6,7 +6,7 @@ import { ContextUNet } from "../model/unet.ts";
 import { storeFromWeights, type Weights } from "../model/weights.ts";
 import { snapAlpha } from "../io/image.ts";
 import { kmeansPalette } from "../palette/kmeans.ts";
-import { GenerationCancelled, Generator, RequestError } from "./generator.ts";
+import { type GenerateRequest, GenerationCancelled, Generator, RequestError } from "./generator.ts";
 import { postProcess } from "./postprocess.ts";
 import { TINY_CONFIG, tinyWeights } from "./testing.ts";
 
@@ -67,7 +67,7 @@ Deno.test("generate: guided rows are [class…, null…]; w = 1 is the condition
   const classes = [2, 0, 1];
   const model = new ContextUNet(gpu, CONFIG, store, guidanceRows(3, 3), { staticWeights: true });
   model.prepare.run();
-  await sample(gpu, model, { ...request, classes, guidance: 3 });
+  await sample(gpu, { cfg: model }, { ...request, classes, guidance: 3 });
   deepStrictEqual([...new Uint32Array((await download(gpu, model.labels)).buffer)], [
     2,
     0,
@@ -122,6 +122,12 @@ Deno.test("generate: requests it cannot serve are refused before any work", asyn
       [{ classes: [0], guidance: -1 }, /guidance must be a number ≥ 0/],
       [{ classes: [0], steps: 0 }, /steps must be an integer in 1…1000/],
       [{ classes: [0], seed: 1.5 }, /seed must be an integer/],
+      [{ classes: [0], sampler: "euler" as "ddpm" }, /sampler must be one of ddpm, ddim, dpm\+\+/],
+      [{ classes: [0], thresholdPercentile: 0 }, /threshold is a percentile in \(0, 100\]/],
+      [{ classes: [0], thresholdPercentile: 101 }, /threshold is a percentile/],
+      [{ classes: [0], guidanceInterval: [0.5, 0.5] as const }, /0 ≤ lo < hi ≤ 1/],
+      [{ classes: [0], guidanceInterval: [0.8, 0.2] as const }, /0 ≤ lo < hi ≤ 1/],
+      [{ classes: [0], guidanceInterval: [-0.1, 0.2] as const }, /0 ≤ lo < hi ≤ 1/],
       [{ classes: new Array(1e6).fill(0) }, /draw \d+ or fewer/],
     ] as const;
     for (const [change, message] of bad) {
@@ -195,6 +201,21 @@ Deno.test("generate: variations — strength 1 is ordinary sampling, strength �
     ok(d > 0 && d < 0.1, `one step from t = 0 moved the init by ${d}`);
     const half = await vary(0.5);
     ok(maxAbsDiff(half.raw, tiled(image, 2)) > d, "half strength must move further than one step");
+    // DPM-Solver++ (second order) from an init, with the two UNets a guidance interval uses
+    // without one: strength 1 is ordinary sampling on the one guided UNet.
+    for (const sampler of ["dpm++", "dpm++sde"] as const) {
+      const ask = (init?: { image: Float32Array; strength: number }) =>
+        gen.generate({
+          ...request,
+          sampler,
+          steps,
+          classes: [0, 2],
+          guidance: 3,
+          guidanceInterval: [0.2, 0.8],
+          init,
+        });
+      deepStrictEqual((await ask({ image, strength: 1 })).raw, (await ask()).raw, sampler);
+    }
   } finally {
     gen.destroy();
   }
@@ -314,5 +335,52 @@ Deno.test("generate: bad init, mask, strength or mix is refused before any work"
     }
   } finally {
     gen.destroy();
+  }
+});
+
+Deno.test("generate: the guidance interval guides inside it and takes the conditional prediction outside", async () => {
+  const gpu = await getGpu();
+  const weights = tinyWeights();
+  const gen = Generator.fromWeights(gpu, weights);
+  // 4 DDPM steps see t/T = 0.999, 0.666, 0.333, 0.
+  const ask = (change: Partial<GenerateRequest>) =>
+    gen.generate({ ...request, classes: [0, 2], guidance: 4, ...change });
+  try {
+    const guided = await ask({});
+    const conditional = await ask({ guidance: 1 });
+    deepStrictEqual((await ask({ guidanceInterval: [0, 1] })).raw, guided.raw);
+    deepStrictEqual((await ask({ guidanceInterval: [0.4, 0.6] })).raw, conditional.raw);
+    // Unguided, guided, guided, unguided: the run switches models both ways.
+    const mixed = await ask({ guidanceInterval: [0.3, 0.7] });
+    ok(maxAbsDiff(mixed.raw, guided.raw) > 1e-3 && maxAbsDiff(mixed.raw, conditional.raw) > 1e-3);
+    deepStrictEqual(gen.cachedModels, 2);
+    // On the guided UNet alone, the unguided steps ignore its unconditional half: the same run.
+    const oneModel = Generator.fromWeights(gpu, weights, { unguidedOnOwnModel: false });
+    const shared = await oneModel.generate({
+      ...request,
+      classes: [0, 2],
+      guidance: 4,
+      guidanceInterval: [0.3, 0.7],
+    });
+    deepStrictEqual([shared.raw, oneModel.cachedModels], [mixed.raw, 1]);
+    oneModel.destroy();
+  } finally {
+    gen.destroy();
+  }
+  // With the null row equal to class 1's, a guided step is the conditional step, so any interval
+  // gives the conditional run: x (and DPM-Solver++'s previous x0) must carry over model switches.
+  const same = Generator.fromWeights(gpu, nullRowAs(weights, 1));
+  try {
+    for (const sampler of ["ddpm", "dpm++"] as const) {
+      const ask = (change: Partial<GenerateRequest>) =>
+        same.generate({ ...request, sampler, steps: 6, classes: [1, 1], guidance: 4, ...change });
+      const conditional = await ask({ guidance: 1 });
+      for (const interval of [[0.3, 0.7], [0.5, 1], [0, 0.5]] as const) {
+        const mixed = await ask({ guidanceInterval: interval });
+        ok(maxAbsDiff(mixed.raw, conditional.raw) < 1e-5, `${sampler} ${interval}`);
+      }
+    }
+  } finally {
+    same.destroy();
   }
 });

@@ -6,7 +6,13 @@
 
 import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
 import { classesFor, classLabel, resolveClass } from "../generate/classes.ts";
-import { GENERATE_DEFAULTS, GENERATE_RANGES, inRange, type Range } from "../generate/defaults.ts";
+import {
+  GENERATE_DEFAULTS,
+  GENERATE_RANGES,
+  inRange,
+  previewEveryFor,
+  type Range,
+} from "../generate/defaults.ts";
 import type { PostOptions } from "../generate/postprocess.ts";
 import type { PaletteScope } from "../palette/apply.ts";
 import { BUILTIN_PALETTES } from "../palette/builtin.ts";
@@ -335,7 +341,7 @@ export function parseJobRequest(body: unknown, limits: RequestLimits): JobSpec {
     fields,
     "previewEvery",
     GENERATE_RANGES.previewEvery,
-    GENERATE_DEFAULTS.previewEvery,
+    previewEveryFor(steps),
   );
   const fewest = Math.ceil(steps / MAX_PREVIEWS);
   if (previewEvery !== 0 && previewEvery < fewest) {

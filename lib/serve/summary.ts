@@ -5,7 +5,7 @@
  */
 
 import { resolveClass } from "../generate/classes.ts";
-import { GENERATE_DEFAULTS } from "../generate/defaults.ts";
+import { GENERATE_DEFAULTS, previewEveryFor } from "../generate/defaults.ts";
 import type { Job, JobState } from "./jobs.ts";
 import type { JobSpec } from "./request.ts";
 
@@ -69,7 +69,7 @@ export function sampleCommandLine(
   add("--steps", spec.steps, "--sampler", spec.sampler);
   if (spec.sampler === "ddim") add("--eta", spec.eta);
   if (spec.scale !== GENERATE_DEFAULTS.scale) add("--scale", spec.scale);
-  if (spec.previewEvery !== GENERATE_DEFAULTS.previewEvery) {
+  if (spec.previewEvery !== previewEveryFor(spec.steps)) {
     add("--preview-every", spec.previewEvery);
   }
   if (spec.softAlpha) add("--soft-alpha");

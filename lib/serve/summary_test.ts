@@ -24,7 +24,7 @@ const spec = (over: Partial<JobSpec>): JobSpec => ({
   seed: 0,
   scale: 16,
   softAlpha: false,
-  previewEvery: 20,
+  previewEvery: 5, // the default for 100 steps: about 20 frames
   palette: null,
   paletteScope: null,
   dither: "none",
@@ -61,7 +61,7 @@ Deno.test("sampleCommandLine: every option that changes the files, words bash re
       sampler: "ddim",
       eta: 0.5,
       scale: 4,
-      previewEvery: 5,
+      previewEvery: 7,
       softAlpha: true,
       seed: 4294967295,
       guidance: 7.5,
@@ -72,7 +72,7 @@ Deno.test("sampleCommandLine: every option that changes the files, words bash re
   deepStrictEqual(await bashWords(line), [
     ..."deno run -A main.ts sample".split(" "),
     ..."--weights|my weights/tiny.safetensors|--class|big slime|--n|2|--seed|4294967295".split("|"),
-    ..."--guidance 7.5 --steps 100 --sampler ddim --eta 0.5 --scale 4 --preview-every 5".split(" "),
+    ..."--guidance 7.5 --steps 100 --sampler ddim --eta 0.5 --scale 4 --preview-every 7".split(" "),
     "--soft-alpha",
     "--gif",
   ]);

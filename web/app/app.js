@@ -68,7 +68,6 @@ async function loadInfo() {
   $("eta").value = String(d.eta);
   $("seed").value = String(d.seed);
   $("scale").value = String(d.scale);
-  $("preview-every").value = String(d.previewEvery);
   $("strength").value = $("strength-value").value = String(d.strength);
   $("n").max = String(info.ranges.n.max);
   $("n").value = String(Math.min(info.classes.length, info.ranges.n.max));
@@ -86,9 +85,10 @@ function readForm() {
     sampler: $("sampler").value,
     seed: number("seed"),
     scale: number("scale"),
-    previewEvery: number("preview-every"),
     softAlpha: $("soft-alpha").checked,
   };
+  // Empty: the server's default cadence, about 20 frames whatever the step count.
+  if ($("preview-every").value !== "") request.previewEvery = number("preview-every");
   if (request.sampler === "ddim") request.eta = number("eta");
   const palette = $("palette").value;
   if (palette === "auto") {
