@@ -5,23 +5,25 @@
  * Server-Sent Events, their files, cancellation. API reference: README, "serve".
  */
 
-import { buildDataset } from "../data/pixels.ts";
 import { SAMPLERS } from "../diffusion/schedule.ts";
-import { IMAGE_SIZE } from "../model/config.ts";
 import { BUILTIN_PALETTES } from "../palette/builtin.ts";
 import { MAX_COLORS, type Palette } from "../palette/palette.ts";
 import { DITHERS } from "../palette/quantize.ts";
 import { GENERATE_DEFAULTS, GENERATE_RANGES } from "../generate/defaults.ts";
 import type { Generator } from "../generate/generator.ts";
+import { spriteTensor } from "../generate/init_image.ts";
 import { PAGE_ASSETS } from "./assets.ts";
 import { jobEvents, PREVIEW_FORMATS, type PreviewFormat } from "./events.ts";
 import { bytes, errorResponse, HttpError, json, readJsonBody } from "./http.ts";
 import { type Job, JobQueue, QueueFull } from "./jobs.ts";
-import { FieldError, MAX_PREVIEWS, parseJobRequest } from "./request.ts";
+import { FieldError, MAX_PREVIEWS, MAX_UPLOAD_BYTES, parseJobRequest } from "./request.ts";
 import { contentType, jobSummary } from "./summary.ts";
 
-/** Request bodies above this are refused: a generation request is a few hundred bytes. */
-export const MAX_BODY_BYTES = 4096;
+/**
+ * Request bodies above this are refused: a generation request is a few hundred bytes, plus an
+ * init and a mask PNG as base64 (each at most MAX_UPLOAD_BYTES, 4/3 as text).
+ */
+export const MAX_BODY_BYTES = 4096 + 2 * Math.ceil(MAX_UPLOAD_BYTES / 3) * 4;
 /** Finished jobs whose files stay downloadable. */
 const KEPT_JOBS = 64;
 
@@ -90,15 +92,8 @@ export function createApp(
         ? `job ${id} has sprites 0…${job.result!.images.length - 1}, not ${sprite}`
         : `job ${id} is ${job.state}; variations start from a finished sprite`;
     }
-    const opts = { size: IMAGE_SIZE, channels: generator.channels as 3 | 4 };
-    const tensor = buildDataset(
-      [job.result.images[sprite]],
-      new Int32Array([-1]),
-      [],
-      file.name,
-      opts,
-    );
-    return { image: tensor.images, file: file.name };
+    const channels = generator.channels as 3 | 4;
+    return { image: spriteTensor(job.result.images[sprite], file.name, channels), file: file.name };
   };
 
   const info = () => ({
@@ -133,7 +128,9 @@ export function createApp(
 
   const submit = async (req: Request) => {
     const body = await readJsonBody(req, MAX_BODY_BYTES);
-    const spec = parseJobRequest(body, { classNames, maxSprites, datasetPalette, initSprite });
+    const channels = generator.channels as 3 | 4;
+    const limits = { classNames, channels, maxSprites, datasetPalette, initSprite };
+    const spec = await parseJobRequest(body, limits);
     const job = queue.submit(spec);
     return json(202, summary(job), { location: `/api/jobs/${job.id}` });
   };
