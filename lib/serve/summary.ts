@@ -49,7 +49,7 @@ export function contentType(name: string): string {
 
 /** `text` as one shell word: unchanged when it is plain, else single-quoted. */
 export function shellWord(text: string): string {
-  return /^[A-Za-z0-9_./:=+-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+  return /^[A-Za-z0-9_./:=+,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
 /**

@@ -21,8 +21,17 @@ const CONTROLS = {
   dither: "dither",
   outline: "outline",
   despeckle: "despeckle",
-  init: "strength",
+  init: "init-file",
+  mask: "mask-file",
+  resample: "resample",
+  resize: "resize",
+  tile: "tile",
+  threshold: "threshold",
+  guidanceInterval: "interval-lo",
 };
+
+/** The visitor's uploads as data URLs (the API takes them as they are), or null. */
+const uploads = { init: null, mask: null };
 
 /** The job being drawn: its id and its event stream. */
 let current = null;
@@ -52,8 +61,9 @@ function setBusy(busy) {
 
 async function loadInfo() {
   const info = await (await fetch("/api/info")).json();
-  const classSelect = $("class");
-  info.classes.forEach((name, index) => classSelect.add(new Option(name, String(index))));
+  for (const select of [$("class"), $("mix-class")]) {
+    info.classes.forEach((name, index) => select.add(new Option(name, String(index))));
+  }
   for (const sampler of info.samplers) $("sampler").add(new Option(sampler, sampler));
   for (const p of info.palettes) {
     $("palette").add(new Option(`${p.name} (${p.colors} colours)`, p.name));
@@ -87,6 +97,26 @@ function readForm() {
     scale: number("scale"),
     softAlpha: $("soft-alpha").checked,
   };
+  // A mix: the class above and the second one, by their shares in percent (sample normalises).
+  if (request.class !== null && $("mix-class").value !== "") {
+    const share = number("mix-weight");
+    request.class = { mix: [[request.class, 100 - share], [number("mix-class"), share]] };
+  }
+  if ($("tile").value) request.tile = $("tile").value;
+  if ($("threshold").value !== "") request.threshold = number("threshold");
+  if ($("interval-lo").value !== "" || $("interval-hi").value !== "") {
+    const lo = $("interval-lo").value === "" ? 0 : number("interval-lo");
+    const hi = $("interval-hi").value === "" ? 1 : number("interval-hi");
+    request.guidanceInterval = [lo, hi];
+  }
+  if (uploads.init) {
+    request.init = { png: uploads.init, strength: number("strength") };
+    if (uploads.mask) {
+      request.mask = uploads.mask;
+      if (number("resample") !== 0) request.resample = number("resample");
+    }
+    if ($("resize").checked) request.resize = true;
+  }
   // Empty: the server's default cadence, about 20 frames whatever the step count.
   if ($("preview-every").value !== "") request.previewEvery = number("preview-every");
   if (request.sampler === "ddim") request.eta = number("eta");
@@ -135,7 +165,9 @@ function vary(job, i) {
   if (current) return;
   $("seed").value = String(randomSeed());
   const request = readForm();
-  request.class = job.request.classes[i];
+  // The sprite's own class (or the job's mix); an uploaded mask belongs to the uploaded init.
+  request.class = job.request.class ?? job.request.classes[i];
+  for (const field of ["mask", "resample", "resize"]) delete request[field];
   request.init = { job: job.id, sprite: i, strength: Number($("strength").value) };
   submit(request);
 }
@@ -245,7 +277,17 @@ function addToGallery(job) {
     variations.textContent = "Variations";
     variations.setAttribute("aria-label", `variations of ${img.alt}`);
     variations.addEventListener("click", () => vary(job, i));
-    figure.append(img, caption, variations);
+    const tile = job.files.find((f) => f.kind === "tile3x3" && f.sprite === i);
+    if (tile) {
+      const repeat = document.createElement("img");
+      repeat.className = "tile3x3";
+      repeat.alt = `${img.alt}, repeated 3×3`;
+      repeat.src = tile.url;
+      caption.append(link("3×3", tile, `download ${tile.name}`));
+      figure.append(repeat);
+    }
+    figure.prepend(img);
+    figure.append(caption, variations);
     sprites.append(figure);
   }
   const meta = document.createElement("p");
@@ -253,9 +295,17 @@ function addToGallery(job) {
   const palette = r.palette
     ? ` · palette ${r.palette}${r.dither === "none" ? "" : `, ${r.dither}`}`
     : "";
-  meta.textContent =
-    `${r.class ?? "one of each class"} · seed ${r.seed} · guidance ${r.guidance} · ` +
-    `${r.sampler} ${r.steps} steps${palette} · ${job.seconds.toFixed(1)} s`;
+  const what = r.class === null
+    ? "one of each class"
+    : typeof r.class === "string"
+    ? r.class
+    : r.classes[0].replaceAll("+", " + ");
+  const creative = [
+    r.tile && `tiles ${r.tile}`,
+    r.init && (r.mask ? "inpainted" : `variation ${r.init.strength} of ${r.init.file}`),
+  ].filter(Boolean).map((text) => ` · ${text}`).join("");
+  meta.textContent = `${what} · seed ${r.seed} · guidance ${r.guidance} · ` +
+    `${r.sampler} ${r.steps} steps${palette}${creative} · ${job.seconds.toFixed(1)} s`;
   const downloads = document.createElement("div");
   downloads.className = "downloads";
   const batchFiles = job.files.filter((f) => f.kind in FILE_LABELS && f.sprite === null);
@@ -279,6 +329,14 @@ function addToGallery(job) {
   });
   command.append(code, copy);
   card.append(sprites, meta, downloads, command);
+  if (r.init?.upload) {
+    const note = document.createElement("p");
+    note.className = "muted";
+    note.textContent = `The command reads your upload${r.mask ? "s" : ""} as ` +
+      `${r.mask ? "init.png and mask.png" : "init.png"}: save ${r.mask ? "them" : "it"} under ` +
+      `${r.mask ? "those names" : "that name"} first.`;
+    card.append(note);
+  }
   $("gallery").prepend(card);
   $("gallery-empty").hidden = true;
 }
@@ -299,6 +357,50 @@ $("guidance").addEventListener("input", () => {
 $("strength").addEventListener("input", () => {
   $("strength-value").value = $("strength").value;
 });
+/** The mix controls only mean something once a class is chosen, and the share with a second one. */
+function updateMix() {
+  $("mix-class").disabled = $("class").value === "";
+  $("mix-weight").disabled = $("mix-class").disabled || $("mix-class").value === "";
+}
+$("class").addEventListener("change", updateMix);
+$("mix-class").addEventListener("change", updateMix);
+$("mix-weight").addEventListener("input", () => {
+  $("mix-weight-value").value = $("mix-weight").value;
+});
+
+/** Shows the uploads and enables what needs them (a mask needs an init, resampling a mask). */
+function updateUploads() {
+  for (const kind of ["init", "mask"]) {
+    const img = $(`${kind}-preview`);
+    img.closest("figure").hidden = !uploads[kind];
+    if (uploads[kind]) img.src = uploads[kind];
+  }
+  $("uploads").hidden = !uploads.init;
+  $("mask-file").disabled = $("resize").disabled = !uploads.init;
+  $("resample").disabled = !uploads.mask;
+  $("clear-uploads").disabled = !uploads.init;
+}
+
+for (const kind of ["init", "mask"]) {
+  $(`${kind}-file`).addEventListener("change", () => {
+    const file = $(`${kind}-file`).files[0];
+    if (!file) return;
+    const reader = new FileReader();
+    reader.addEventListener("load", () => {
+      uploads[kind] = reader.result;
+      // Inpainting regenerates the masked region from noise, as sample's default strength does.
+      if (kind === "mask") $("strength").value = $("strength-value").value = "1";
+      updateUploads();
+    });
+    reader.readAsDataURL(file);
+  });
+}
+$("clear-uploads").addEventListener("click", () => {
+  uploads.init = uploads.mask = null;
+  $("init-file").value = $("mask-file").value = "";
+  updateUploads();
+});
+
 $("sampler").addEventListener("change", () => {
   $("eta").disabled = $("sampler").value !== "ddim";
 });
