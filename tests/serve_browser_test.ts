@@ -204,7 +204,7 @@ Deno.test("serve page: generate with live previews, gallery, download, cancel, p
           await waitForGallery(page, 4);
           const [command, note] = await page.$eval("#gallery li", (li) => [
             li.querySelector("code")!.textContent!,
-            li.querySelector(":scope > p.muted")?.textContent ?? "",
+            li.querySelector(".upload-note")?.textContent ?? "",
           ]);
           ok(
             command.includes("--class potion --init init.png --strength 0.6 --n 2 --seed 6"),

@@ -331,7 +331,7 @@ function addToGallery(job) {
   card.append(sprites, meta, downloads, command);
   if (r.init?.upload) {
     const note = document.createElement("p");
-    note.className = "muted";
+    note.className = "upload-note muted";
     note.textContent = `The command reads your upload${r.mask ? "s" : ""} as ` +
       `${r.mask ? "init.png and mask.png" : "init.png"}: save ${r.mask ? "them" : "it"} under ` +
       `${r.mask ? "those names" : "that name"} first.`;
