@@ -37,7 +37,10 @@ try {
   await page.select("#tile", "xy");
   await page.select(
     "#mix-class",
-    await page.$$eval("#mix-class option", (os) => os.find((o) => o.textContent === "magic")!.value),
+    await page.$$eval(
+      "#mix-class option",
+      (os) => os.find((o) => o.textContent === "magic")!.value,
+    ),
   );
   await page.$eval("#mix-weight", (el) => {
     (el as HTMLInputElement).value = "25";
