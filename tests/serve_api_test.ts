@@ -242,7 +242,7 @@ Deno.test("serve: routes, bad input, jobs, cancel, disconnect, 20 clients, sampl
           const reasons: [unknown, RegExp][] = [
             [{ init: { png: btoa("GIF89a, not a PNG") } }, /^init: init\.png: not a PNG file$/],
             [{ init: { png: big } }, /^init: init\.png is 20×20, not 16×16; add "resize": true/],
-            [{ init: { png: sprite }, mask: big }, /^mask: mask is 20×20, not 16×16/],
+            [{ init: { png: sprite }, mask: big }, /^mask: mask\.png is 20×20, not 16×16/],
             [
               { init: { png: claimedPng(60000).toBase64() }, resize: true },
               /^init: init\.png is 60000×60000; the most read is 1024×1024$/,

@@ -379,7 +379,7 @@ async function uploadedSprite(
   channels: 3 | 4,
   resize: boolean,
 ): Promise<Float32Array> {
-  const name = field === "init" ? "init.png" : "mask";
+  const name = UPLOAD_FILES[field];
   const bytes = uploadBytes(value, field, name);
   try {
     return await spriteFromPng(bytes, name, {

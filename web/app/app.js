@@ -259,11 +259,14 @@ function addToGallery(job) {
   for (let i = 0; i < r.n; i++) {
     const native = job.files.find((f) => f.kind === "sprite" && f.sprite === i);
     const upscaled = job.files.find((f) => f.kind === "upscaled" && f.sprite === i);
+    // A tile is shown repeated 3×3 (the sprite in the middle), so a seam would show at once.
+    const tile = job.files.find((f) => f.kind === "tile3x3" && f.sprite === i);
     const figure = document.createElement("figure");
     const img = document.createElement("img");
-    img.className = "sprite";
-    img.alt = `${r.classes[i]} sprite ${i + 1}, seed ${r.seed}`;
-    img.src = native.url;
+    img.className = tile ? "tile3x3" : "sprite";
+    const name = `${r.classes[i]} sprite ${i + 1}, seed ${r.seed}`;
+    img.alt = tile ? `${name}, repeated 3×3` : name;
+    img.src = (tile ?? native).url;
     const caption = document.createElement("figcaption");
     caption.append(
       link("PNG", native, `download ${native.name}`),
@@ -275,19 +278,10 @@ function addToGallery(job) {
     variations.type = "button";
     variations.className = "small";
     variations.textContent = "Variations";
-    variations.setAttribute("aria-label", `variations of ${img.alt}`);
+    variations.setAttribute("aria-label", `variations of ${name}`);
     variations.addEventListener("click", () => vary(job, i));
-    const tile = job.files.find((f) => f.kind === "tile3x3" && f.sprite === i);
-    if (tile) {
-      const repeat = document.createElement("img");
-      repeat.className = "tile3x3";
-      repeat.alt = `${img.alt}, repeated 3×3`;
-      repeat.src = tile.url;
-      caption.append(link("3×3", tile, `download ${tile.name}`));
-      figure.append(repeat);
-    }
-    figure.prepend(img);
-    figure.append(caption, variations);
+    if (tile) caption.append(link("3×3", tile, `download ${tile.name}`));
+    figure.append(img, caption, variations);
     sprites.append(figure);
   }
   const meta = document.createElement("p");
