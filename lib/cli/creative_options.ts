@@ -2,8 +2,8 @@
  * `sample`'s creative-control options: variations (`--init PNG --strength S`, `--resize`),
  * inpainting (`--mask PNG`, `--resample R`), class mixing (`--class a:0.7,b:0.3`) and seamless
  * tiles (`--tile x|y|xy`). Everything is read and checked before any GPU work, so bad input
- * ends with one line and nothing written.
- * The mask convention is in lib/generate/init_image.ts.
+ * ends with one line and nothing written. The PNGs are read (and the mask convention
+ * defined) in lib/generate/init_image.ts, which `serve` shares for uploads.
  */
 
 import type { InitImage } from "../diffusion/known_image.ts";
