@@ -5,12 +5,15 @@
  * limit, Ctrl-C, and the same PNG/GIF bytes as `main.ts sample` for one seed.
  */
 
-import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { deepStrictEqual, equal, match, notDeepStrictEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { GIF } from "imagescript";
 import { SAMPLERS } from "../lib/diffusion/schedule.ts";
 import { GENERATE_DEFAULTS } from "../lib/generate/defaults.ts";
-import { decodePng } from "../lib/io/png.ts";
+import { decodePng, encodePng } from "../lib/io/png.ts";
+import type { RgbaImage } from "../lib/io/image.ts";
+import { MAX_BODY_BYTES } from "../lib/serve/server.ts";
+import { MAX_UPLOAD_BYTES } from "../lib/serve/request.ts";
 import { BUILTIN_PALETTES } from "../lib/palette/builtin.ts";
 import {
   failsWith,
@@ -28,8 +31,31 @@ const MAX_SPRITES = 6;
 const LONG = { n: 1, steps: 1000, previewEvery: 10 };
 
 const PALETTES = [...BUILTIN_PALETTES.keys()];
+const MIX = '{"mix": [[CLASS, WEIGHT], …]}, weights ≥ 0 with a sum > 0';
 
 const repoFile = (path: string) => Deno.readFile(new URL(`../${path}`, import.meta.url));
+
+/** A `size`×`size` opaque image whose pixel (x, y) is `colour(x, y)` (RGB). */
+function image(size: number, colour: (x: number, y: number) => number[]): RgbaImage {
+  const data = new Uint8Array(size * size * 4);
+  for (let p = 0; p < size * size; p++) {
+    data.set([...colour(p % size, Math.floor(p / size)), 255], 4 * p);
+  }
+  return { width: size, height: size, data };
+}
+
+const base64Png = async (img: RgbaImage) => (await encodePng(img)).toBase64();
+
+/** A PNG whose header claims `side`×`side` pixels (a few bytes that would decode to gigabytes). */
+function claimedPng(side: number): Uint8Array {
+  const png = new Uint8Array(33);
+  png.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+  const view = new DataView(png.buffer);
+  view.setUint32(16, side);
+  view.setUint32(20, side);
+  png.set([8, 6, 0, 0, 0], 24);
+  return png;
+}
 
 Deno.test("serve: routes, bad input, jobs, cancel, disconnect, 20 clients, sample's bytes", async (t) => {
   await withTempDir("serve-api-", async (dir) => {
@@ -116,10 +142,12 @@ Deno.test("serve: routes, bad input, jobs, cancel, disconnect, 20 clients, sampl
       await t.step(
         "bad input: 400 naming the field and what it accepts; nothing queued",
         async () => {
+          const sprite = await base64Png(image(16, (x, y) => [x * 16, y * 16, 99]));
+          const big = await base64Png(image(20, () => [1, 2, 3]));
           const cases: [unknown, string | null, unknown][] = [
             [[], null, null],
             ["text", null, null],
-            [{ class: "dragon" }, "class", [null, 0, 1, 2, ...TINY_CLASSES]],
+            [{ class: "dragon" }, "class", [null, 0, 1, 2, ...TINY_CLASSES, MIX]],
             [{ class: 3 }, "class", null],
             [{ class: -1 }, "class", null],
             [{ class: 1.5 }, "class", null],
@@ -167,6 +195,38 @@ Deno.test("serve: routes, bad input, jobs, cancel, disconnect, 20 clients, sampl
             ]],
             [{ outline: "red" }, "outline", ["RRGGBB", "auto", null]],
             [{ despeckle: 1 }, "despeckle", [true, false]],
+            [{ class: { mix: [] } }, "class", null],
+            [{ class: { mix: [["dragon", 1]] } }, "class", null],
+            [{ class: { mix: [["sword", -1]] } }, "class", null],
+            [{ class: { mix: [["sword", 0], ["slime", 0]] } }, "class", null],
+            [{ class: { mix: [["sword"]] } }, "class", null],
+            [{ class: { mix: [["sword", 1]], more: 1 } }, "class", null],
+            [{ tile: "z" }, "tile", ["x", "y", "xy"]],
+            [{ tile: true }, "tile", ["x", "y", "xy"]],
+            [{ threshold: 0 }, "threshold", { min: 0, max: 100, exclusiveMin: true }],
+            [{ threshold: 100.5 }, "threshold", { min: 0, max: 100, exclusiveMin: true }],
+            [{ guidanceInterval: [0.8, 0.2] }, "guidanceInterval", { min: 0, max: 1 }],
+            [{ guidanceInterval: [0, 1.5] }, "guidanceInterval", null],
+            [{ guidanceInterval: "0.2,0.8" }, "guidanceInterval", null],
+            [{ guidanceInterval: [0.2] }, "guidanceInterval", null],
+            [{ mask: sprite }, "mask", null],
+            [{ resize: true }, "resize", null],
+            [{ init: { png: sprite }, resample: 2 }, "resample", null],
+            [{ init: { png: sprite }, mask: sprite, resample: 21 }, "resample", {
+              min: 0,
+              max: 20,
+              integer: true,
+            }],
+            [{ init: { png: sprite, strength: 0 } }, "init", null],
+            [{ init: { png: 5 } }, "init", null],
+            [{ init: { png: "not base64!" } }, "init", null],
+            [{ init: { png: btoa("GIF89a, not a PNG") } }, "init", null],
+            [{ init: { png: big } }, "init", null],
+            [{ init: { png: claimedPng(60000).toBase64() }, resize: true }, "init", null],
+            [{ init: { png: "A".repeat(MAX_UPLOAD_BYTES * 2) } }, "init", null],
+            [{ init: { png: sprite, job: "x", sprite: 0 } }, "init", null],
+            [{ init: { png: sprite }, mask: "!" }, "mask", null],
+            [{ init: { png: sprite }, mask: big }, "mask", null],
           ];
           for (const [body, field, allowed] of cases) {
             const res = await api.submit(body);
@@ -178,6 +238,23 @@ Deno.test("serve: routes, bad input, jobs, cancel, disconnect, 20 clients, sampl
             if (field) match(reply.error, new RegExp(`^${field}|'${field}'`), what);
             if (allowed) deepStrictEqual(reply.allowed, allowed, what);
           }
+          // The reasons uploads are refused, as `sample --init` words them.
+          const reasons: [unknown, RegExp][] = [
+            [{ init: { png: btoa("GIF89a, not a PNG") } }, /^init: init\.png: not a PNG file$/],
+            [{ init: { png: big } }, /^init: init\.png is 20×20, not 16×16; add "resize": true/],
+            [{ init: { png: sprite }, mask: big }, /^mask: mask\.png is 20×20, not 16×16/],
+            [
+              { init: { png: claimedPng(60000).toBase64() }, resize: true },
+              /^init: init\.png is 60000×60000; the most read is 1024×1024$/,
+            ],
+            [{ init: { png: "A".repeat(MAX_UPLOAD_BYTES * 2) } }, /larger than 16384 bytes/],
+            [{ class: { mix: [["dragon", 1]] } }, /unknown class "dragon" in the mix/],
+            [{ class: { mix: [["sword", 0]] } }, /the mix weights sum to 0/],
+          ];
+          for (const [body, pattern] of reasons) {
+            const reply = await (await api.submit(body)).json();
+            match(reply.error, pattern, JSON.stringify(body).slice(0, 100));
+          }
           const post = (body: BodyInit, headers: Record<string, string>) =>
             api.fetch("/api/jobs", { method: "POST", body, headers });
           const invalid = await post("{nope", { "content-type": "application/json" });
@@ -188,16 +265,16 @@ Deno.test("serve: routes, bad input, jobs, cancel, disconnect, 20 clients, sampl
           });
           equal(form.status, 415);
           await form.body?.cancel();
-          const declared = await post(`{"seed": 1${" ".repeat(5000)}}`, {
+          const declared = await post(`{"seed": 1${" ".repeat(MAX_BODY_BYTES)}}`, {
             "content-type": "application/json",
           });
           equal(declared.status, 413);
-          match((await declared.json()).error, /4096 bytes/);
+          match((await declared.json()).error, new RegExp(`${MAX_BODY_BYTES} bytes`));
           // A chunked body declares no length: refused once it passes the limit.
           const chunks = ReadableStream.from([
             `{"seed": 1`,
-            " ".repeat(3000),
-            " ".repeat(3000),
+            " ".repeat(MAX_BODY_BYTES / 2),
+            " ".repeat(MAX_BODY_BYTES / 2),
             "}",
           ])
             .pipeThrough(new TextEncoderStream());
@@ -325,6 +402,132 @@ Deno.test("serve: routes, bad input, jobs, cancel, disconnect, 20 clients, sampl
           /--palette auto:4 --dither bayer4 --outline auto --despeckle --gif$/,
         );
       });
+
+      await t.step("variations of a finished sprite; the same bytes as sample --init", async () => {
+        const base = { class: "sword", n: 2, seed: 8, steps: 6, previewEvery: 2, scale: 3 };
+        const refusals: [unknown, RegExp][] = [
+          [5, /^init must be/],
+          [{ job: "nope", sprite: 0 }, /^init: no job 'nope'/],
+          [{ job: finished.id, sprite: 2 }, /^init: job \S+ has sprites 0…1, not 2/],
+          [
+            { job: finished.id, sprite: 0, strength: 0 },
+            /^init\.strength must be a number in \(0, 1\]/,
+          ],
+          [{ job: finished.id, sprite: 0, size: 16 }, /^init has no field 'size'/],
+        ];
+        for (const [init, pattern] of refusals) {
+          const res = await api.submit({ ...base, init });
+          const reply = await res.json();
+          deepStrictEqual([res.status, reply.field], [400, "init"], JSON.stringify(init));
+          match(reply.error, pattern);
+        }
+        const variation = await api.accepted({
+          ...base,
+          init: { job: finished.id, sprite: 1, strength: 0.5 },
+        });
+        deepStrictEqual(variation.request.init, {
+          job: finished.id,
+          sprite: 1,
+          file: "sword-s5-1.png",
+          strength: 0.5,
+        });
+        const done = (await (await api.events(variation.id)).until("done")).data as unknown as Job;
+        match(done.command, / --init sword-s5-1\.png --strength 0\.5 /);
+        // `sample` reads the sprite's PNG as downloaded (written by the step above into cli-0).
+        const words = done.command.split(" ").slice(4);
+        words[words.indexOf("--init") + 1] = join(dir, "cli-0", "sword-s5-1.png");
+        const out = join(dir, "cli-variation");
+        succeeded(await runMain([...words, "--out", out]));
+        for (const file of done.files) {
+          const fromCli = await Deno.readFile(join(out, file.name));
+          deepStrictEqual(fromCli, await api.bytes(file.url), file.name);
+        }
+        // A variation at strength 0.5 differs from drawing anew with the same seed.
+        const fresh = await api.accepted(base);
+        const anew = (await (await api.events(fresh.id)).until("done")).data as unknown as Job;
+        notDeepStrictEqual(await api.bytes(anew.files[0].url), await api.bytes(done.files[0].url));
+      });
+
+      await t.step(
+        "class mix, tiles, uploaded init and mask: the same bytes as sample's command line",
+        async () => {
+          // The uploads: a sprite this server drew (as sample wrote it into cli-0), and a mask,
+          // 32×32 (resized to 16×16 as --resize does), white (generate) on the left half.
+          const initPng = await Deno.readFile(join(dir, "cli-0", "sword-s5-0.png"));
+          const mask = await encodePng(image(32, (x) => x < 16 ? [255, 255, 255] : [0, 0, 0]));
+          const common = { n: 2, steps: 6, previewEvery: 2, scale: 3 };
+          const requests = [
+            {
+              ...common,
+              seed: 21,
+              class: { mix: [["sword", 0.7], [0, 0.3]] },
+              threshold: 99.5,
+              guidanceInterval: [0.2, 0.9],
+            },
+            { ...common, seed: 22, class: "potion", tile: "xy" },
+            {
+              ...common,
+              seed: 23,
+              class: "sword",
+              init: { png: `data:image/png;base64,${initPng.toBase64()}` },
+              mask: mask.toBase64(),
+              resample: 1,
+              resize: true,
+            },
+          ];
+          const jobs: Job[] = [];
+          for (const request of requests) {
+            const job = await api.accepted(request);
+            jobs.push((await (await api.events(job.id)).until("done")).data as unknown as Job);
+          }
+          const [mixed, tiled, inpainted] = jobs;
+          deepStrictEqual(mixed.request.class, { mix: [["sword", 0.7], ["slime", 0.3]] });
+          deepStrictEqual(mixed.request.classes, ["sword:0.7+slime:0.3", "sword:0.7+slime:0.3"]);
+          match(mixed.command, /--class sword:0\.7,slime:0\.3 /);
+          match(mixed.command, / --threshold 99\.5 --guidance-interval 0\.2,0\.9 /);
+          match(tiled.command, / --tile xy /);
+          deepStrictEqual(
+            tiled.files.filter((f) => f.sprite === 0).map((f) => [f.name, f.kind]),
+            [
+              ["potion-s22-0.png", "sprite"],
+              ["potion-s22-0-x3.png", "upscaled"],
+              ["potion-s22-0-tile3x3-x3.png", "tile3x3"],
+            ],
+          );
+          match(
+            inpainted.command,
+            / --init init\.png --strength 1 --mask mask\.png --resample 1 --resize /,
+          );
+          deepStrictEqual(inpainted.request.init, { upload: true, file: "init.png", strength: 1 });
+          // The kept (right) half is the init's, pixel for pixel; the generated half is not.
+          const init = await decodePng(initPng, "init");
+          for (const file of inpainted.files.filter((f) => f.kind === "sprite")) {
+            const out = await decodePng(await api.bytes(file.url), file.name);
+            const half = (img: RgbaImage, keep: boolean) =>
+              Array.from({ length: 256 }, (_, p) => p)
+                .filter((p) => (p % 16 >= 8) === keep)
+                .flatMap((p) => [...img.data.subarray(4 * p, 4 * p + 4)]);
+            deepStrictEqual(half(out, true), half(init, true), file.name);
+            notDeepStrictEqual(half(out, false), half(init, false), file.name);
+          }
+          // Saved under the names the command line gives them, the uploads give sample's bytes.
+          const uploads = join(dir, "uploads");
+          await Deno.mkdir(uploads);
+          await Deno.writeFile(join(uploads, "init.png"), initPng);
+          await Deno.writeFile(join(uploads, "mask.png"), mask);
+          for (const [i, job] of jobs.entries()) {
+            const out = join(dir, `cli-creative-${i}`);
+            const words = job.command.split(" ").slice(4)
+              .map((w) => w === "init.png" || w === "mask.png" ? join(uploads, w) : w);
+            const run = await runMain([...words, "--out", out]);
+            succeeded(run);
+            for (const file of job.files) {
+              const fromCli = await Deno.readFile(join(out, file.name));
+              deepStrictEqual(fromCli, await api.bytes(file.url), `${i}: ${file.name}`);
+            }
+          }
+        },
+      );
 
       await t.step("cancel: a running job stops, a queued one leaves the queue", async () => {
         const running = await api.accepted(LONG);

@@ -10,7 +10,7 @@
 
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { decodePng } from "../lib/io/png.ts";
+import { decodePng, encodePng } from "../lib/io/png.ts";
 import { withTempDir, writeTinyWeights } from "./cli_helpers.ts";
 import { ApiClient, spawnServe } from "./serve_helpers.ts";
 import {
@@ -30,6 +30,7 @@ import {
 /** Every control of the form, in the order Tab reaches them (More options opened). */
 const CONTROLS = [
   "class",
+  "tile",
   "guidance",
   "steps",
   "sampler",
@@ -38,6 +39,10 @@ const CONTROLS = [
   "n",
   "scale",
   "preview-every",
+  "threshold",
+  "interval-lo",
+  "interval-hi",
+  "strength",
   "soft-alpha",
   "generate",
 ];
@@ -133,6 +138,89 @@ Deno.test("serve page: generate with live previews, gallery, download, cancel, p
         deepStrictEqual([png.width, png.height], [16, 16]);
       });
 
+      await t.step("Variations draws from a gallery sprite", async () => {
+        await page.click("#gallery li figure button"); // sprite 1's variations
+        await waitForGallery(page, 2);
+        const command = await page.$eval("#gallery li code", (c) => c.textContent!);
+        ok(command.includes("--class sword --init sword-s9-0.png --strength 0.6 --n 3"), command);
+        ok(!command.includes("--seed 9 "), `a variation gets a new seed: ${command}`);
+      });
+
+      await t.step(
+        "the mix slider and the tile toggle: a mixed, tiled sprite and its 3×3",
+        async () => {
+          await fillForm(page, { className: "sword", steps: 10, previewEvery: 2, n: 2, seed: 3 });
+          await page.select("#mix-class", "2"); // potion
+          // The share slider from the keyboard: 50 % down four steps of 5.
+          await page.focus("#mix-weight");
+          for (let i = 0; i < 4; i++) await page.keyboard.press("ArrowLeft");
+          equal(await page.$eval("#mix-weight-value", (o) => o.textContent), "30");
+          await page.select("#tile", "xy");
+          await recordStatus(page);
+          await generate(page);
+          await waitForGallery(page, 3);
+          const steps = (await statusSeen(page)).filter((s) => /^step [1-9]\d* \/ 10$/.test(s));
+          ok(new Set(steps).size >= 2, `previews seen: ${steps}`);
+          const { command, tiles, meta } = await page.$eval("#gallery li", (li) => ({
+            command: li.querySelector("code")!.textContent!,
+            tiles: [...li.querySelectorAll<HTMLImageElement>("img.tile3x3")].map((i) =>
+              i.naturalWidth
+            ),
+            meta: li.querySelector(".meta")!.textContent!,
+          }));
+          ok(command.includes("--class sword:70,potion:30 --tile xy --n 2"), command);
+          // Two 3×3 repeats of the 16-px sprite at the ×16 upscale.
+          deepStrictEqual(tiles, [3 * 16 * 16, 3 * 16 * 16]);
+          ok(meta.startsWith("sword:0.7 + potion:0.3 · seed 3"), meta);
+          ok(meta.includes("tiles xy"), meta);
+          await page.select("#mix-class", "");
+          await page.select("#tile", "");
+        },
+      );
+
+      await t.step(
+        "an uploaded init PNG: a variation of it, then Variations of the result",
+        async () => {
+          // A sprite the visitor drew: a red square on transparency.
+          const data = new Uint8Array(16 * 16 * 4);
+          for (let y = 4; y < 12; y++) {
+            for (let x = 4; x < 12; x++) data.set([220, 40, 40, 255], 4 * (16 * y + x));
+          }
+          const initPath = join(dir, "my-sprite.png");
+          await Deno.writeFile(initPath, await encodePng({ width: 16, height: 16, data }));
+          await openDetails(page, "init-options");
+          const input = await page.$("#init-file");
+          await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(
+            initPath,
+          );
+          await page.waitForFunction(() => {
+            const img = document.querySelector<HTMLImageElement>("#init-preview")!;
+            return !document.querySelector<HTMLElement>("#uploads")!.hidden &&
+              img.naturalWidth === 16;
+          });
+          ok(!await page.$eval("#mask-file", (i) => (i as HTMLInputElement).disabled));
+          await fillForm(page, { className: "potion", steps: 10, previewEvery: 2, n: 2, seed: 6 });
+          await generate(page);
+          await waitForGallery(page, 4);
+          const [command, note] = await page.$eval("#gallery li", (li) => [
+            li.querySelector("code")!.textContent!,
+            li.querySelector(".upload-note")?.textContent ?? "",
+          ]);
+          ok(
+            command.includes("--class potion --init init.png --strength 0.6 --n 2 --seed 6"),
+            command,
+          );
+          ok(note.includes("save it under that name"), note);
+          // Variations of the first result: from that sprite, not from the upload.
+          await page.click("#gallery li figure button");
+          await waitForGallery(page, 5);
+          const again = await page.$eval("#gallery li code", (c) => c.textContent!);
+          ok(again.includes("--class potion --init potion-s6-0.png --strength 0.6 --n 2"), again);
+          await page.click("#clear-uploads");
+          ok(await page.$eval("#uploads", (u) => (u as HTMLElement).hidden));
+        },
+      );
+
       await t.step("the palette controls reach the API and the command line", async () => {
         await fillForm(page, { steps: 10, previewEvery: 5, n: 2, seed: 4 });
         await openDetails(page, "palette-options");
@@ -146,7 +234,7 @@ Deno.test("serve page: generate with live previews, gallery, download, cancel, p
         await page.click("#despeckle");
         ok(await page.$eval("#soft-alpha", (c) => (c as HTMLInputElement).disabled));
         await generate(page);
-        await waitForGallery(page, 2);
+        await waitForGallery(page, 6);
         const [command, links] = await page.$eval("#gallery li", (li) => [
           li.querySelector("code")!.textContent!,
           [...li.querySelectorAll(".downloads a")].map((a) => a.textContent),
@@ -177,7 +265,7 @@ Deno.test("serve page: generate with live previews, gallery, download, cancel, p
         await page.waitForFunction(() =>
           document.querySelector("#status")!.textContent === "cancelled"
         );
-        equal(await page.$$eval("#gallery > li", (li) => li.length), 2);
+        equal(await page.$$eval("#gallery > li", (li) => li.length), 6);
         ok(await page.$eval("#generate", (b) => !(b as HTMLButtonElement).disabled));
         deepStrictEqual(errors, []);
       });

@@ -2,26 +2,21 @@
  * `sample`'s creative-control options: variations (`--init PNG --strength S`, `--resize`),
  * inpainting (`--mask PNG`, `--resample R`), class mixing (`--class a:0.7,b:0.3`) and seamless
  * tiles (`--tile x|y|xy`). Everything is read and checked before any GPU work, so bad input
- * ends with one line and nothing written.
- *
- * Mask convention: a mask with any transparent pixel (alpha < 128) is an alpha mask, opaque =
- * generate; a fully opaque mask is read by brightness, white (mean RGB ≥ 127.5) = generate,
- * black = keep the init.
+ * ends with one line and nothing written. The PNGs are read (and the mask convention
+ * defined) in lib/generate/init_image.ts, which `serve` shares for uploads.
  */
 
-import { IMAGE_SIZE } from "../model/config.ts";
 import type { InitImage } from "../diffusion/known_image.ts";
-import { MAX_RESAMPLE } from "../diffusion/known_image.ts";
 import { type ClassMix, TILE_AXES, type TileAxes } from "../generate/generator.ts";
-import { buildDataset } from "../data/pixels.ts";
-import type { RgbaImage } from "../io/image.ts";
-import { decodePng } from "../io/png.ts";
+import { maskFromImage, spriteFromPng } from "../generate/init_image.ts";
+import { InputError } from "../util/errors.ts";
 import { UserError } from "./errors.ts";
 import { choiceOption, numberOption, type OptionValues } from "./options.ts";
 import { resolveClass } from "../generate/classes.ts";
+import { GENERATE_DEFAULTS, GENERATE_RANGES, inRange } from "../generate/defaults.ts";
 
 /** Strength of `--init` without `--strength`: a variation; inpainting starts from pure noise. */
-export const DEFAULT_STRENGTH = 0.6;
+const DEFAULT_STRENGTH = GENERATE_DEFAULTS.strength;
 
 export const CREATIVE_OPTIONS = {
   init: {
@@ -43,7 +38,7 @@ export const CREATIVE_OPTIONS = {
   resample: {
     value: "R",
     help: `inpainting: R forward-backward jumps per step for coherent seams\n` +
-      `(0–${MAX_RESAMPLE}, default 0; each costs one more model pass per step)`,
+      `(0–${GENERATE_RANGES.resample.max}, default 0; each costs one more model pass per step)`,
   },
   tile: {
     value: TILE_AXES.join("|"),
@@ -80,10 +75,7 @@ export function parseClassChoice(
   return { mix };
 }
 
-/**
- * The PNG at `path` as one [channels, 16, 16] tensor in [−1, 1], converted as the training
- * data is (RGB from RGBA over black; NEAREST resizing, which only `--resize` allows).
- */
+/** The PNG at `path` as a sprite tensor (see lib/generate/init_image.ts); refusals name `--option`. */
 async function readSprite(
   path: string,
   option: string,
@@ -96,31 +88,16 @@ async function readSprite(
   } catch (err) {
     throw new UserError(`--${option} ${path}: cannot read it (${(err as Error).message})`);
   }
-  let image: RgbaImage;
   try {
-    image = await decodePng(bytes, path);
+    return await spriteFromPng(bytes, path, {
+      channels,
+      resize,
+      resizeHint: "add --resize to resize it (NEAREST)",
+    });
   } catch (err) {
-    throw new UserError(`--${option} ${(err as Error).message}`);
+    if (!(err instanceof InputError)) throw err;
+    throw new UserError(`--${option} ${err.message}`);
   }
-  if ((image.width !== IMAGE_SIZE || image.height !== IMAGE_SIZE) && !resize) {
-    throw new UserError(
-      `--${option} ${path} is ${image.width}×${image.height}, not ${IMAGE_SIZE}×${IMAGE_SIZE}; ` +
-        "add --resize to resize it (NEAREST)",
-    );
-  }
-  const opts = { size: IMAGE_SIZE, channels };
-  return buildDataset([image], new Int32Array([-1]), [], path, opts).images;
-}
-
-/** A [4, 16, 16] mask image in [−1, 1] as [16·16] weights, 1 = generate (see the top). */
-export function maskFromImage(rgba: Float32Array): Float32Array {
-  const plane = IMAGE_SIZE ** 2;
-  const alpha = rgba.subarray(3 * plane);
-  const alphaMask = alpha.some((a) => a < 0);
-  return Float32Array.from({ length: plane }, (_, p) => {
-    if (alphaMask) return alpha[p] >= 0 ? 1 : 0;
-    return rgba[p] + rgba[plane + p] + rgba[2 * plane + p] >= 0 ? 1 : 0;
-  });
 }
 
 /** The init image request and tiling of the creative options, for a model of `channels`. */
@@ -146,14 +123,10 @@ export async function readCreativeOptions(
     values.strength,
     values.mask === undefined ? DEFAULT_STRENGTH : 1,
   );
-  if (!(strength > 0 && strength <= 1)) {
+  if (!inRange(strength, GENERATE_RANGES.strength)) {
     throw new UserError(`--strength must be in (0, 1], not ${strength}`);
   }
-  const resample = numberOption("resample", values.resample, 0, {
-    min: 0,
-    max: MAX_RESAMPLE,
-    integer: true,
-  });
+  const resample = numberOption("resample", values.resample, 0, GENERATE_RANGES.resample);
   const image = await readSprite(values.init, "init", channels, resize);
   const mask = values.mask === undefined
     ? undefined

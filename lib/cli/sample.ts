@@ -14,6 +14,8 @@ import { classesFor, classLabel } from "../generate/classes.ts";
 import {
   GENERATE_DEFAULTS,
   GENERATE_RANGES,
+  inRange,
+  isGuidanceInterval,
   PREVIEW_FRAMES,
   previewEveryFor,
 } from "../generate/defaults.ts";
@@ -80,7 +82,7 @@ function intervalOption(text: string): [number, number] {
     throw new UserError(`--guidance-interval must be LO,HI (two numbers), not '${text}'`);
   }
   const [lo, hi] = bounds;
-  if (!(lo >= 0 && lo < hi && hi <= 1)) {
+  if (!isGuidanceInterval([lo, hi])) {
     throw new UserError(
       `--guidance-interval must satisfy 0 ≤ LO < HI ≤ 1 (fractions of t/T), not ${lo},${hi}`,
     );
@@ -107,7 +109,7 @@ export function samplerOptions(values: OptionValues<typeof SAMPLER_OPTIONS>): Sa
   const threshold = values.threshold === undefined
     ? undefined
     : numberOption("threshold", values.threshold, 100);
-  if (threshold !== undefined && !(threshold > 0 && threshold <= 100)) {
+  if (threshold !== undefined && !inRange(threshold, GENERATE_RANGES.threshold)) {
     throw new UserError(`--threshold must be a percentile in (0, 100], not ${threshold}`);
   }
   const interval = values["guidance-interval"];

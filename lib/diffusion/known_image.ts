@@ -14,6 +14,7 @@ import type { KernelSource } from "../gpu/kernel.ts";
 import { Program, type Resource } from "../gpu/program.ts";
 import { createTensor, numel, type Tensor, upload } from "../gpu/tensor.ts";
 import type { SamplerStep } from "./schedule.ts";
+import { GENERATE_RANGES } from "../generate/defaults.ts";
 import random from "../../kernels/random.wgsl" with { type: "text" };
 import code from "../../kernels/known_image.wgsl" with { type: "text" };
 
@@ -31,8 +32,8 @@ export interface InitImage {
   resample?: number;
 }
 
-/** The most resampling jumps per step. */
-export const MAX_RESAMPLE = 20;
+/** The most resampling jumps per step (the range every front end accepts). */
+export const MAX_RESAMPLE: number = GENERATE_RANGES.resample.max;
 
 /**
  * Step index img2img starts at: the last round(strength·L) of L steps run. At strength 1 that

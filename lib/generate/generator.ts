@@ -23,7 +23,7 @@ import type { Wrap } from "../nn/conv2d.ts";
 import { type SamplerKind, SAMPLERS } from "../diffusion/schedule.ts";
 import { InputError } from "../util/errors.ts";
 import type { Palette } from "../palette/palette.ts";
-import { GENERATE_RANGES, inRange } from "./defaults.ts";
+import { GENERATE_RANGES, inRange, isGuidanceInterval } from "./defaults.ts";
 import { type PostOptions, postProcessWithPalettes } from "./postprocess.ts";
 
 export { SamplingCancelled as GenerationCancelled } from "../diffusion/sampler.ts";
@@ -183,11 +183,11 @@ export class Generator {
       throw new RequestError(`sampler must be one of ${SAMPLERS.join(", ")}, not '${req.sampler}'`);
     }
     const p = req.thresholdPercentile;
-    if (p !== undefined && !(p > 0 && p <= 100)) {
+    if (p !== undefined && !inRange(p, GENERATE_RANGES.threshold)) {
       throw new RequestError(`the threshold is a percentile in (0, 100], not ${p}`);
     }
     const interval = req.guidanceInterval;
-    if (interval && !(interval[0] >= 0 && interval[0] < interval[1] && interval[1] <= 1)) {
+    if (interval && !isGuidanceInterval(interval)) {
       throw new RequestError(
         `the guidance interval must be lo,hi with 0 ≤ lo < hi ≤ 1 (fractions of t/T), not ${interval}`,
       );
@@ -249,14 +249,14 @@ export class Generator {
         `the init image must be ${this.channels}×${IMAGE_SIZE}×${IMAGE_SIZE} finite values`,
       );
     }
-    if (!(init.strength > 0 && init.strength <= 1)) {
+    if (!inRange(init.strength, GENERATE_RANGES.strength)) {
       throw new RequestError(`strength must be in (0, 1], not ${init.strength}`);
     }
     if (init.mask && (init.mask.length !== plane || !init.mask.every(Number.isFinite))) {
       throw new RequestError(`the mask must be ${IMAGE_SIZE}×${IMAGE_SIZE} finite values`);
     }
     const r = init.resample ?? 0;
-    if (!Number.isInteger(r) || r < 0 || r > MAX_RESAMPLE) {
+    if (!inRange(r, GENERATE_RANGES.resample)) {
       throw new RequestError(`resample must be an integer in 0…${MAX_RESAMPLE}, not ${r}`);
     }
   }

@@ -46,3 +46,15 @@ function withoutTextChunks(png: Uint8Array): Uint8Array {
 export function encodeGif(frames: readonly RgbaImage[], delayMs: number): Promise<Uint8Array> {
   return new GIF(frames.map((f) => Frame.from(toImage(f), delayMs))).encode();
 }
+
+/**
+ * The width and height a PNG's header declares, read without decoding it, or undefined when
+ * `bytes` do not start like a PNG; lets a reader refuse an image too large to decode first.
+ */
+export function pngDimensions(bytes: Uint8Array): { width: number; height: number } | undefined {
+  // Signature (8 bytes), then the IHDR chunk: length (4), type (4), width (4), height (4).
+  const ihdr = String.fromCharCode(...bytes.subarray(12, 16));
+  if (bytes.length < 24 || ihdr !== "IHDR") return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}

@@ -119,7 +119,8 @@ export class Job {
   done(result: Generation): void {
     const { labels, seed, scale } = this.spec;
     this.result = result;
-    this.#output = { ...result, labels, seed, scale, previews: this.previews };
+    const tiled = this.spec.tile !== null;
+    this.#output = { ...result, labels, seed, scale, previews: this.previews, tiled };
     this.#files = generationFiles(this.#output, true);
   }
 
@@ -248,6 +249,10 @@ export class JobQueue {
     try {
       const result = await this.generator.generate({
         classes: spec.classes,
+        init: spec.initImage,
+        tile: spec.tile ?? undefined,
+        thresholdPercentile: spec.threshold ?? undefined,
+        guidanceInterval: spec.guidanceInterval ?? undefined,
         guidance: spec.guidance,
         steps: spec.steps,
         sampler: spec.sampler,

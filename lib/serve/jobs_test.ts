@@ -13,6 +13,8 @@ const spec = (steps: number) =>
   parseJobRequest({ n: 1, steps, previewEvery: 1 }, {
     classNames: CLASSES,
     maxSprites: () => 4,
+    channels: 4,
+    initSprite: () => "no variations here",
   });
 
 /** Resolves with the job's events once it has ended. */
@@ -30,12 +32,13 @@ Deno.test("queue: --max-queue 0 runs a job on an idle server and refuses one beh
   const generator = Generator.fromWeights(await getGpu(), tinyWeights(5));
   const queue = new JobQueue(generator, { maxQueue: 0, maxSeconds: 3600, keep: 4 });
   try {
-    const first = queue.submit(spec(3));
+    const first = queue.submit(await spec(3));
     const events = ended(first);
-    throws(() => queue.submit(spec(3)), QueueFull);
+    const third = await spec(3);
+    throws(() => queue.submit(third), QueueFull);
     await events;
     equal(first.state, "done");
-    const second = queue.submit(spec(2)); // room again
+    const second = queue.submit(await spec(2)); // room again
     await ended(second);
     equal(second.state, "done");
   } finally {
@@ -48,12 +51,12 @@ Deno.test("queue: FIFO order, places announced, the last watcher leaving cancels
   const generator = Generator.fromWeights(await getGpu(), tinyWeights(5));
   const queue = new JobQueue(generator, { maxQueue: 2, maxSeconds: 3600, keep: 4 });
   try {
-    const a = queue.submit(spec(100));
-    const b = queue.submit(spec(2));
-    const c = queue.submit(spec(2));
+    const a = queue.submit(await spec(100));
+    const b = queue.submit(await spec(2));
+    const c = queue.submit(await spec(2));
     deepStrictEqual([a.position, b.position, c.position], [0, 1, 2]);
     try {
-      queue.submit(spec(2));
+      queue.submit(await spec(2));
       ok(false, "a fourth job was accepted with two waiting");
     } catch (err) {
       ok(err instanceof QueueFull && err.retryAfter >= 1);

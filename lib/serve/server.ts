@@ -11,16 +11,20 @@ import { MAX_COLORS, type Palette } from "../palette/palette.ts";
 import { DITHERS } from "../palette/quantize.ts";
 import { GENERATE_DEFAULTS, GENERATE_RANGES } from "../generate/defaults.ts";
 import type { Generator } from "../generate/generator.ts";
+import { spriteTensor } from "../generate/init_image.ts";
 import { PAGE_ASSETS } from "./assets.ts";
 import { localPageResponses } from "./local_page.ts";
 import { jobEvents, PREVIEW_FORMATS, type PreviewFormat } from "./events.ts";
 import { bytes, errorResponse, HttpError, json, readJsonBody } from "./http.ts";
 import { type Job, JobQueue, QueueFull } from "./jobs.ts";
-import { FieldError, MAX_PREVIEWS, parseJobRequest } from "./request.ts";
+import { FieldError, MAX_PREVIEWS, MAX_UPLOAD_BYTES, parseJobRequest } from "./request.ts";
 import { contentType, jobSummary } from "./summary.ts";
 
-/** Request bodies above this are refused: a generation request is a few hundred bytes. */
-export const MAX_BODY_BYTES = 4096;
+/**
+ * Request bodies above this are refused: a generation request is a few hundred bytes, plus an
+ * init and a mask PNG as base64 (each at most MAX_UPLOAD_BYTES, 4/3 as text).
+ */
+export const MAX_BODY_BYTES = 4096 + 2 * Math.ceil(MAX_UPLOAD_BYTES / 3) * 4;
 /** Finished jobs whose files stay downloadable. */
 const KEPT_JOBS = 64;
 
@@ -81,6 +85,20 @@ export function createApp(
     return job;
   };
 
+  /** A finished sprite as a variation's start, converted as `sample --init` reads its PNG. */
+  const initSprite = (id: string, sprite: number) => {
+    const job = queue.get(id);
+    if (!job) return `no job '${id}' (finished jobs are kept until ${KEPT_JOBS} newer ones finish)`;
+    const file = job.files.find((f) => f.kind === "sprite" && f.sprite === sprite);
+    if (job.state !== "done" || !job.result || !file) {
+      return job.state === "done"
+        ? `job ${id} has sprites 0…${job.result!.images.length - 1}, not ${sprite}`
+        : `job ${id} is ${job.state}; variations start from a finished sprite`;
+    }
+    const channels = generator.channels as 3 | 4;
+    return { image: spriteTensor(job.result.images[sprite], file.name, channels), file: file.name };
+  };
+
   const info = () => ({
     weights: options.weightsName,
     adapter: options.adapter,
@@ -113,7 +131,9 @@ export function createApp(
 
   const submit = async (req: Request) => {
     const body = await readJsonBody(req, MAX_BODY_BYTES);
-    const spec = parseJobRequest(body, { classNames, maxSprites, datasetPalette });
+    const channels = generator.channels as 3 | 4;
+    const limits = { classNames, channels, maxSprites, datasetPalette, initSprite };
+    const spec = await parseJobRequest(body, limits);
     const job = queue.submit(spec);
     return json(202, summary(job), { location: `/api/jobs/${job.id}` });
   };

@@ -5,12 +5,13 @@
  */
 
 import { resolveClass } from "../generate/classes.ts";
+import type { ClassMix } from "../generate/generator.ts";
 import { GENERATE_DEFAULTS, previewEveryFor } from "../generate/defaults.ts";
 import type { Job, JobState } from "./jobs.ts";
 import type { JobSpec } from "./request.ts";
 
 /** The options of a request, as the summary repeats them. */
-type RequestOptions = Omit<JobSpec, "fixedClass" | "classes" | "labels" | "post">;
+type RequestOptions = Omit<JobSpec, "fixedClass" | "classes" | "labels" | "post" | "initImage">;
 
 export interface JobSummary {
   id: string;
@@ -20,7 +21,11 @@ export interface JobSummary {
   step: number;
   total: number;
   /** The request as resolved: the class by name, each sprite's class, and every option. */
-  request: RequestOptions & { class: string | null; classes: string[]; n: number };
+  request: RequestOptions & {
+    class: string | { mix: [string, number][] } | null;
+    classes: string[];
+    n: number;
+  };
   /** Seconds the sampler ran (done jobs). */
   seconds: number | null;
   error: string | null;
@@ -44,7 +49,7 @@ export function contentType(name: string): string {
 
 /** `text` as one shell word: unchanged when it is plain, else single-quoted. */
 export function shellWord(text: string): string {
-  return /^[A-Za-z0-9_./:=+-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+  return /^[A-Za-z0-9_./:=+,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
 /**
@@ -59,14 +64,17 @@ export function sampleCommandLine(
   const words = ["deno", "run", "-A", "main.ts", "sample"];
   const add = (...more: (string | number)[]) => words.push(...more.map(String));
   if (weightsArg !== undefined) add("--weights", weightsArg);
-  if (spec.fixedClass !== null) {
-    // The name reads better; the index where the name would resolve to another class.
-    const name = classNames[spec.fixedClass];
-    add("--class", resolveClass(name, classNames) === spec.fixedClass ? name : spec.fixedClass);
-  }
+  if (spec.fixedClass !== null) add("--class", classArgument(spec.fixedClass, classNames));
+  if (spec.init) add("--init", spec.init.file, "--strength", spec.init.strength);
+  if (spec.mask !== null) add("--mask", spec.mask);
+  if (spec.resample !== 0) add("--resample", spec.resample);
+  if (spec.resize) add("--resize");
+  if (spec.tile !== null) add("--tile", spec.tile);
   add("--n", spec.classes.length, "--seed", spec.seed, "--guidance", spec.guidance);
   add("--steps", spec.steps, "--sampler", spec.sampler);
   if (spec.sampler === "ddim") add("--eta", spec.eta);
+  if (spec.threshold !== null) add("--threshold", spec.threshold);
+  if (spec.guidanceInterval !== null) add("--guidance-interval", spec.guidanceInterval.join(","));
   if (spec.scale !== GENERATE_DEFAULTS.scale) add("--scale", spec.scale);
   if (spec.previewEvery !== previewEveryFor(spec.steps)) {
     add("--preview-every", spec.previewEvery);
@@ -81,13 +89,28 @@ export function sampleCommandLine(
   return words.map(shellWord).join(" ");
 }
 
+/**
+ * A class by name where the name reads back as it (`sample` resolves names and unique prefixes),
+ * else by index; `:` and `,` would break a mix's syntax, so such names are given by index too.
+ */
+function classWord(index: number, classNames: readonly string[]): string | number {
+  const name = classNames[index];
+  return !/[:,]/.test(name) && resolveClass(name, classNames) === index ? name : index;
+}
+
+/** `--class` for a class or a mix: `NAME` or `NAME:W,NAME:W…`, each weight as the request gave it. */
+function classArgument(c: number | ClassMix, classNames: readonly string[]): string {
+  if (typeof c === "number") return String(classWord(c, classNames));
+  return c.mix.map(([k, w]) => `${classWord(k, classNames)}:${w}`).join(",");
+}
+
 export function jobSummary(
   job: Job,
   classNames: readonly string[],
   weightsArg: string | undefined,
 ): JobSummary {
   const { spec } = job;
-  const { fixedClass, classes, labels, post: _, ...options } = spec;
+  const { fixedClass, classes, labels, post: _post, initImage: _init, ...options } = spec;
   const base = `/api/jobs/${job.id}`;
   return {
     id: job.id,
@@ -96,7 +119,11 @@ export function jobSummary(
     step: job.latest?.step ?? 0,
     total: job.latest?.total ?? spec.steps,
     request: {
-      class: fixedClass === null ? null : classNames[fixedClass],
+      class: fixedClass === null
+        ? null
+        : typeof fixedClass === "number"
+        ? classNames[fixedClass]
+        : { mix: fixedClass.mix.map(([k, w]) => [classNames[k], w]) },
       classes: labels,
       n: classes.length,
       ...options,

@@ -21,6 +21,9 @@ const spec = (over: Partial<JobSpec>): JobSpec => ({
   steps: 100,
   sampler: "ddpm",
   eta: 0,
+  threshold: null,
+  guidanceInterval: null,
+  tile: null,
   seed: 0,
   scale: 16,
   softAlpha: false,
@@ -31,6 +34,10 @@ const spec = (over: Partial<JobSpec>): JobSpec => ({
   outline: null,
   despeckle: false,
   post: {},
+  init: null,
+  mask: null,
+  resample: 0,
+  resize: false,
   ...over,
 });
 
@@ -90,7 +97,40 @@ Deno.test("sampleCommandLine: every option that changes the files, words bash re
     (await bashWords(paletted)).slice(-10).join(" "),
     "--palette auto:5 --palette-scope batch --dither floyd --outline 102030 --despeckle --gif",
   );
+  const variation = sampleCommandLine(
+    spec({ fixedClass: 2, init: { job: "j", sprite: 1, file: "sword-s3-1.png", strength: 0.45 } }),
+    classNames,
+    undefined,
+  );
+  deepStrictEqual(
+    (await bashWords(variation)).slice(5, 11).join(" "),
+    "--class sword --init sword-s3-1.png --strength 0.45",
+  );
   // Class "2" named by its name would mean index 2 ("sword") to `sample`: its index is used.
   const numeric = sampleCommandLine(spec({ fixedClass: 0 }), classNames, undefined);
   deepStrictEqual((await bashWords(numeric)).slice(5, 7), ["--class", "0"]);
+});
+
+Deno.test("sampleCommandLine: class mixes, tiles, uploads, inpainting and the new sampler options", async () => {
+  const classNames = ["2", "big slime", "sword", "a:b"];
+  const line = sampleCommandLine(
+    spec({
+      fixedClass: { mix: [[1, 0.7], [0, 0.3], [3, 2]] },
+      init: { upload: true, file: "init.png", strength: 1 },
+      mask: "mask.png",
+      resample: 3,
+      resize: true,
+      tile: "xy",
+      threshold: 99.5,
+      guidanceInterval: [0.2, 0.9],
+    }),
+    classNames,
+    undefined,
+  );
+  deepStrictEqual((await bashWords(line)).slice(5), [
+    // "2" and "a:b" by index: the name would mean another class, or break the mix's syntax.
+    ..."--class|big slime:0.7,0:0.3,3:2|--init|init.png|--strength|1|--mask|mask.png".split("|"),
+    ..."--resample 3 --resize --tile xy --n 2 --seed 0 --guidance 3 --steps 100".split(" "),
+    ..."--sampler ddpm --threshold 99.5 --guidance-interval 0.2,0.9 --gif".split(" "),
+  ]);
 });

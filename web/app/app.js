@@ -21,7 +21,17 @@ const CONTROLS = {
   dither: "dither",
   outline: "outline",
   despeckle: "despeckle",
+  init: "init-file",
+  mask: "mask-file",
+  resample: "resample",
+  resize: "resize",
+  tile: "tile",
+  threshold: "threshold",
+  guidanceInterval: "interval-lo",
 };
+
+/** The visitor's uploads as data URLs (the API takes them as they are), or null. */
+const uploads = { init: null, mask: null };
 
 /** The job being drawn: its id and its event stream. */
 let current = null;
@@ -51,8 +61,9 @@ function setBusy(busy) {
 
 async function loadInfo() {
   const info = await (await fetch("/api/info")).json();
-  const classSelect = $("class");
-  info.classes.forEach((name, index) => classSelect.add(new Option(name, String(index))));
+  for (const select of [$("class"), $("mix-class")]) {
+    info.classes.forEach((name, index) => select.add(new Option(name, String(index))));
+  }
   for (const sampler of info.samplers) $("sampler").add(new Option(sampler, sampler));
   for (const p of info.palettes) {
     $("palette").add(new Option(`${p.name} (${p.colors} colours)`, p.name));
@@ -67,6 +78,7 @@ async function loadInfo() {
   $("eta").value = String(d.eta);
   $("seed").value = String(d.seed);
   $("scale").value = String(d.scale);
+  $("strength").value = $("strength-value").value = String(d.strength);
   $("n").max = String(info.ranges.n.max);
   $("n").value = String(Math.min(info.classes.length, info.ranges.n.max));
   $("model").textContent = `${info.weights} · ${info.model.parameters.toLocaleString("en-US")} ` +
@@ -85,6 +97,26 @@ function readForm() {
     scale: number("scale"),
     softAlpha: $("soft-alpha").checked,
   };
+  // A mix: the class above and the second one, by their shares in percent (sample normalises).
+  if (request.class !== null && $("mix-class").value !== "") {
+    const share = number("mix-weight");
+    request.class = { mix: [[request.class, 100 - share], [number("mix-class"), share]] };
+  }
+  if ($("tile").value) request.tile = $("tile").value;
+  if ($("threshold").value !== "") request.threshold = number("threshold");
+  if ($("interval-lo").value !== "" || $("interval-hi").value !== "") {
+    const lo = $("interval-lo").value === "" ? 0 : number("interval-lo");
+    const hi = $("interval-hi").value === "" ? 1 : number("interval-hi");
+    request.guidanceInterval = [lo, hi];
+  }
+  if (uploads.init) {
+    request.init = { png: uploads.init, strength: number("strength") };
+    if (uploads.mask) {
+      request.mask = uploads.mask;
+      if (number("resample") !== 0) request.resample = number("resample");
+    }
+    if ($("resize").checked) request.resize = true;
+  }
   // Empty: the server's default cadence, about 20 frames whatever the step count.
   if ($("preview-every").value !== "") request.previewEvery = number("preview-every");
   if (request.sampler === "ddim") request.eta = number("eta");
@@ -126,9 +158,22 @@ function drawPreview(canvases, preview) {
   });
 }
 
-async function generate() {
-  showError("");
+const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0];
+
+/** Variations of sprite `i` of `job`: the form's settings, its class, a new seed, from that sprite. */
+function vary(job, i) {
+  if (current) return;
+  $("seed").value = String(randomSeed());
   const request = readForm();
+  // The sprite's own class (or the job's mix); an uploaded mask belongs to the uploaded init.
+  request.class = job.request.class ?? job.request.classes[i];
+  for (const field of ["mask", "resample", "resize"]) delete request[field];
+  request.init = { job: job.id, sprite: i, strength: Number($("strength").value) };
+  submit(request);
+}
+
+async function submit(request) {
+  showError("");
   setBusy(true);
   setStatus("submitting…", 0);
   let response;
@@ -214,11 +259,14 @@ function addToGallery(job) {
   for (let i = 0; i < r.n; i++) {
     const native = job.files.find((f) => f.kind === "sprite" && f.sprite === i);
     const upscaled = job.files.find((f) => f.kind === "upscaled" && f.sprite === i);
+    // A tile is shown repeated 3×3 (the sprite in the middle), so a seam would show at once.
+    const tile = job.files.find((f) => f.kind === "tile3x3" && f.sprite === i);
     const figure = document.createElement("figure");
     const img = document.createElement("img");
-    img.className = "sprite";
-    img.alt = `${r.classes[i]} sprite ${i + 1}, seed ${r.seed}`;
-    img.src = native.url;
+    img.className = tile ? "tile3x3" : "sprite";
+    const name = `${r.classes[i]} sprite ${i + 1}, seed ${r.seed}`;
+    img.alt = tile ? `${name}, repeated 3×3` : name;
+    img.src = (tile ?? native).url;
     const caption = document.createElement("figcaption");
     caption.append(
       link("PNG", native, `download ${native.name}`),
@@ -226,7 +274,14 @@ function addToGallery(job) {
       ...job.files.filter((f) => f.kind === "gpl" && f.sprite === i)
         .map((f) => link(".gpl", f, `download ${f.name}`)),
     );
-    figure.append(img, caption);
+    const variations = document.createElement("button");
+    variations.type = "button";
+    variations.className = "small";
+    variations.textContent = "Variations";
+    variations.setAttribute("aria-label", `variations of ${name}`);
+    variations.addEventListener("click", () => vary(job, i));
+    if (tile) caption.append(link("3×3", tile, `download ${tile.name}`));
+    figure.append(img, caption, variations);
     sprites.append(figure);
   }
   const meta = document.createElement("p");
@@ -234,18 +289,21 @@ function addToGallery(job) {
   const palette = r.palette
     ? ` · palette ${r.palette}${r.dither === "none" ? "" : `, ${r.dither}`}`
     : "";
-  meta.textContent =
-    `${r.class ?? "one of each class"} · seed ${r.seed} · guidance ${r.guidance} · ` +
-    `${r.sampler} ${r.steps} steps${palette} · ${job.seconds.toFixed(1)} s`;
+  const what = r.class === null
+    ? "one of each class"
+    : typeof r.class === "string"
+    ? r.class
+    : r.classes[0].replaceAll("+", " + ");
+  const creative = [
+    r.tile && `tiles ${r.tile}`,
+    r.init && (r.mask ? "inpainted" : `variation ${r.init.strength} of ${r.init.file}`),
+  ].filter(Boolean).map((text) => ` · ${text}`).join("");
+  meta.textContent = `${what} · seed ${r.seed} · guidance ${r.guidance} · ` +
+    `${r.sampler} ${r.steps} steps${palette}${creative} · ${job.seconds.toFixed(1)} s`;
   const downloads = document.createElement("div");
   downloads.className = "downloads";
-  const variations = document.createElement("button");
-  variations.type = "button";
-  variations.disabled = true;
-  variations.textContent = "Variations";
-  variations.title = "variations of a sprite need image-to-image sampling, not in this version";
   const batchFiles = job.files.filter((f) => f.kind in FILE_LABELS && f.sprite === null);
-  downloads.append(...batchFiles.map((f) => link(FILE_LABELS[f.kind], f)), variations);
+  downloads.append(...batchFiles.map((f) => link(FILE_LABELS[f.kind], f)));
   const command = document.createElement("div");
   command.className = "command";
   const code = document.createElement("code");
@@ -265,23 +323,78 @@ function addToGallery(job) {
   });
   command.append(code, copy);
   card.append(sprites, meta, downloads, command);
+  if (r.init?.upload) {
+    const note = document.createElement("p");
+    note.className = "upload-note muted";
+    note.textContent = `The command reads your upload${r.mask ? "s" : ""} as ` +
+      `${r.mask ? "init.png and mask.png" : "init.png"}: save ${r.mask ? "them" : "it"} under ` +
+      `${r.mask ? "those names" : "that name"} first.`;
+    card.append(note);
+  }
   $("gallery").prepend(card);
   $("gallery-empty").hidden = true;
 }
 
 $("controls").addEventListener("submit", (e) => {
   e.preventDefault();
-  if (!current) generate();
+  if (!current) submit(readForm());
 });
 $("cancel").addEventListener("click", () => {
   if (current) fetch(`/api/jobs/${current.id}`, { method: "DELETE" });
 });
 $("randomise").addEventListener("click", () => {
-  $("seed").value = String(crypto.getRandomValues(new Uint32Array(1))[0]);
+  $("seed").value = String(randomSeed());
 });
 $("guidance").addEventListener("input", () => {
   $("guidance-value").value = $("guidance").value;
 });
+$("strength").addEventListener("input", () => {
+  $("strength-value").value = $("strength").value;
+});
+/** The mix controls only mean something once a class is chosen, and the share with a second one. */
+function updateMix() {
+  $("mix-class").disabled = $("class").value === "";
+  $("mix-weight").disabled = $("mix-class").disabled || $("mix-class").value === "";
+}
+$("class").addEventListener("change", updateMix);
+$("mix-class").addEventListener("change", updateMix);
+$("mix-weight").addEventListener("input", () => {
+  $("mix-weight-value").value = $("mix-weight").value;
+});
+
+/** Shows the uploads and enables what needs them (a mask needs an init, resampling a mask). */
+function updateUploads() {
+  for (const kind of ["init", "mask"]) {
+    const img = $(`${kind}-preview`);
+    img.closest("figure").hidden = !uploads[kind];
+    if (uploads[kind]) img.src = uploads[kind];
+  }
+  $("uploads").hidden = !uploads.init;
+  $("mask-file").disabled = $("resize").disabled = !uploads.init;
+  $("resample").disabled = !uploads.mask;
+  $("clear-uploads").disabled = !uploads.init;
+}
+
+for (const kind of ["init", "mask"]) {
+  $(`${kind}-file`).addEventListener("change", () => {
+    const file = $(`${kind}-file`).files[0];
+    if (!file) return;
+    const reader = new FileReader();
+    reader.addEventListener("load", () => {
+      uploads[kind] = reader.result;
+      // Inpainting regenerates the masked region from noise, as sample's default strength does.
+      if (kind === "mask") $("strength").value = $("strength-value").value = "1";
+      updateUploads();
+    });
+    reader.readAsDataURL(file);
+  });
+}
+$("clear-uploads").addEventListener("click", () => {
+  uploads.init = uploads.mask = null;
+  $("init-file").value = $("mask-file").value = "";
+  updateUploads();
+});
+
 $("sampler").addEventListener("change", () => {
   $("eta").disabled = $("sampler").value !== "ddim";
 });
