@@ -195,6 +195,7 @@ Deno.test("serve: routes, bad input, jobs, cancel, disconnect, 20 clients, sampl
             ]],
             [{ outline: "red" }, "outline", ["RRGGBB", "auto", null]],
             [{ despeckle: 1 }, "despeckle", [true, false]],
+            [{ despeckle: true }, "despeckle", [false]],
             [{ class: { mix: [] } }, "class", null],
             [{ class: { mix: [["dragon", 1]] } }, "class", null],
             [{ class: { mix: [["sword", -1]] } }, "class", null],

@@ -254,7 +254,14 @@ Deno.test("serve page: generate with live previews, gallery, download, cancel, p
         ]);
         await page.select("#palette", ""); // back to the model's colours for what follows
         await page.select("#outline", "");
-        await page.click("#despeckle");
+        // Despeckle needs a palette: without one it is off and disabled.
+        deepStrictEqual(
+          await page.$eval("#despeckle", (c) => {
+            const box = c as HTMLInputElement;
+            return [box.disabled, box.checked];
+          }),
+          [true, false],
+        );
       });
 
       await t.step("cancel stops a generation; the gallery keeps what it had", async () => {

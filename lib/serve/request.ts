@@ -326,6 +326,12 @@ function paletteFields(body: Body, limits: RequestLimits, seed: number, softAlph
     );
   }
   const despeckle = booleanField(body, "despeckle");
+  if (despeckle && !spec) {
+    // As `sample --despeckle`: on unmapped colours it would only erode the sprite's edges.
+    throw new FieldError("despeckle", "despeckle needs a palette (it works on its exact colours)", [
+      false,
+    ]);
+  }
   const palette = spec?.kind === "builtin"
     ? { fixed: spec.palette }
     : spec?.kind === "dataset"

@@ -402,7 +402,8 @@ $("sampler").addEventListener("change", () => {
 $("palette").addEventListener("change", () => {
   const palette = $("palette").value;
   $("auto-colors").disabled = $("palette-scope").disabled = palette !== "auto";
-  $("dither").disabled = !palette;
+  $("dither").disabled = $("despeckle").disabled = !palette;
+  if (!palette) $("despeckle").checked = false;
   // Palette sprites are opaque or clear: soft alpha does not go with a palette.
   $("soft-alpha").disabled = Boolean(palette);
   if (palette) $("soft-alpha").checked = false;
