@@ -265,8 +265,10 @@ Deno.test("sample/eval: bad palette options ⇒ one error line before any work, 
 Deno.test("eval: palette variants scored beside the raw output, from the same samples", async () => {
   await withTempDir("palette-eval-", async (dir) => {
     const r = await runMain([
-      ..."eval --n 1 --guidance 3 --steps 2 --batch 8 --palette pico8 --variants despeckle --out"
+      ..."eval --n 1 --guidance 3 --steps 2 --batch 8 --palette pico8 --variants"
         .split(" "),
+      "palette=db16 despeckle",
+      "--out",
       dir,
     ]);
     succeeded(r);
@@ -274,11 +276,11 @@ Deno.test("eval: palette variants scored beside the raw output, from the same sa
     const [g] = report.guidance;
     deepStrictEqual(g.variants.map((v: { label: string }) => v.label), [
       "palette=pico8",
-      "despeckle",
+      "palette=db16 despeckle",
     ]);
     for (const v of g.variants) deepStrictEqual(v.perClass.length, 8);
     const md = await Deno.readTextFile(join(dir, "report.md"));
-    ok(md.includes("| `palette=pico8` |") && md.includes("| `despeckle` |"), md);
+    ok(md.includes("| `palette=pico8` |") && md.includes("| `palette=db16 despeckle` |"), md);
     // The pico8 variant's sheet: sprites in pico8 colours over the checkerboard's greys.
     const allowed = new Set([
       ...BUILTIN_PALETTES.get("pico8")!.colors.map(hexOf),
