@@ -16,10 +16,20 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-const asset = (body: string, type: string) => ({
+/** A file served from memory: its body and the headers every embedded file gets. */
+export interface EmbeddedAsset {
+  body: string | Uint8Array<ArrayBuffer>;
+  headers: Record<string, string>;
+}
+
+/** `body` as `contentType` (charset included where it applies), never cached stale or sniffed. */
+export const embeddedAsset = (
+  body: EmbeddedAsset["body"],
+  contentType: string,
+): EmbeddedAsset => ({
   body,
   headers: {
-    "content-type": `${type}; charset=utf-8`,
+    "content-type": contentType,
     "cache-control": "no-cache",
     "x-content-type-options": "nosniff",
     "content-security-policy": CONTENT_SECURITY_POLICY,
@@ -27,10 +37,8 @@ const asset = (body: string, type: string) => ({
 });
 
 /** Path → body and headers. */
-export const PAGE_ASSETS: Readonly<
-  Record<string, { body: string; headers: Record<string, string> }>
-> = {
-  "/": asset(html, "text/html"),
-  "/app.js": asset(script, "text/javascript"),
-  "/app.css": asset(style, "text/css"),
+export const PAGE_ASSETS: Readonly<Record<string, EmbeddedAsset>> = {
+  "/": embeddedAsset(html, "text/html; charset=utf-8"),
+  "/app.js": embeddedAsset(script, "text/javascript; charset=utf-8"),
+  "/app.css": embeddedAsset(style, "text/css; charset=utf-8"),
 };

@@ -10,36 +10,13 @@
 import html from "../../web/browser/index.html" with { type: "text" };
 import style from "../../web/browser/style.css" with { type: "text" };
 import script from "../../web/browser/app.js" with { type: "text" };
+import { type EmbeddedAsset, embeddedAsset } from "./assets.ts";
 
 /** Where the page is; it loads its files relative to this. */
 export const LOCAL_PAGE_PATH = "/local/";
 
 /** The API the page may fall back on, as the meta tag gives it. */
 const API_META = `<meta name="pixel-diffusion-api" content="/api/">`;
-
-/** Everything the page loads comes from this server, as for the serve page. */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "img-src 'self' data: blob:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
-
-interface Asset {
-  body: string | Uint8Array<ArrayBuffer>;
-  headers: Record<string, string>;
-}
-
-const asset = (body: Asset["body"], type: string): Asset => ({
-  body,
-  headers: {
-    "content-type": type,
-    "cache-control": "no-cache",
-    "x-content-type-options": "nosniff",
-    "content-security-policy": CONTENT_SECURITY_POLICY,
-  },
-});
 
 /** The page's HTML with the API's meta tag, after the charset (an edit that moved it fails here). */
 function servedHtml(): string {
@@ -59,11 +36,11 @@ export function localPageResponses(
   weights: Uint8Array<ArrayBuffer>,
 ): Record<string, () => Response> {
   const p = LOCAL_PAGE_PATH;
-  const assets: Record<string, Asset> = {
-    [p]: asset(servedHtml(), "text/html; charset=utf-8"),
-    [`${p}style.css`]: asset(style, "text/css; charset=utf-8"),
-    [`${p}app.js`]: asset(script, "text/javascript; charset=utf-8"),
-    [`${p}default.safetensors`]: asset(weights, "application/octet-stream"),
+  const assets: Record<string, EmbeddedAsset> = {
+    [p]: embeddedAsset(servedHtml(), "text/html; charset=utf-8"),
+    [`${p}style.css`]: embeddedAsset(style, "text/css; charset=utf-8"),
+    [`${p}app.js`]: embeddedAsset(script, "text/javascript; charset=utf-8"),
+    [`${p}default.safetensors`]: embeddedAsset(weights, "application/octet-stream"),
   };
   return {
     ...Object.fromEntries(
