@@ -108,15 +108,16 @@ export interface ConvTile {
 }
 
 /**
- * TN 8 (K = 3) or 16 (K = 1) and RH 4 measured fastest at every model shape;
- * TN shrinks when it would pad Cout or leave fewer than two workgroups.
+ * TN 16 and RH 4, but TN 8 for 3×3 on rows of 4 pixels; measured (scripts/ab.ts-style, in
+ * one process, CPU time) against TN 8 for 3×3: 1.14–1.17× at 16×16, 1.06× at 8×8, 1.01× at
+ * 4×4. TN shrinks when it would pad Cout or leave fewer than two workgroups.
  * Exported so tests can tell which tile a shape takes.
  */
 export function convTile(s: ConvShape): ConvTile {
   const rh = s.h >= 4 ? 4 : s.h >= 2 ? 2 : 1;
   const invocations = (tn: number) =>
     alignUp(s.cout, tn) / tn * s.n * Math.ceil(s.h / rh) * segments(s);
-  let tn = s.k === 3 ? 8 : 16;
+  let tn = s.k === 3 && s.w < 8 ? 8 : 16;
   while (tn > 4 && (alignUp(s.cout, 4) % tn !== 0 || invocations(tn) < MIN_CONV_INVOCATIONS)) {
     tn /= 2;
   }

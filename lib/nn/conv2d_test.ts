@@ -206,6 +206,8 @@ Deno.test("conv2d forward matches the f64 reference", async () => {
   await checkForward({ n: 1, cin: 2, cout: 4, h: 2, w: 32, k: 3 }, 50);
   // 1×1 with 16-channel tiles over many workgroups.
   await checkForward({ n: 32, cin: 8, cout: 32, h: 8, w: 8, k: 1 }, 60);
+  // 3×3 with 16-channel tiles.
+  await checkForward({ n: 32, cin: 3, cout: 32, h: 8, w: 16, k: 3 }, 65);
   // 8-channel tiles over many workgroups, residual, weights repacked by a separate program.
   await checkForward({ n: 9, cin: 16, cout: 40, h: 16, w: 16, k: 3 }, 70, {
     residual: true,
@@ -281,8 +283,10 @@ Deno.test("conv2d adjoint reference equals central differences of the forward re
 Deno.test("conv2d backward at the model's tile sizes (TN 8 and 16) matches the f64 adjoint", async () => {
   const gpu = await getGpu();
   const cases: [Case, number, boolean][] = [
-    // A 3×3 convolution of the small preset's second level: dx is a 64 → 32 convolution.
-    [{ n: 16, cin: 32, cout: 64, h: 16, w: 16, k: 3 }, 8, false],
+    // A 3×3 convolution on 16-pixel rows: dx is a 64 → 32 convolution.
+    [{ n: 16, cin: 32, cout: 64, h: 16, w: 16, k: 3 }, 16, false],
+    // A 3×3 convolution of the small preset's deepest level (4×4): 8-channel tiles.
+    [{ n: 16, cin: 32, cout: 64, h: 4, w: 4, k: 3 }, 8, false],
     // A 1×1 convolution at 8×8 (skips, attention projections), accumulating dx.
     [{ n: 32, cin: 64, cout: 32, h: 8, w: 8, k: 1 }, 16, true],
   ];
