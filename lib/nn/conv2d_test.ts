@@ -286,7 +286,7 @@ Deno.test("conv2d backward at the model's tile sizes (TN 8 and 16) matches the f
     // A 3×3 convolution on 16-pixel rows: dx is a 64 → 32 convolution.
     [{ n: 16, cin: 32, cout: 64, h: 16, w: 16, k: 3 }, 16, false],
     // A 3×3 convolution of the small preset's deepest level (4×4): 8-channel tiles.
-    [{ n: 16, cin: 32, cout: 64, h: 4, w: 4, k: 3 }, 8, false],
+    [{ n: 64, cin: 32, cout: 64, h: 4, w: 4, k: 3 }, 8, false],
     // A 1×1 convolution at 8×8 (skips, attention projections), accumulating dx.
     [{ n: 32, cin: 64, cout: 32, h: 8, w: 8, k: 1 }, 16, true],
   ];
