@@ -293,19 +293,21 @@ export async function sample(
       known.start.run();
     }
     const every = opts.previewEvery ?? 0;
+    const jumps = known?.resample ?? 0;
+    const tfrac = new Float32Array(2 * n); // the step's t/T for every row of either model
     for (let i = start; i < steps.length; i++) {
       if (opts.signal?.aborted) throw new SamplingCancelled();
       const model = perStep[i];
       const previous = i > start ? perStep[i - 1] : model;
-      upload(gpu, model.tfrac, new Float32Array(model.x.shape[0]).fill(steps[i].t / T));
-      const jumps = known?.resample ?? 0;
+      upload(gpu, model.tfrac, tfrac.fill(steps[i].t / T).subarray(0, model.x.shape[0]));
       for (let jump = 0; jump <= jumps; jump++) {
         const s = i === start || jump > 0 ? firstOrder(steps[i]) : steps[i];
         updates.setStep(noiseStreams(i, jump).update, s, opts.guidance, guided[i]);
         known?.setPass(steps, i, jump);
         gpu.submit((encoder) => {
-          // A switch of model carries x over: its first N rows, into both halves of a 2N-row input.
-          if (model !== previous) {
+          // A switch of model carries x over, once per step: its first N rows, into both halves
+          // of a 2N-row input.
+          if (jump === 0 && model !== previous) {
             const bytes = n * chw * 4;
             const from = previous.x.offset * 4;
             for (let half = 0; half < model.x.shape[0] / n; half++) {
