@@ -8,8 +8,8 @@
 //   2 dst       [N, COUT, H, W] vec4  read_write  the output: y, or dx
 //   3 bias      [COUT] f32            read        added when BIAS
 //   4 residual  [N, COUT, H, W] vec4  read        added when RESIDUAL
-//   (conv reads slots 3 and 4 only when BIAS / RESIDUAL, but binds them always: the host fills
-//   unused ones with any read-only buffer)
+//   (conv binds slots 3 and 4 only when BIAS / RESIDUAL: the branches that read them are
+//   removed before compiling otherwise, see lib/gpu/const_if.ts)
 //   5 pack_out  [CIN, K·K, COUTP] vec4 read_write the buffer of `packed`, for pack_weights
 //   6 weight    [COUT, CIN, K, K] f32 read        the layer's weight ([CIN, COUT, K, K] when FLIP)
 //   7 grad_out  [N, COUT, H, W] vec4  read        dy, for weight_grad (src is x there)
@@ -18,7 +18,7 @@
 //  10 dw        [DWP] vec4            read_write  [COUT, CIN, K, K], zero-padded to a vec4
 //  11 db        [DBP] vec4            read_write  [COUT], zero-padded to a vec4
 // Constants: N, H, W (a multiple of 4), K (1 or 3), CIN and COUT (channels of src and dst;
-//   for the weight gradient those of x and dy), TN (output channels per invocation: 4, 8 or 16),
+//   for the weight gradient those of x and dy; CIN is 0 for conv, which reads it from src), TN (output channels per invocation: 4, 8 or 16),
 //   COUTP (COUT rounded up to a multiple of TN), RH (output rows per invocation: 1, 2 or 4),
 //   FLIP (pack the weight transposed and flipped: the input gradient is a convolution of dy),
 //   BIAS, RESIDUAL, ACCUM (conv adds bias, residual, the old dst), S (weight_grad's partial
@@ -355,9 +355,13 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   var t1 = Tile();
   var t2 = Tile();
   var t3 = Tile();
-  for (var ci = 0u; ci < CIN; ci++) {
+  // The input's channel count comes from src's length, not from CIN (0 here): layers that
+  // differ only in it share one pipeline, and creating pipelines is most of start-up, while
+  // all it decides in this loop is the trip count.
+  let cin = arrayLength(&src) / (N * HW4);
+  for (var ci = 0u; ci < cin; ci++) {
     // Input rows h − PAD … h + RH − 1 + PAD, each loaded once for every kernel row it meets.
-    let plane = (p.n * CIN + ci) * H * VW;
+    let plane = (p.n * cin + ci) * HW4;
     let top = p.h - PAD; // wraps around below zero
     let x0 = src_taps_at(plane, top, p.seg);
     var x1 = Taps();

@@ -6,11 +6,18 @@
  * compile to far faster code on llvmpipe than shapes read from a uniform
  * (see ../shared notes: 18 vs 11 GFLOP/s), and real GPUs lose nothing.
  *
+ * Pipelines get explicit layouts: exactly the slots a dispatch binds, typed by the
+ * kernel's own `@binding` declarations. With "auto" layouts a caller would have to bind
+ * precisely what the compiled code reads, which changes with the constants once their
+ * branches are removed (const_if.ts).
+ *
  * Creation runs inside a validation error scope, so an invalid kernel is reported
  * with its name, entry point and constants in every host (Deno, browsers), and the
  * cache remembers each variant it made so the whole set can be recompiled elsewhere
  * (tests/kernels_chromium_test.ts compiles it with Chromium's WGSL compiler).
  */
+
+import { pruneConstantIfs } from "./const_if.ts";
 
 /** Values baked into a kernel as WGSL abstract constants. */
 export type KernelConsts = Readonly<Record<string, number | boolean>>;
@@ -34,9 +41,12 @@ export function constHeader(consts: KernelConsts): string {
   return Object.keys(consts).sort().map((k) => constLine(k, consts[k])).join("\n");
 }
 
-/** The WGSL a kernel is compiled as: its constant declarations, then its source. */
+/**
+ * The WGSL a kernel is compiled as: its constant declarations, then its source with the
+ * branches its constants decide already taken (see const_if.ts).
+ */
 export const kernelCode = (source: KernelSource, consts: KernelConsts): string =>
-  `${constHeader(consts)}\n${source.code}`;
+  `${constHeader(consts)}\n${pruneConstantIfs(source.code, consts)}`;
 
 /** One pipeline the cache created. */
 export interface KernelVariant {
@@ -45,9 +55,64 @@ export interface KernelVariant {
   consts: KernelConsts;
 }
 
+const DECLARATION =
+  /@group\(0\)\s*@binding\((\d+)\)\s*var<(storage|uniform)\s*(?:,\s*(read_write|read))?\s*>\s*(\w+)/g;
+
+/** Index just past the `}` that closes the `{` at `open`. */
+function blockEnd(code: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < code.length; i++) {
+    if (code[i] === "{") depth++;
+    else if (code[i] === "}" && --depth === 0) return i + 1;
+  }
+  return code.length;
+}
+
+/**
+ * The buffer binding type of each slot of group 0 that `entry` reaches, read from the
+ * source as written (before any branch is removed): the entry's function, the functions it
+ * calls, and the variables they name. This is the layout "auto" gives the unpruned kernel.
+ */
+export function bindingTypes(
+  source: KernelSource,
+  entry: string,
+): Map<number, GPUBufferBindingType> {
+  const code = source.code.replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, "");
+  const bodies = new Map<string, string>();
+  for (const m of code.matchAll(/^(?:@[^\n]*\n)*fn\s+(\w+)[^{]*\{/gm)) {
+    const open = m.index + m[0].length - 1;
+    bodies.set(m[1], code.slice(open, blockEnd(code, open)));
+  }
+  const named = new Set<string>();
+  const visit = (fn: string) => {
+    // Names, not members: `.w` is a component, not the variable w.
+    for (const [name] of (bodies.get(fn) ?? "").matchAll(/(?<![.\w])[A-Za-z_]\w*/g)) {
+      if (named.has(name)) continue;
+      named.add(name);
+      if (bodies.has(name)) visit(name);
+    }
+  };
+  visit(entry);
+  const types = new Map<number, GPUBufferBindingType>();
+  for (const [, slot, space, access, name] of code.matchAll(DECLARATION)) {
+    if (!named.has(name)) continue;
+    if (types.has(Number(slot))) {
+      throw new Error(`kernel ${source.name}:${entry} uses two variables of @binding(${slot})`);
+    }
+    const type = space === "uniform"
+      ? "uniform"
+      : access === "read_write"
+      ? "storage"
+      : "read-only-storage";
+    types.set(Number(slot), type);
+  }
+  return types;
+}
+
 export class KernelCache {
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   readonly #modules = new Map<string, GPUShaderModule>();
+  readonly #layouts = new Map<string, GPUPipelineLayout>();
   readonly #variants: KernelVariant[] = [];
   #pending: Promise<void>[] = [];
 
@@ -58,10 +123,19 @@ export class KernelCache {
     return this.#pipelines.size;
   }
 
-  /** The pipeline of `entry` in `source` with `consts` baked in; created once per key. */
-  get(source: KernelSource, entry: string, consts: KernelConsts): GPUComputePipeline {
+  /**
+   * The pipeline of `entry` in `source` with `consts` baked in; created once per key.
+   * `slots`: the bindings of group 0 a dispatch will bind (a layout of just those);
+   * without them the layout is "auto".
+   */
+  get(
+    source: KernelSource,
+    entry: string,
+    consts: KernelConsts,
+    slots?: readonly number[],
+  ): GPUComputePipeline {
     const header = constHeader(consts);
-    const key = `${source.name}|${entry}|${header}`;
+    const key = `${source.name}|${entry}|${header}|${slots ?? "auto"}`;
     let pipeline = this.#pipelines.get(key);
     if (pipeline) return pipeline;
     const constsText = header.replaceAll("\n", " ");
@@ -77,7 +151,7 @@ export class KernelCache {
     }
     pipeline = this.device.createComputePipeline({
       label: `${source.name}:${entry}`,
-      layout: "auto",
+      layout: slots ? this.#layout(source, entry, slots) : "auto",
       compute: { module, entryPoint: entry },
     });
     this.#pending.push(
@@ -92,6 +166,24 @@ export class KernelCache {
     this.#pipelines.set(key, pipeline);
     this.#variants.push({ source, entry, consts });
     return pipeline;
+  }
+
+  #layout(source: KernelSource, entry: string, slots: readonly number[]): GPUPipelineLayout {
+    const key = `${source.name}|${entry}|${slots}`;
+    let layout = this.#layouts.get(key);
+    if (layout) return layout;
+    const types = bindingTypes(source, entry);
+    const entries = slots.map((slot): GPUBindGroupLayoutEntry => {
+      const type = types.get(slot);
+      if (!type) throw new Error(`kernel ${source.name}:${entry} does not use @binding(${slot})`);
+      return { binding: slot, visibility: GPUShaderStage.COMPUTE, buffer: { type } };
+    });
+    layout = this.device.createPipelineLayout({
+      label: `${source.name}:${entry} [${slots}]`,
+      bindGroupLayouts: [this.device.createBindGroupLayout({ entries })],
+    });
+    this.#layouts.set(key, layout);
+    return layout;
   }
 
   /** Every (kernel, entry, constants) created so far, in creation order. */

@@ -57,11 +57,12 @@ export class Program {
     resources: readonly (Resource | undefined)[],
     groups: number | [number, number, number],
   ): void {
-    const pipeline = this.gpu.kernels.get(source, entry, consts);
     const entries: GPUBindGroupEntry[] = [];
     resources.forEach((r, i) => {
       if (r) entries.push({ binding: i, resource: isTensor(r) ? binding(r) : { buffer: r } });
     });
+    const slots = entries.map((e) => e.binding);
+    const pipeline = this.gpu.kernels.get(source, entry, consts, slots);
     const bindGroup = this.gpu.device.createBindGroup({
       label: `${this.label}/${source.name}:${entry}`,
       layout: pipeline.getBindGroupLayout(0),

@@ -188,9 +188,10 @@ function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
   pack[5] = packed;
   pack[6] = c.weight;
   prepare.add(KERNEL, "pack_weights", consts, pack, Math.ceil(packedSize / 4 / WORKGROUP));
-  // The kernel binds bias and residual even where it does not read them: src stands in.
-  const bindings = [c.src, packed, c.dst, c.bias ?? c.src, c.residual ?? c.src];
-  prog.add(KERNEL, "conv", consts, bindings, Math.ceil(tile.invocations / WORKGROUP));
+  const bindings: (Resource | undefined)[] = [c.src, packed, c.dst, c.bias, c.residual];
+  // conv reads its input channel count from src: one pipeline serves every CIN.
+  const convConsts = { ...consts, CIN: 0 };
+  prog.add(KERNEL, "conv", convConsts, bindings, Math.ceil(tile.invocations / WORKGROUP));
 }
 
 /** Records y = conv(x, w) + b (+ residual). */
