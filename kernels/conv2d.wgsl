@@ -50,7 +50,8 @@ const SV = min(VW, 4);
 const SEGS = (VW + SV - 1) / SV;
 const ROW_BLOCKS = (H + RH - 1) / RH;
 const INVOCATIONS = COUTP / TN * N * ROW_BLOCKS * SEGS;
-const CI_QUADS = (CIN + 3) / 4;
+// At least 1 for conv's CIN of 0: weight_grad divides by it (see CI_TILES below).
+const CI_QUADS = max((CIN + 3) / 4, 1);
 const CO_QUADS = (COUT + 3) / 4;
 const DWP = (COUT * CIN * KK + 3) / 4 * 4;
 const DBP = (COUT + 3) / 4 * 4;

@@ -109,7 +109,8 @@ async function spawn(args: string[], env: Record<string, string>) {
   const stderr = new TextDecoder().decode(out.stderr);
   if (!out.success) throw new Error(stderr);
   const times = stderr.match(/cpu ([\d.]+) ([\d.]+)\s*$/);
-  return { text, wall, cpu: times ? 1000 * (Number(times[1]) + Number(times[2])) : NaN };
+  const cpu = times ? Math.round(1000 * (Number(times[1]) + Number(times[2]))) : NaN;
+  return { text, wall, cpu };
 }
 
 if (values.child !== undefined) {
