@@ -21,11 +21,11 @@
 //   for the weight gradient those of x and dy; CIN is 0 for conv, which reads it from src), TN (output channels per invocation: 4, 8 or 16),
 //   COUTP (COUT rounded up to a multiple of TN), RH (output rows per invocation: 1, 2 or 4),
 //   FLIP (pack the weight transposed and flipped: the input gradient is a convolution of dy),
-//   BIAS, RESIDUAL, ACCUM (conv adds bias, residual, the old dst), S (weight_grad's partial
+//   BIAS, RESIDUAL, ACCUM (conv adds bias, residual, the old dst), CONV_WG (conv's workgroup size), S (weight_grad's partial
 //   sums: batch splits × SEGS), WRAP_X and WRAP_Y (circular padding; false for weight_grad).
 // Entry points:
 //   pack_weights        ceil(CIN·K·K·COUTP / 4 / 64) workgroups
-//   conv                ceil(INVOCATIONS / 64) workgroups. An invocation holds TN output
+//   conv                ceil(INVOCATIONS / CONV_WG) workgroups. An invocation holds TN output
 //                       channels × RH rows × one row segment of up to 16 pixels in registers:
 //                       each loaded vec4 of src feeds up to 4·TN·K FMAs (the kx = 0, 2 taps are
 //                       swizzles of the loaded row) and each vec4 of weights 4·RH·SV.
@@ -346,9 +346,11 @@ fn store_tile(p: Place, r: u32, t: ptr<function, Tile>) {
   }
 }
 
-@compute @workgroup_size(64)
+// Workgroups of CONV_WG (16) rather than 64: at small batches a layer has only a few dozen
+// invocations, and lavapipe runs each workgroup on one thread, so 64 left one core idle.
+@compute @workgroup_size(CONV_WG)
 fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let id = linear_id(gid, nwg);
+  let id = gid.x + gid.y * nwg.x * CONV_WG;
   if (id >= INVOCATIONS) { return; }
   let p = place(id);
   // Accumulators of output rows h … h + 3 (those past RH stay unused).
