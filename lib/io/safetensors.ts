@@ -138,8 +138,13 @@ export function toFloat32(e: TensorEntry): Float32Array {
   switch (e.dtype) {
     case "F32":
       return new Float32Array(aligned(e));
-    case "F16":
-      return Float32Array.from(new Uint16Array(aligned(e)), f16ToF32);
+    case "F16": {
+      const bits = new Uint16Array(aligned(e));
+      const values = f16Values();
+      const out = new Float32Array(bits.length);
+      for (let i = 0; i < bits.length; i++) out[i] = values[bits[i]];
+      return out;
+    }
     case "BF16": {
       const bits = new Uint32Array(e.bytes.length / 2);
       for (let i = 0; i < bits.length; i++) {
@@ -173,6 +178,21 @@ export function toInt32(e: TensorEntry): Int32Array {
     default:
       throw new SafetensorsError(`a tensor of dtype ${e.dtype} is not an integer type`);
   }
+}
+
+let f16Table: Float32Array | undefined;
+
+/**
+ * Every binary16 value as f32, indexed by its bits; built on first use. Decoding the default
+ * weights by lookup takes a few ms, against about 100 ms calling f16ToF32 per value, and that
+ * is on the path of every `sample` start.
+ */
+function f16Values(): Float32Array {
+  if (!f16Table) {
+    f16Table = new Float32Array(1 << 16);
+    for (let h = 0; h < f16Table.length; h++) f16Table[h] = f16ToF32(h);
+  }
+  return f16Table;
 }
 
 /** IEEE binary16 bits → value (exact). */

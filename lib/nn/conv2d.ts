@@ -72,8 +72,12 @@ const WORKGROUP = 64;
  * configs (batch-2 forward, in one process): 16 beat 64 by 1.3×, and 8 and 32 by less.
  */
 const CONV_WG = 16;
-/** Forward invocations below this (two workgroups) take narrower channel tiles. */
-const MIN_CONV_INVOCATIONS = 2 * CONV_WG;
+/**
+ * Forward invocations below this take narrower channel tiles. Wider tiles at small batches
+ * gained another 1.1× per step but cost more than that in start-up: a 16-channel tile is four
+ * times the code for lavapipe to compile.
+ */
+const MIN_CONV_INVOCATIONS = 128;
 /** Weight-gradient invocations to aim for by splitting the batch. */
 const MIN_GRAD_INVOCATIONS = 2048;
 /** More batch splits than this cost more in the reduce pass than they gain. */
