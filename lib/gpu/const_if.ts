@@ -137,23 +137,21 @@ export function evaluate(text: string, env: ReadonlyMap<string, Typed>): Typed |
     }
     return v;
   }
-  function and(): Typed {
-    let v = relation();
-    while (peek() === "&&") {
+  /** A left-associative chain of `op` over `operand`s (both sides evaluated, as WGSL's consts are). */
+  function logical(op: "&&" | "||", operand: () => Typed): Typed {
+    let v = operand();
+    while (peek() === op) {
       at++;
-      const rhs = relation();
-      v = { v: bool(v) && bool(rhs), float: false };
+      const [a, b] = [bool(v), bool(operand())];
+      v = { v: op === "&&" ? a && b : a || b, float: false };
     }
     return v;
   }
+  function and(): Typed {
+    return logical("&&", relation);
+  }
   function or(): Typed {
-    let v = and();
-    while (peek() === "||") {
-      at++;
-      const rhs = and();
-      v = { v: bool(v) || bool(rhs), float: false };
-    }
-    return v;
+    return logical("||", and);
   }
 
   try {
