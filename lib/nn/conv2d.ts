@@ -120,11 +120,14 @@ export interface ConvTile {
 /**
  * TN 16 and RH 4, but TN 8 for 3×3 on rows of 4 pixels; measured (scripts/ab.ts-style, in
  * one process, CPU time) against TN 8 for 3×3: 1.14–1.17× at 16×16, 1.06× at 8×8, 1.01× at
- * 4×4. TN shrinks when it would pad Cout or leave fewer than two workgroups.
+ * 4×4. TN shrinks when it would pad Cout or leave too few invocations. 1×1 convolutions take
+ * one row: their rows share no input, and four rows made the code four times longer for
+ * lavapipe to compile (a 16-row sampling UNet's first dispatches on a new machine: 36 s → 23 s)
+ * for 1–2 % of step time (scripts/ab.ts, forward batch 2 and 32; training unchanged).
  * Exported so tests can tell which tile a shape takes.
  */
 export function convTile(s: ConvShape): ConvTile {
-  const rh = s.h >= 4 ? 4 : s.h >= 2 ? 2 : 1;
+  const rh = s.k === 1 ? 1 : s.h >= 4 ? 4 : s.h >= 2 ? 2 : 1;
   const invocations = (tn: number) =>
     alignUp(s.cout, tn) / tn * s.n * Math.ceil(s.h / rh) * segments(s);
   let tn = s.k === 3 && s.w < 8 ? 8 : 16;
