@@ -18,11 +18,12 @@
 //  10 dw        [DWP] vec4            read_write  [COUT, CIN, K, K], zero-padded to a vec4
 //  11 db        [DBP] vec4            read_write  [COUT], zero-padded to a vec4
 // Constants: N, H, W (a multiple of 4), K (1 or 3), CIN and COUT (channels of src and dst;
-//   for the weight gradient those of x and dy; CIN is 0 for conv, which reads it from src), TN (output channels per invocation: 4, 8 or 16),
-//   COUTP (COUT rounded up to a multiple of TN), RH (output rows per invocation: 1, 2 or 4),
-//   FLIP (pack the weight transposed and flipped: the input gradient is a convolution of dy),
-//   BIAS, RESIDUAL, ACCUM (conv adds bias, residual, the old dst), CONV_WG (conv's workgroup size), S (weight_grad's partial
-//   sums: batch splits × SEGS), WRAP_X and WRAP_Y (circular padding; false for weight_grad).
+//   for the weight gradient those of x and dy; CIN is 0 for conv, which reads it from src),
+//   TN (output channels per invocation: 4, 8 or 16), COUTP (COUT rounded up to a multiple of
+//   TN), RH (output rows per invocation: 1, 2 or 4), FLIP (pack the weight transposed and
+//   flipped: the input gradient is a convolution of dy), BIAS, RESIDUAL, ACCUM (conv adds bias,
+//   residual, the old dst), CONV_WG (conv's workgroup size), S (weight_grad's partial sums:
+//   batch splits × SEGS), WRAP_X and WRAP_Y (circular padding; false for weight_grad).
 // Entry points:
 //   pack_weights        ceil(CIN·K·K·COUTP / 4 / 64) workgroups
 //   conv                ceil(INVOCATIONS / CONV_WG) workgroups. An invocation holds TN output

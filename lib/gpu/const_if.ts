@@ -13,6 +13,7 @@
  */
 
 import type { KernelConsts } from "./kernel.ts";
+import { blankComments, closingBracket } from "./wgsl_text.ts";
 
 type Value = number | boolean;
 /** A value and whether it is a float (division truncates only between integers). */
@@ -162,22 +163,6 @@ export function evaluate(text: string, env: ReadonlyMap<string, Typed>): Typed |
   }
 }
 
-/** The code with comments blanked out (same length, line breaks kept), for scanning. */
-function blankComments(code: string): string {
-  return code.replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, " "));
-}
-
-/** Index just past the bracket that closes the one at `open` in the blanked code. */
-function closing(text: string, open: number): number {
-  const [o, c] = text[open] === "(" ? ["(", ")"] : ["{", "}"];
-  let depth = 0;
-  for (let i = open; i < text.length; i++) {
-    if (text[i] === o) depth++;
-    else if (text[i] === c && --depth === 0) return i + 1;
-  }
-  throw new SyntaxError(`unbalanced ${o} at offset ${open}`);
-}
-
 const skipSpace = (text: string, i: number) => {
   while (i < text.length && /\s/.test(text[i])) i++;
   return i;
@@ -208,10 +193,10 @@ interface IfStatement {
 /** Parses the `if` statement whose keyword starts at `start` (blanked code). */
 function parseIf(text: string, start: number): IfStatement {
   const open = skipSpace(text, start + 2);
-  const close = closing(text, open);
+  const close = closingBracket(text, open);
   const brace = skipSpace(text, close);
   if (text[brace] !== "{") throw new SyntaxError(`if without a block at offset ${start}`);
-  const then: [number, number] = [brace, closing(text, brace)];
+  const then: [number, number] = [brace, closingBracket(text, brace)];
   const statement: IfStatement = {
     end: then[1],
     condition: text.slice(open + 1, close - 1),
@@ -222,7 +207,7 @@ function parseIf(text: string, start: number): IfStatement {
     const next = skipSpace(text, afterThen + 4);
     const end = text.startsWith("if", next) && /\W/.test(text[next + 2])
       ? parseIf(text, next).end
-      : closing(text, next);
+      : closingBracket(text, next);
     statement.otherwise = [next, end];
     statement.end = end;
   }

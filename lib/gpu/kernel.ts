@@ -18,6 +18,7 @@
  */
 
 import { pruneConstantIfs } from "./const_if.ts";
+import { blankComments, closingBracket } from "./wgsl_text.ts";
 
 /** Values baked into a kernel as WGSL abstract constants. */
 export type KernelConsts = Readonly<Record<string, number | boolean>>;
@@ -58,16 +59,6 @@ export interface KernelVariant {
 const DECLARATION =
   /@group\(0\)\s*@binding\((\d+)\)\s*var<(storage|uniform)\s*(?:,\s*(read_write|read))?\s*>\s*(\w+)/g;
 
-/** Index just past the `}` that closes the `{` at `open`. */
-function blockEnd(code: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < code.length; i++) {
-    if (code[i] === "{") depth++;
-    else if (code[i] === "}" && --depth === 0) return i + 1;
-  }
-  return code.length;
-}
-
 /**
  * The buffer binding type of each slot of group 0 that `entry` reaches, read from the
  * source as written (before any branch is removed): the entry's function, the functions it
@@ -77,11 +68,11 @@ export function bindingTypes(
   source: KernelSource,
   entry: string,
 ): Map<number, GPUBufferBindingType> {
-  const code = source.code.replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, "");
+  const code = blankComments(source.code);
   const bodies = new Map<string, string>();
   for (const m of code.matchAll(/^(?:@[^\n]*\n)*fn\s+(\w+)[^{]*\{/gm)) {
     const open = m.index + m[0].length - 1;
-    bodies.set(m[1], code.slice(open, blockEnd(code, open)));
+    bodies.set(m[1], code.slice(open, closingBracket(code, open)));
   }
   const named = new Set<string>();
   const visit = (fn: string) => {
