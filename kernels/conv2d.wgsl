@@ -347,8 +347,8 @@ fn store_tile(p: Place, r: u32, t: ptr<function, Tile>) {
   }
 }
 
-// Workgroups of CONV_WG (16) rather than 64: at small batches a layer has only a few dozen
-// invocations, and lavapipe runs each workgroup on one thread, so 64 left one core idle.
+// Workgroups of CONV_WG: 16 on CPU adapters, where each workgroup runs on one thread and a
+// small-batch layer has only a few dozen invocations; 64 on GPUs (lib/nn/conv2d.ts).
 @compute @workgroup_size(CONV_WG)
 fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let id = gid.x + gid.y * nwg.x * CONV_WG;

@@ -67,11 +67,14 @@ export interface Conv2dBackwardArgs {
 
 const WORKGROUP = 64;
 /**
- * The conv entry's workgroup size. Smaller than the others: a batch-2 layer has a few dozen
- * invocations, and lavapipe gives each workgroup one thread. Measured on the small and reference
- * configs (batch-2 forward, in one process): 16 beat 64 by 1.3×, and 8 and 32 by less.
+ * The conv entry's workgroup size on an adapter. A CPU fallback (lavapipe, SwiftShader) runs
+ * each workgroup on one thread, and a batch-2 layer has a few dozen invocations, so 64 left a
+ * core idle: 16 measured 1.3× faster there (batch-2 forward of both configs, in one process; 8
+ * and 32 less). A GPU runs 32 or 64 invocations in lockstep, so it keeps 64 (not measured on
+ * a GPU).
  */
-const CONV_WG = 16;
+export const convWorkgroupSize = (adapter: { isFallbackAdapter: boolean }): number =>
+  adapter.isFallbackAdapter ? 16 : WORKGROUP;
 /**
  * Forward invocations below this take narrower channel tiles. Wider tiles at small batches
  * gained another 1.1× per step but cost more than that in start-up: a 16-channel tile is four
@@ -148,7 +151,7 @@ interface ConstOptions {
 }
 
 /** Every constant the kernel file uses; those an entry point does not read keep defaults. */
-function constsFor(s: ConvShape, o: ConstOptions): KernelConsts {
+function constsFor(s: ConvShape, o: ConstOptions, convWorkgroup: number): KernelConsts {
   const tn = o.tile?.tn ?? 4;
   return {
     N: s.n,
@@ -167,7 +170,7 @@ function constsFor(s: ConvShape, o: ConstOptions): KernelConsts {
     S: o.splits ?? 1,
     WRAP_X: o.wrap?.x ?? false,
     WRAP_Y: o.wrap?.y ?? false,
-    CONV_WG,
+    CONV_WG: convWorkgroup,
   };
 }
 
@@ -187,6 +190,7 @@ interface ConvCall {
 /** Records the weight repack (into `prepare`) and the convolution (into `prog`). */
 function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
   const tile = convTile(c.s);
+  const workgroup = convWorkgroupSize(prog.gpu.adapter);
   const consts = constsFor(c.s, {
     tile,
     flip: c.flip,
@@ -194,7 +198,7 @@ function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
     residual: c.residual !== undefined,
     accum: c.accum,
     wrap: c.wrap,
-  });
+  }, workgroup);
   const kk = c.s.k * c.s.k;
   const packedSize = c.s.cin * kk * alignUp(c.s.cout, tile.tn);
   const packed = prog.scratch([packedSize], `${c.weight.label}/packed`);
@@ -205,7 +209,7 @@ function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
   const bindings: (Resource | undefined)[] = [c.src, packed, c.dst, c.bias, c.residual];
   // conv reads its input channel count from src: one pipeline serves every CIN.
   const convConsts = { ...consts, CIN: 0 };
-  prog.add(KERNEL, "conv", convConsts, bindings, Math.ceil(tile.invocations / CONV_WG));
+  prog.add(KERNEL, "conv", convConsts, bindings, Math.ceil(tile.invocations / workgroup));
 }
 
 /** Records y = conv(x, w) + b (+ residual). */
@@ -263,7 +267,7 @@ function recordWeightGrad(prog: Program, s: ConvShape, a: Conv2dBackwardArgs): v
     Math.min(s.n, MAX_SPLITS, Math.ceil(MIN_GRAD_INVOCATIONS / tiles)),
   );
   const splits = batchSplits * (oneByOne ? 1 : segments(s));
-  const consts = constsFor(s, { splits });
+  const consts = constsFor(s, { splits }, convWorkgroupSize(prog.gpu.adapter));
   const dwPadded = alignUp(s.cout * s.cin * s.k * s.k, 4);
   const dbPadded = alignUp(s.cout, 4);
   const partial = prog.scratch([splits * (dwPadded + dbPadded)], `${a.dw.label}/partial`);

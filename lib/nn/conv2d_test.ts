@@ -4,10 +4,10 @@
  */
 
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { getGpu } from "../gpu/device.ts";
+import { getGpu, Gpu } from "../gpu/device.ts";
 import { Program } from "../gpu/program.ts";
 import { createTensor, upload } from "../gpu/tensor.ts";
-import { conv2dBackward, conv2dForward, convTile, type Wrap } from "./conv2d.ts";
+import { conv2dBackward, conv2dForward, convTile, convWorkgroupSize, type Wrap } from "./conv2d.ts";
 import { assertClose, assertNear, finiteDiff, randn, read, tensorFrom } from "./testing.ts";
 
 interface Case {
@@ -118,10 +118,12 @@ interface ForwardOptions {
   /** Record the weight repack in a program of its own, run once before the forward. */
   prepare?: boolean;
   wrap?: Wrap;
+  /** The device to run on (default: the process's). */
+  gpu?: Gpu;
 }
 
 async function checkForward(c: Case, seed: number, o: ForwardOptions = {}): Promise<void> {
-  const gpu = await getGpu();
+  const gpu = o.gpu ?? await getGpu();
   const d = data(c, seed);
   const x = tensorFrom(gpu, [c.n, c.cin, c.h, c.w], d.x, "x");
   const w = tensorFrom(gpu, [c.cout, c.cin, c.k, c.k], d.w, "w");
@@ -213,6 +215,21 @@ Deno.test("conv2d forward matches the f64 reference", async () => {
     residual: true,
     prepare: true,
   });
+});
+
+Deno.test("conv2d forward with a GPU's workgroup size matches the f64 reference", async () => {
+  // CPU adapters run the conv entry in workgroups of 16, GPUs in 64: the same device, described
+  // as a GPU, runs the GPU's layout here, over one and over several workgroups.
+  const local = await getGpu();
+  const asGpu = new Gpu(local.device, { ...local.adapter, isFallbackAdapter: false });
+  deepStrictEqual(convWorkgroupSize(asGpu.adapter), 64);
+  deepStrictEqual(convWorkgroupSize({ isFallbackAdapter: true }), 16);
+  await checkForward({ n: 2, cin: 5, cout: 8, h: 16, w: 16, k: 3 }, 400, { gpu: asGpu });
+  await checkForward({ n: 9, cin: 16, cout: 40, h: 16, w: 16, k: 3 }, 410, {
+    gpu: asGpu,
+    residual: true,
+  });
+  await checkForward({ n: 32, cin: 8, cout: 32, h: 8, w: 8, k: 1 }, 420, { gpu: asGpu });
 });
 
 Deno.test("conv2d forward with circular padding matches the f64 reference", async () => {
