@@ -1,4 +1,4 @@
-import { deepStrictEqual, strictEqual } from "node:assert";
+import { deepStrictEqual, strictEqual, throws } from "node:assert";
 import { evaluate, pruneConstantIfs } from "./const_if.ts";
 import { bindingTypes } from "./kernel.ts";
 
@@ -140,4 +140,15 @@ Deno.test("kernel: binding types are those of the variables an entry point reach
     [...bindingTypes(source, "grad_input")].sort(),
     [[0, "storage"], [1, "read-only-storage"], [2, "read-only-storage"]],
   );
+});
+
+Deno.test("kernel: binding types of an entry point written on one line", () => {
+  const source = {
+    name: "one_line",
+    code: `@group(0) @binding(0) var<uniform> u: vec4f;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(1) fn main() { out[0] = u.x; }`,
+  };
+  deepStrictEqual([...bindingTypes(source, "main")].sort(), [[0, "uniform"], [1, "storage"]]);
+  throws(() => bindingTypes(source, "absent"), /kernel one_line has no function absent/);
 });

@@ -70,10 +70,11 @@ export function bindingTypes(
 ): Map<number, GPUBufferBindingType> {
   const code = blankComments(source.code);
   const bodies = new Map<string, string>();
-  for (const m of code.matchAll(/^(?:@[^\n]*\n)*fn\s+(\w+)[^{]*\{/gm)) {
+  for (const m of code.matchAll(/\bfn\s+(\w+)[^{]*\{/g)) {
     const open = m.index + m[0].length - 1;
     bodies.set(m[1], code.slice(open, closingBracket(code, open)));
   }
+  if (!bodies.has(entry)) throw new Error(`kernel ${source.name} has no function ${entry}`);
   const named = new Set<string>();
   const visit = (fn: string) => {
     // Names, not members: `.w` is a component, not the variable w.
