@@ -91,10 +91,15 @@ export function kernelModules(variants: readonly KernelVariant[]): KernelModule[
   const modules = new Map<string, KernelModule>();
   for (const v of variants) {
     const consts = constHeader(v.consts).replaceAll("\n", " ");
-    const key = `${v.source.name}|${consts}`;
+    const key = `${v.source.name}|${v.entry}|${consts}`;
     let m = modules.get(key);
     if (!m) {
-      m = { name: v.source.name, consts, code: kernelCode(v.source, v.consts), entries: [] };
+      m = {
+        name: v.source.name,
+        consts,
+        code: kernelCode(v.source, v.consts, v.entry),
+        entries: [],
+      };
       modules.set(key, m);
     }
     if (!m.entries.includes(v.entry)) m.entries.push(v.entry);

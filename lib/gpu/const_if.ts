@@ -13,7 +13,7 @@
  */
 
 import type { KernelConsts } from "./kernel.ts";
-import { blankComments, closingBracket } from "./wgsl_text.ts";
+import { blankComments, closingBracket, countLines } from "./wgsl_text.ts";
 
 type Value = number | boolean;
 /** A value and whether it is a float (division truncates only between integers). */
@@ -240,10 +240,4 @@ export function pruneConstantIfs(code: string, consts: KernelConsts): string {
     keyword.lastIndex = start;
   }
   return code;
-}
-
-function countLines(text: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) if (text[i] === "\n") n++;
-  return n;
 }

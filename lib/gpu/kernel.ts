@@ -18,7 +18,7 @@
  */
 
 import { pruneConstantIfs } from "./const_if.ts";
-import { blankComments, closingBracket } from "./wgsl_text.ts";
+import { blankComments, functionsOf, namesReachedFrom, withoutUnreachable } from "./wgsl_text.ts";
 
 /** Values baked into a kernel as WGSL abstract constants. */
 export type KernelConsts = Readonly<Record<string, number | boolean>>;
@@ -43,11 +43,12 @@ export function constHeader(consts: KernelConsts): string {
 }
 
 /**
- * The WGSL a kernel is compiled as: its constant declarations, then its source with the
- * branches its constants decide already taken (see const_if.ts).
+ * The WGSL an entry point of a kernel is compiled as: its constant declarations, then its
+ * source with the branches its constants decide already taken (see const_if.ts) and without
+ * the functions the entry point then does not reach.
  */
-export const kernelCode = (source: KernelSource, consts: KernelConsts): string =>
-  `${constHeader(consts)}\n${pruneConstantIfs(source.code, consts)}`;
+export const kernelCode = (source: KernelSource, consts: KernelConsts, entry: string): string =>
+  `${constHeader(consts)}\n${withoutUnreachable(pruneConstantIfs(source.code, consts), entry)}`;
 
 /** One pipeline the cache created. */
 export interface KernelVariant {
@@ -69,22 +70,9 @@ export function bindingTypes(
   entry: string,
 ): Map<number, GPUBufferBindingType> {
   const code = blankComments(source.code);
-  const bodies = new Map<string, string>();
-  for (const m of code.matchAll(/\bfn\s+(\w+)[^{]*\{/g)) {
-    const open = m.index + m[0].length - 1;
-    bodies.set(m[1], code.slice(open, closingBracket(code, open)));
-  }
-  if (!bodies.has(entry)) throw new Error(`kernel ${source.name} has no function ${entry}`);
-  const named = new Set<string>();
-  const visit = (fn: string) => {
-    // Names, not members: `.w` is a component, not the variable w.
-    for (const [name] of (bodies.get(fn) ?? "").matchAll(/(?<![.\w])[A-Za-z_]\w*/g)) {
-      if (named.has(name)) continue;
-      named.add(name);
-      if (bodies.has(name)) visit(name);
-    }
-  };
-  visit(entry);
+  const functions = functionsOf(code);
+  if (!functions.has(entry)) throw new Error(`kernel ${source.name} has no function ${entry}`);
+  const named = namesReachedFrom(functions, entry);
   const types = new Map<number, GPUBufferBindingType>();
   for (const [, slot, space, access, name] of code.matchAll(DECLARATION)) {
     if (!named.has(name)) continue;
@@ -132,12 +120,13 @@ export class KernelCache {
     if (pipeline) return pipeline;
     const constsText = header.replaceAll("\n", " ");
     this.device.pushErrorScope("validation");
-    const moduleKey = `${source.name}|${header}`;
+    // One module per entry point: each holds only the code its entry point reaches.
+    const moduleKey = `${source.name}|${entry}|${header}`;
     let module = this.#modules.get(moduleKey);
     if (!module) {
       module = this.device.createShaderModule({
-        label: `${source.name} {${constsText}}`,
-        code: kernelCode(source, consts),
+        label: `${source.name}:${entry} {${constsText}}`,
+        code: kernelCode(source, consts, entry),
       });
       this.#modules.set(moduleKey, module);
     }

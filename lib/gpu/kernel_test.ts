@@ -27,7 +27,7 @@ Deno.test("kernels: the cache records each variant it creates, once", async () =
       { N: 8, SCALE: 3 },
     ]);
     assertEquals(
-      kernelCode(copy, { SCALE: 0.5, N: 8 }),
+      kernelCode(copy, { SCALE: 0.5, N: 8 }, "main"),
       `const N = 8;\nconst SCALE = 5.000000000e-1;\n${copy.code}`,
     );
   } finally {
