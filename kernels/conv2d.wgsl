@@ -22,8 +22,10 @@
 //   TN (output channels per invocation: 4, 8 or 16), COUTP (COUT rounded up to a multiple of
 //   TN), RH (output rows per invocation: 1, 2 or 4), FLIP (pack the weight transposed and
 //   flipped: the input gradient is a convolution of dy), BIAS, RESIDUAL, ACCUM (conv adds bias,
-//   residual, the old dst), CONV_WG (conv's workgroup size), S (weight_grad's partial sums:
-//   batch splits × SEGS), WRAP_X and WRAP_Y (circular padding; false for weight_grad).
+//   residual, the old dst), CONV_WG (conv's workgroup size; only conv has it), S (weight_grad's
+//   partial sums: batch splits × SEGS), WRAP_X and WRAP_Y (circular padding; false for
+//   weight_grad). Each entry point is compiled alone (lib/gpu/wgsl_text.ts), so constants
+//   another entry point needs may be absent or 0.
 // Entry points:
 //   pack_weights        ceil(CIN·K·K·COUTP / 4 / 64) workgroups
 //   conv                ceil(INVOCATIONS / CONV_WG) workgroups. An invocation holds TN output
@@ -51,8 +53,7 @@ const SV = min(VW, 4);
 const SEGS = (VW + SV - 1) / SV;
 const ROW_BLOCKS = (H + RH - 1) / RH;
 const INVOCATIONS = COUTP / TN * N * ROW_BLOCKS * SEGS;
-// At least 1 for conv's CIN of 0: weight_grad divides by it (see CI_TILES below).
-const CI_QUADS = max((CIN + 3) / 4, 1);
+const CI_QUADS = (CIN + 3) / 4;
 const CO_QUADS = (COUT + 3) / 4;
 const DWP = (COUT * CIN * KK + 3) / 4 * 4;
 const DBP = (COUT + 3) / 4 * 4;

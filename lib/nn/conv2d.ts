@@ -151,7 +151,7 @@ interface ConstOptions {
 }
 
 /** Every constant the kernel file uses; those an entry point does not read keep defaults. */
-function constsFor(s: ConvShape, o: ConstOptions, convWorkgroup: number): KernelConsts {
+function constsFor(s: ConvShape, o: ConstOptions): KernelConsts {
   const tn = o.tile?.tn ?? 4;
   return {
     N: s.n,
@@ -170,7 +170,6 @@ function constsFor(s: ConvShape, o: ConstOptions, convWorkgroup: number): Kernel
     S: o.splits ?? 1,
     WRAP_X: o.wrap?.x ?? false,
     WRAP_Y: o.wrap?.y ?? false,
-    CONV_WG: convWorkgroup,
   };
 }
 
@@ -190,7 +189,6 @@ interface ConvCall {
 /** Records the weight repack (into `prepare`) and the convolution (into `prog`). */
 function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
   const tile = convTile(c.s);
-  const workgroup = convWorkgroupSize(prog.gpu.adapter);
   const consts = constsFor(c.s, {
     tile,
     flip: c.flip,
@@ -198,7 +196,7 @@ function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
     residual: c.residual !== undefined,
     accum: c.accum,
     wrap: c.wrap,
-  }, workgroup);
+  });
   const kk = c.s.k * c.s.k;
   const packedSize = c.s.cin * kk * alignUp(c.s.cout, tile.tn);
   const packed = prog.scratch([packedSize], `${c.weight.label}/packed`);
@@ -208,7 +206,8 @@ function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
   prepare.add(KERNEL, "pack_weights", consts, pack, Math.ceil(packedSize / 4 / WORKGROUP));
   const bindings: (Resource | undefined)[] = [c.src, packed, c.dst, c.bias, c.residual];
   // conv reads its input channel count from src: one pipeline serves every CIN.
-  const convConsts = { ...consts, CIN: 0 };
+  const workgroup = convWorkgroupSize(prog.gpu.adapter);
+  const convConsts = { ...consts, CIN: 0, CONV_WG: workgroup };
   prog.add(KERNEL, "conv", convConsts, bindings, Math.ceil(tile.invocations / workgroup));
 }
 
@@ -267,7 +266,7 @@ function recordWeightGrad(prog: Program, s: ConvShape, a: Conv2dBackwardArgs): v
     Math.min(s.n, MAX_SPLITS, Math.ceil(MIN_GRAD_INVOCATIONS / tiles)),
   );
   const splits = batchSplits * (oneByOne ? 1 : segments(s));
-  const consts = constsFor(s, { splits }, convWorkgroupSize(prog.gpu.adapter));
+  const consts = constsFor(s, { splits });
   const dwPadded = alignUp(s.cout * s.cin * s.k * s.k, 4);
   const dbPadded = alignUp(s.cout, 4);
   const partial = prog.scratch([splits * (dwPadded + dbPadded)], `${a.dw.label}/partial`);

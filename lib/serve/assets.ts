@@ -36,6 +36,10 @@ export const embeddedAsset = (
   },
 });
 
+/** A fresh response with the asset (a Response's body can be read once). */
+export const assetResponse = (asset: EmbeddedAsset): Response =>
+  new Response(asset.body, { headers: asset.headers });
+
 /** Path → body and headers. */
 export const PAGE_ASSETS: Readonly<Record<string, EmbeddedAsset>> = {
   "/": embeddedAsset(html, "text/html; charset=utf-8"),

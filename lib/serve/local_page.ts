@@ -10,7 +10,7 @@
 import html from "../../web/browser/index.html" with { type: "text" };
 import style from "../../web/browser/style.css" with { type: "text" };
 import script from "../../web/browser/app.js" with { type: "text" };
-import { type EmbeddedAsset, embeddedAsset } from "./assets.ts";
+import { assetResponse, type EmbeddedAsset, embeddedAsset } from "./assets.ts";
 
 /** Where the page is; it loads its files relative to this. */
 export const LOCAL_PAGE_PATH = "/local/";
@@ -44,9 +44,7 @@ export function localPageResponses(
   };
   return {
     ...Object.fromEntries(
-      Object.entries(assets).map((
-        [path, { body, headers }],
-      ) => [path, () => new Response(body, { headers })]),
+      Object.entries(assets).map(([path, asset]) => [path, () => assetResponse(asset)]),
     ),
     [p.slice(0, -1)]: () => new Response(null, { status: 301, headers: { location: p } }),
   };

@@ -12,7 +12,7 @@ import { DITHERS } from "../palette/quantize.ts";
 import { GENERATE_DEFAULTS, GENERATE_RANGES } from "../generate/defaults.ts";
 import type { Generator } from "../generate/generator.ts";
 import { spriteTensor } from "../generate/init_image.ts";
-import { PAGE_ASSETS } from "./assets.ts";
+import { assetResponse, PAGE_ASSETS } from "./assets.ts";
 import { localPageResponses } from "./local_page.ts";
 import { jobEvents, PREVIEW_FORMATS, type PreviewFormat } from "./events.ts";
 import { bytes, errorResponse, HttpError, json, readJsonBody } from "./http.ts";
@@ -171,13 +171,16 @@ export function createApp(
     });
   };
 
+  // The serve page, and the static page on the visitor's GPU (this server's API is its
+  // fallback) at /local/: fixed paths, each answered from memory.
+  const files: Record<string, () => Response> = {
+    ...Object.fromEntries(
+      Object.entries(PAGE_ASSETS).map(([path, asset]) => [path, () => assetResponse(asset)]),
+    ),
+    ...localPageResponses(options.weightsFile),
+  };
   const routes: Route[] = [
-    ...Object.entries(PAGE_ASSETS).map(([path, asset]) => ({
-      pattern: new RegExp(`^${path.replaceAll(".", "\\.")}$`),
-      methods: { GET: () => new Response(asset.body, { headers: asset.headers }) },
-    })),
-    // The static page, on the visitor's GPU (this server's API is its fallback): /local/.
-    ...Object.entries(localPageResponses(options.weightsFile)).map(([path, respond]) => ({
+    ...Object.entries(files).map(([path, respond]) => ({
       pattern: new RegExp(`^${path.replaceAll(".", "\\.")}$`),
       methods: { GET: respond },
     })),
