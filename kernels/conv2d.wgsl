@@ -193,10 +193,6 @@ fn mac(a: Row, w: f32, x: Row) -> Row {
   return o;
 }
 
-fn mac_quad(q: Quad, w: vec4f, x: Row) -> Quad {
-  return Quad(mac(q.c0, w.x, x), mac(q.c1, w.y, x), mac(q.c2, w.z, x), mac(q.c3, w.w, x));
-}
-
 /** The TN weights of one tap (vec4s past TN / 4 stay unused). */
 struct TapWeights {
   w0: vec4f,
@@ -214,19 +210,6 @@ fn tap_weights(wi: u32) -> TapWeights {
     w.w3 = packed[wi + 3u];
   }
   return w;
-}
-
-// Accumulators go by pointer: copying whole tiles, unused quads included, makes llvmpipe's
-// shader compiler several times slower.
-
-/** Adds one tap: x times the tap's TN weights. */
-fn mac_tile(t: ptr<function, Tile>, w: TapWeights, x: Row) {
-  (*t).q0 = mac_quad((*t).q0, w.w0, x);
-  if (TN > 4) { (*t).q1 = mac_quad((*t).q1, w.w1, x); }
-  if (TN > 8) {
-    (*t).q2 = mac_quad((*t).q2, w.w2, x);
-    (*t).q3 = mac_quad((*t).q3, w.w3, x);
-  }
 }
 
 /** Where one invocation's output tile lies: rows h … h + RH − 1. */
@@ -272,11 +255,92 @@ fn kernel_row(ci: u32, ky: u32, tile: u32) -> KernelRow {
   return w;
 }
 
-/** Adds one kernel row applied to input row x. */
-fn mac_row(t: ptr<function, Tile>, w: KernelRow, x: Taps) {
-  if (K == 3) { mac_tile(t, w.l, x.l); }
-  mac_tile(t, w.c, x.c);
-  if (K == 3) { mac_tile(t, w.r, x.r); }
+/** The K·K taps of one output channel: kernel row ky in k_ky, kx = 0, 1, 2 in x, y, z. */
+struct ChannelKernel {
+  k0: vec3f,
+  k1: vec3f,
+  k2: vec3f,
+}
+
+/** a + one kernel row applied to one vec4: tap by tap, kx = 0, 1, 2. */
+fn taps3(a: vec4f, k: vec3f, l: vec4f, c: vec4f, r: vec4f) -> vec4f {
+  return a + k.x * l + k.y * c + k.z * r;
+}
+
+/** a + the K·K taps of one vec4 of the row segment, kernel row by kernel row. */
+fn taps9(a: vec4f, k: ChannelKernel, l0: vec4f, c0: vec4f, r0: vec4f, l1: vec4f, c1: vec4f,
+  r1: vec4f, l2: vec4f, c2: vec4f, r2: vec4f) -> vec4f {
+  return taps3(taps3(taps3(a, k.k0, l0, c0, r0), k.k1, l1, c1, r1), k.k2, l2, c2, r2);
+}
+
+/**
+ * One output channel's accumulator row plus its kernel applied to input rows x0, x1, x2 (kernel
+ * rows ky = 0, 1, 2; with K = 1, x0 and the tap k0.y alone). Every tap of a vec4 is summed
+ * before the next vec4: an accumulator is loaded and stored once per input channel, where a
+ * tap-by-tap order would reload it for each of the K·K taps (the accumulators outnumber the
+ * registers many times over).
+ */
+fn conv_channel(a: Row, k: ChannelKernel, x0: Taps, x1: Taps, x2: Taps) -> Row {
+  if (K == 1) { return mac(a, k.k0.y, x0.c); }
+  var o = a;
+  o.v0 = taps9(o.v0, k, x0.l.v0, x0.c.v0, x0.r.v0, x1.l.v0, x1.c.v0, x1.r.v0, x2.l.v0, x2.c.v0, x2.r.v0);
+  if (SV > 1) {
+    o.v1 = taps9(o.v1, k, x0.l.v1, x0.c.v1, x0.r.v1, x1.l.v1, x1.c.v1, x1.r.v1, x2.l.v1, x2.c.v1, x2.r.v1);
+  }
+  if (SV > 2) {
+    o.v2 = taps9(o.v2, k, x0.l.v2, x0.c.v2, x0.r.v2, x1.l.v2, x1.c.v2, x1.r.v2, x2.l.v2, x2.c.v2, x2.r.v2);
+  }
+  if (SV > 3) {
+    o.v3 = taps9(o.v3, k, x0.l.v3, x0.c.v3, x0.r.v3, x1.l.v3, x1.c.v3, x1.r.v3, x2.l.v3, x2.c.v3, x2.r.v3);
+  }
+  return o;
+}
+
+/** The weights of one input channel: kernel rows ky = 0, 1, 2 (w0 alone when K = 1). */
+struct Kernel {
+  w0: KernelRow,
+  w1: KernelRow,
+  w2: KernelRow,
+}
+
+/** Weights vec4 q (output channels 4q … 4q + 3) of one tap. */
+fn tap_quad(w: TapWeights, q: u32) -> vec4f {
+  if (q == 0u) { return w.w0; }
+  if (q == 1u) { return w.w1; }
+  if (q == 2u) { return w.w2; }
+  return w.w3;
+}
+
+/** Output channel j of quad q: its K·K taps. */
+fn channel_kernel(k: Kernel, q: u32, j: u32) -> ChannelKernel {
+  return ChannelKernel(
+    vec3(tap_quad(k.w0.l, q)[j], tap_quad(k.w0.c, q)[j], tap_quad(k.w0.r, q)[j]),
+    vec3(tap_quad(k.w1.l, q)[j], tap_quad(k.w1.c, q)[j], tap_quad(k.w1.r, q)[j]),
+    vec3(tap_quad(k.w2.l, q)[j], tap_quad(k.w2.c, q)[j], tap_quad(k.w2.r, q)[j]),
+  );
+}
+
+/** Quad q of a tile plus its 4 channels' kernels applied to input rows x0, x1, x2. */
+fn conv_quad(a: Quad, k: Kernel, q: u32, x0: Taps, x1: Taps, x2: Taps) -> Quad {
+  return Quad(
+    conv_channel(a.c0, channel_kernel(k, q, 0u), x0, x1, x2),
+    conv_channel(a.c1, channel_kernel(k, q, 1u), x0, x1, x2),
+    conv_channel(a.c2, channel_kernel(k, q, 2u), x0, x1, x2),
+    conv_channel(a.c3, channel_kernel(k, q, 3u), x0, x1, x2),
+  );
+}
+
+// Accumulators go by pointer: copying whole tiles, unused quads included, makes llvmpipe's
+// shader compiler several times slower.
+
+/** Adds one input channel to an output row's tile: x0, x1, x2 are the input rows it meets. */
+fn conv_tile(t: ptr<function, Tile>, k: Kernel, x0: Taps, x1: Taps, x2: Taps) {
+  (*t).q0 = conv_quad((*t).q0, k, 0u, x0, x1, x2);
+  if (TN > 4) { (*t).q1 = conv_quad((*t).q1, k, 1u, x0, x1, x2); }
+  if (TN > 8) {
+    (*t).q2 = conv_quad((*t).q2, k, 2u, x0, x1, x2);
+    (*t).q3 = conv_quad((*t).q3, k, 3u, x0, x1, x2);
+  }
 }
 
 /** The dst vec4 index where row p.h + r, output channel co of p's row segment starts. */
@@ -379,28 +443,17 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     if (RH + K - 1 > 3) { x3 = src_taps_at(plane, top + 3u, p.seg); }
     if (RH + K - 1 > 4) { x4 = src_taps_at(plane, top + 4u, p.seg); }
     if (RH + K - 1 > 5) { x5 = src_taps_at(plane, top + 5u, p.seg); }
-    let w0 = kernel_row(ci, 0u, p.tile);
-    mac_row(&t0, w0, x0);
-    if (RH > 1) { mac_row(&t1, w0, x1); }
-    if (RH > 2) {
-      mac_row(&t2, w0, x2);
-      mac_row(&t3, w0, x3);
-    }
+    var k = Kernel();
+    k.w0 = kernel_row(ci, 0u, p.tile);
     if (K == 3) {
-      let w1 = kernel_row(ci, 1u, p.tile);
-      mac_row(&t0, w1, x1);
-      if (RH > 1) { mac_row(&t1, w1, x2); }
-      if (RH > 2) {
-        mac_row(&t2, w1, x3);
-        mac_row(&t3, w1, x4);
-      }
-      let w2 = kernel_row(ci, 2u, p.tile);
-      mac_row(&t0, w2, x2);
-      if (RH > 1) { mac_row(&t1, w2, x3); }
-      if (RH > 2) {
-        mac_row(&t2, w2, x4);
-        mac_row(&t3, w2, x5);
-      }
+      k.w1 = kernel_row(ci, 1u, p.tile);
+      k.w2 = kernel_row(ci, 2u, p.tile);
+    }
+    conv_tile(&t0, k, x0, x1, x2);
+    if (RH > 1) { conv_tile(&t1, k, x1, x2, x3); }
+    if (RH > 2) {
+      conv_tile(&t2, k, x2, x3, x4);
+      conv_tile(&t3, k, x3, x4, x5);
     }
   }
   store_tile(p, 0u, &t0);
