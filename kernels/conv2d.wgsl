@@ -96,12 +96,12 @@ struct Quad {
   c3: Row,
 }
 
-/** Accumulators of TN output channels: quads past TN / 4 stay unused. */
-struct Tile {
-  q0: Quad,
-  q1: Quad,
-  q2: Quad,
-  q3: Quad,
+/** One quad of output channels over output rows h … h + 3 (rows past RH stay unused). */
+struct QuadRows {
+  r0: Quad,
+  r1: Quad,
+  r2: Quad,
+  r3: Quad,
 }
 
 fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
@@ -193,25 +193,6 @@ fn mac(a: Row, w: f32, x: Row) -> Row {
   return o;
 }
 
-/** The TN weights of one tap (vec4s past TN / 4 stay unused). */
-struct TapWeights {
-  w0: vec4f,
-  w1: vec4f,
-  w2: vec4f,
-  w3: vec4f,
-}
-
-fn tap_weights(wi: u32) -> TapWeights {
-  var w = TapWeights();
-  w.w0 = packed[wi];
-  if (TN > 4) { w.w1 = packed[wi + 1u]; }
-  if (TN > 8) {
-    w.w2 = packed[wi + 2u];
-    w.w3 = packed[wi + 3u];
-  }
-  return w;
-}
-
 /** Where one invocation's output tile lies: rows h … h + RH − 1. */
 struct Place {
   n: u32,
@@ -234,25 +215,6 @@ fn src_taps_at(base: u32, iy: u32, seg: u32) -> Taps {
   if (row == H) { return Taps(); }
   if (K == 1) { return Taps(Row(), src_row(base + row * VW, seg), Row()); }
   return src_taps(base + row * VW, seg);
-}
-
-/** The weights of one kernel row: taps kx = 0, 1, 2 (only c when K = 1). */
-struct KernelRow {
-  l: TapWeights,
-  c: TapWeights,
-  r: TapWeights,
-}
-
-/** Kernel row ky of input channel ci for tile `tile`. */
-fn kernel_row(ci: u32, ky: u32, tile: u32) -> KernelRow {
-  let wi = ((ci * K + ky) * K * COUTP + tile * TN) / 4u;
-  var w = KernelRow();
-  w.c = tap_weights(wi + PAD * COUTP / 4);
-  if (K == 3) {
-    w.l = tap_weights(wi);
-    w.r = tap_weights(wi + COUTP / 2);
-  }
-  return w;
 }
 
 /** The K·K taps of one output channel: kernel row ky in k_ky, kx = 0, 1, 2 in x, y, z. */
@@ -296,50 +258,67 @@ fn conv_channel(a: Row, k: ChannelKernel, x0: Taps, x1: Taps, x2: Taps) -> Row {
   return o;
 }
 
-/** The weights of one input channel: kernel rows ky = 0, 1, 2 (w0 alone when K = 1). */
-struct Kernel {
-  w0: KernelRow,
-  w1: KernelRow,
-  w2: KernelRow,
+/** The K·K taps of one input channel for a quad of output channels: tap (ky, kx) as a vec4. */
+struct QuadKernel {
+  l0: vec4f,
+  c0: vec4f,
+  r0: vec4f,
+  l1: vec4f,
+  c1: vec4f,
+  r1: vec4f,
+  l2: vec4f,
+  c2: vec4f,
+  r2: vec4f,
 }
 
-/** Weights vec4 q (output channels 4q … 4q + 3) of one tap. */
-fn tap_quad(w: TapWeights, q: u32) -> vec4f {
-  if (q == 0u) { return w.w0; }
-  if (q == 1u) { return w.w1; }
-  if (q == 2u) { return w.w2; }
-  return w.w3;
+/** Input channel ci's taps for output channels tile · TN + 4q … + 3 (only c0 when K = 1). */
+fn quad_kernel(ci: u32, tile: u32, q: u32) -> QuadKernel {
+  let wi = (ci * KK * COUTP + tile * TN) / 4u + q;
+  let tap = COUTP / 4u; // vec4s between taps
+  var k = QuadKernel();
+  if (K == 1) {
+    k.c0 = packed[wi];
+    return k;
+  }
+  k.l0 = packed[wi];
+  k.c0 = packed[wi + tap];
+  k.r0 = packed[wi + 2u * tap];
+  k.l1 = packed[wi + 3u * tap];
+  k.c1 = packed[wi + 4u * tap];
+  k.r1 = packed[wi + 5u * tap];
+  k.l2 = packed[wi + 6u * tap];
+  k.c2 = packed[wi + 7u * tap];
+  k.r2 = packed[wi + 8u * tap];
+  return k;
 }
 
-/** Output channel j of quad q: its K·K taps. */
-fn channel_kernel(k: Kernel, q: u32, j: u32) -> ChannelKernel {
-  return ChannelKernel(
-    vec3(tap_quad(k.w0.l, q)[j], tap_quad(k.w0.c, q)[j], tap_quad(k.w0.r, q)[j]),
-    vec3(tap_quad(k.w1.l, q)[j], tap_quad(k.w1.c, q)[j], tap_quad(k.w1.r, q)[j]),
-    vec3(tap_quad(k.w2.l, q)[j], tap_quad(k.w2.c, q)[j], tap_quad(k.w2.r, q)[j]),
-  );
+/** Output channel j of a quad: its K·K taps. */
+fn channel_kernel(k: QuadKernel, j: u32) -> ChannelKernel {
+  return ChannelKernel(vec3(k.l0[j], k.c0[j], k.r0[j]), vec3(k.l1[j], k.c1[j], k.r1[j]),
+    vec3(k.l2[j], k.c2[j], k.r2[j]));
 }
 
-/** Quad q of a tile plus its 4 channels' kernels applied to input rows x0, x1, x2. */
-fn conv_quad(a: Quad, k: Kernel, q: u32, x0: Taps, x1: Taps, x2: Taps) -> Quad {
+/** One output row of a quad plus its 4 channels' kernels applied to input rows x0, x1, x2. */
+fn conv_quad(a: Quad, k: QuadKernel, x0: Taps, x1: Taps, x2: Taps) -> Quad {
   return Quad(
-    conv_channel(a.c0, channel_kernel(k, q, 0u), x0, x1, x2),
-    conv_channel(a.c1, channel_kernel(k, q, 1u), x0, x1, x2),
-    conv_channel(a.c2, channel_kernel(k, q, 2u), x0, x1, x2),
-    conv_channel(a.c3, channel_kernel(k, q, 3u), x0, x1, x2),
+    conv_channel(a.c0, channel_kernel(k, 0u), x0, x1, x2),
+    conv_channel(a.c1, channel_kernel(k, 1u), x0, x1, x2),
+    conv_channel(a.c2, channel_kernel(k, 2u), x0, x1, x2),
+    conv_channel(a.c3, channel_kernel(k, 3u), x0, x1, x2),
   );
 }
 
-// Accumulators go by pointer: copying whole tiles, unused quads included, makes llvmpipe's
+// Accumulators go by pointer: copying them whole, unused rows included, makes llvmpipe's
 // shader compiler several times slower.
 
-/** Adds one input channel to an output row's tile: x0, x1, x2 are the input rows it meets. */
-fn conv_tile(t: ptr<function, Tile>, k: Kernel, x0: Taps, x1: Taps, x2: Taps) {
-  (*t).q0 = conv_quad((*t).q0, k, 0u, x0, x1, x2);
-  if (TN > 4) { (*t).q1 = conv_quad((*t).q1, k, 1u, x0, x1, x2); }
-  if (TN > 8) {
-    (*t).q2 = conv_quad((*t).q2, k, 2u, x0, x1, x2);
-    (*t).q3 = conv_quad((*t).q3, k, 3u, x0, x1, x2);
+/** Adds one input channel (rows x0 … x5 from h − PAD) to a quad's RH output rows. */
+fn conv_rows(a: ptr<function, QuadRows>, k: QuadKernel, x0: Taps, x1: Taps, x2: Taps, x3: Taps,
+  x4: Taps, x5: Taps) {
+  (*a).r0 = conv_quad((*a).r0, k, x0, x1, x2);
+  if (RH > 1) { (*a).r1 = conv_quad((*a).r1, k, x1, x2, x3); }
+  if (RH > 2) {
+    (*a).r2 = conv_quad((*a).r2, k, x2, x3, x4);
+    (*a).r3 = conv_quad((*a).r3, k, x3, x4, x5);
   }
 }
 
@@ -400,15 +379,14 @@ fn store_quad(p: Place, r: u32, j: u32, q: Quad) {
   store_channel(p, r, j + 3u, q.c3);
 }
 
-// Straight-line code with constant indices: extracting tile rows in a loop would index the
+// Straight-line code with constant indices: extracting rows in a loop would index the
 // accumulators dynamically.
-fn store_tile(p: Place, r: u32, t: ptr<function, Tile>) {
-  if (p.h + r >= H) { return; }
-  store_quad(p, r, 0u, (*t).q0);
-  if (TN > 4) { store_quad(p, r, 4u, (*t).q1); }
-  if (TN > 8) {
-    store_quad(p, r, 8u, (*t).q2);
-    store_quad(p, r, 12u, (*t).q3);
+fn store_rows(p: Place, j: u32, a: ptr<function, QuadRows>) {
+  store_quad(p, 0u, j, (*a).r0);
+  if (RH > 1 && p.h + 1u < H) { store_quad(p, 1u, j, (*a).r1); }
+  if (RH > 2) {
+    if (p.h + 2u < H) { store_quad(p, 2u, j, (*a).r2); }
+    if (p.h + 3u < H) { store_quad(p, 3u, j, (*a).r3); }
   }
 }
 
@@ -419,11 +397,11 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let id = gid.x + gid.y * nwg.x * CONV_WG;
   if (id >= INVOCATIONS) { return; }
   let p = place(id);
-  // Accumulators of output rows h … h + 3 (those past RH stay unused).
-  var t0 = Tile();
-  var t1 = Tile();
-  var t2 = Tile();
-  var t3 = Tile();
+  // Accumulators of output channel quads 0 … 3 (those past TN / 4 stay unused).
+  var a0 = QuadRows();
+  var a1 = QuadRows();
+  var a2 = QuadRows();
+  var a3 = QuadRows();
   // The input's channel count comes from src's length, not from CIN (0 here): layers that
   // differ only in it share one pipeline, and creating pipelines is most of start-up, while
   // all it decides in this loop is the trip count.
@@ -443,24 +421,18 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     if (RH + K - 1 > 3) { x3 = src_taps_at(plane, top + 3u, p.seg); }
     if (RH + K - 1 > 4) { x4 = src_taps_at(plane, top + 4u, p.seg); }
     if (RH + K - 1 > 5) { x5 = src_taps_at(plane, top + 5u, p.seg); }
-    var k = Kernel();
-    k.w0 = kernel_row(ci, 0u, p.tile);
-    if (K == 3) {
-      k.w1 = kernel_row(ci, 1u, p.tile);
-      k.w2 = kernel_row(ci, 2u, p.tile);
-    }
-    conv_tile(&t0, k, x0, x1, x2);
-    if (RH > 1) { conv_tile(&t1, k, x1, x2, x3); }
-    if (RH > 2) {
-      conv_tile(&t2, k, x2, x3, x4);
-      conv_tile(&t3, k, x3, x4, x5);
+    conv_rows(&a0, quad_kernel(ci, p.tile, 0u), x0, x1, x2, x3, x4, x5);
+    if (TN > 4) { conv_rows(&a1, quad_kernel(ci, p.tile, 1u), x0, x1, x2, x3, x4, x5); }
+    if (TN > 8) {
+      conv_rows(&a2, quad_kernel(ci, p.tile, 2u), x0, x1, x2, x3, x4, x5);
+      conv_rows(&a3, quad_kernel(ci, p.tile, 3u), x0, x1, x2, x3, x4, x5);
     }
   }
-  store_tile(p, 0u, &t0);
-  if (RH > 1) { store_tile(p, 1u, &t1); }
-  if (RH > 2) {
-    store_tile(p, 2u, &t2);
-    store_tile(p, 3u, &t3);
+  store_rows(p, 0u, &a0);
+  if (TN > 4) { store_rows(p, 4u, &a1); }
+  if (TN > 8) {
+    store_rows(p, 8u, &a2);
+    store_rows(p, 12u, &a3);
   }
 }
 

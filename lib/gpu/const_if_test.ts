@@ -114,12 +114,12 @@ Deno.test("const_if: a real kernel keeps no constant condition", async () => {
     .map((m) => m[1]);
   // Every condition left names something only known at run time.
   for (const condition of left) {
-    strictEqual(/\b(id|co|ci|iy|seg|p|s|row|r|n|t|j|q)\b/.test(condition), true, condition);
+    strictEqual(/\b(id|co|ci|iy|seg|p|s|row|r|n|t|j)\b/.test(condition), true, condition);
   }
   // The tile is TN 4: the second to fourth channel quads are gone, so is the residual.
-  strictEqual(/q1 = conv_quad/.test(pruned), false);
+  strictEqual(/conv_rows\(&a1/.test(pruned), false);
   strictEqual(/residual_row\(i, p\.seg\)/.test(pruned), false);
-  strictEqual(/q0 = conv_quad/.test(pruned), true);
+  strictEqual(/conv_rows\(&a0/.test(pruned), true);
 });
 
 Deno.test("kernel: binding types are those of the variables an entry point reaches", async () => {
