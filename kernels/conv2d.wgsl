@@ -52,7 +52,9 @@ const SV = min(VW, 4);
 /** Row segments per row (1 for W ≤ 16). */
 const SEGS = (VW + SV - 1) / SV;
 const ROW_BLOCKS = (H + RH - 1) / RH;
-const INVOCATIONS = COUTP / TN * N * ROW_BLOCKS * SEGS;
+/** Groups of NB samples (NB divides N). */
+const SAMPLE_BLOCKS = N / NB;
+const INVOCATIONS = COUTP / TN * SAMPLE_BLOCKS * ROW_BLOCKS * SEGS;
 const CI_QUADS = (CIN + 3) / 4;
 const CO_QUADS = (COUT + 3) / 4;
 const DWP = (COUT * CIN * KK + 3) / 4 * 4;
@@ -205,8 +207,8 @@ struct Place {
 fn place(id: u32) -> Place {
   let seg = id % SEGS;
   let h = id / SEGS % ROW_BLOCKS * RH;
-  let n = id / (SEGS * ROW_BLOCKS) % N;
-  return Place(n, id / (SEGS * ROW_BLOCKS * N), h, seg);
+  let n = id / (SEGS * ROW_BLOCKS) % SAMPLE_BLOCKS * NB;
+  return Place(n, id / (SEGS * ROW_BLOCKS * SAMPLE_BLOCKS), h, seg);
 }
 
 /** src row iy of the plane at vec4 base with its shifts; outside the image, see padded_row. */
@@ -402,6 +404,11 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   var a1 = QuadRows();
   var a2 = QuadRows();
   var a3 = QuadRows();
+  // and of the second sample when NB = 2.
+  var b0 = QuadRows();
+  var b1 = QuadRows();
+  var b2 = QuadRows();
+  var b3 = QuadRows();
   // The input's channel count comes from src's length, not from CIN (0 here): layers that
   // differ only in it share one pipeline, and creating pipelines is most of start-up, while
   // all it decides in this loop is the trip count.
@@ -421,11 +428,37 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     if (RH + K - 1 > 3) { x3 = src_taps_at(plane, top + 3u, p.seg); }
     if (RH + K - 1 > 4) { x4 = src_taps_at(plane, top + 4u, p.seg); }
     if (RH + K - 1 > 5) { x5 = src_taps_at(plane, top + 5u, p.seg); }
-    conv_rows(&a0, quad_kernel(ci, p.tile, 0u), x0, x1, x2, x3, x4, x5);
-    if (TN > 4) { conv_rows(&a1, quad_kernel(ci, p.tile, 1u), x0, x1, x2, x3, x4, x5); }
+    // The same rows of the second sample, when NB = 2.
+    var y0 = Taps();
+    var y1 = Taps();
+    var y2 = Taps();
+    var y3 = Taps();
+    var y4 = Taps();
+    var y5 = Taps();
+    if (NB > 1) {
+      let next = plane + cin * HW4;
+      y0 = src_taps_at(next, top, p.seg);
+      if (RH + K - 1 > 1) { y1 = src_taps_at(next, top + 1u, p.seg); }
+      if (RH + K - 1 > 2) { y2 = src_taps_at(next, top + 2u, p.seg); }
+      if (RH + K - 1 > 3) { y3 = src_taps_at(next, top + 3u, p.seg); }
+      if (RH + K - 1 > 4) { y4 = src_taps_at(next, top + 4u, p.seg); }
+      if (RH + K - 1 > 5) { y5 = src_taps_at(next, top + 5u, p.seg); }
+    }
+    let k0 = quad_kernel(ci, p.tile, 0u);
+    conv_rows(&a0, k0, x0, x1, x2, x3, x4, x5);
+    if (NB > 1) { conv_rows(&b0, k0, y0, y1, y2, y3, y4, y5); }
+    if (TN > 4) {
+      let k1 = quad_kernel(ci, p.tile, 1u);
+      conv_rows(&a1, k1, x0, x1, x2, x3, x4, x5);
+      if (NB > 1) { conv_rows(&b1, k1, y0, y1, y2, y3, y4, y5); }
+    }
     if (TN > 8) {
-      conv_rows(&a2, quad_kernel(ci, p.tile, 2u), x0, x1, x2, x3, x4, x5);
-      conv_rows(&a3, quad_kernel(ci, p.tile, 3u), x0, x1, x2, x3, x4, x5);
+      let k2 = quad_kernel(ci, p.tile, 2u);
+      conv_rows(&a2, k2, x0, x1, x2, x3, x4, x5);
+      if (NB > 1) { conv_rows(&b2, k2, y0, y1, y2, y3, y4, y5); }
+      let k3 = quad_kernel(ci, p.tile, 3u);
+      conv_rows(&a3, k3, x0, x1, x2, x3, x4, x5);
+      if (NB > 1) { conv_rows(&b3, k3, y0, y1, y2, y3, y4, y5); }
     }
   }
   store_rows(p, 0u, &a0);
@@ -433,6 +466,15 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (TN > 8) {
     store_rows(p, 8u, &a2);
     store_rows(p, 12u, &a3);
+  }
+  if (NB > 1) {
+    let q = Place(p.n + 1u, p.tile, p.h, p.seg);
+    store_rows(q, 0u, &b0);
+    if (TN > 4) { store_rows(q, 4u, &b1); }
+    if (TN > 8) {
+      store_rows(q, 8u, &b2);
+      store_rows(q, 12u, &b3);
+    }
   }
 }
 

@@ -120,6 +120,8 @@ const segments = (s: ConvShape) => Math.ceil(s.w / SEGMENT);
 export interface ConvTile {
   tn: number;
   rh: number;
+  /** Samples per invocation: 2 where one row block covers the image. */
+  nb: number;
   invocations: number;
 }
 
@@ -130,6 +132,10 @@ export interface ConvTile {
  * one row: their rows share no input, and four rows made the code four times longer for
  * lavapipe to compile (a 16-row sampling UNet's first dispatches on a new machine: 36 s → 23 s)
  * for 1–2 % of step time (scripts/ab.ts, forward batch 2 and 32; training unchanged).
+ * Where one row block covers the image (4×4), an invocation takes two samples, so each loaded
+ * weight serves twice the pixels: the 4×4 forward 1.35× and input gradient 1.2× at batch 128
+ * (scripts/bench_conv.ts), a training step 1.02× (reference) / 1.05× (small), forward batch 32
+ * 1.03–1.06× (scripts/ab.ts); only where half the invocations still reach the minimum.
  * Exported so tests can tell which tile a shape takes.
  */
 export function convTile(s: ConvShape): ConvTile {
@@ -140,7 +146,8 @@ export function convTile(s: ConvShape): ConvTile {
   while (tn > 4 && (alignUp(s.cout, 4) % tn !== 0 || invocations(tn) < MIN_CONV_INVOCATIONS)) {
     tn /= 2;
   }
-  return { tn, rh, invocations: invocations(tn) };
+  const nb = s.h <= rh && s.n % 2 === 0 && invocations(tn) / 2 >= MIN_CONV_INVOCATIONS ? 2 : 1;
+  return { tn, rh, nb, invocations: invocations(tn) / nb };
 }
 
 interface ConstOptions {
@@ -166,6 +173,7 @@ function constsFor(s: ConvShape, o: ConstOptions): KernelConsts {
     TN: tn,
     COUTP: alignUp(s.cout, tn),
     RH: o.tile?.rh ?? 1,
+    NB: o.tile?.nb ?? 1,
     FLIP: o.flip ?? false,
     BIAS: o.bias ?? false,
     RESIDUAL: o.residual ?? false,

@@ -215,6 +215,11 @@ Deno.test("conv2d forward matches the f64 reference", async () => {
     residual: true,
     prepare: true,
   });
+  // A 4×4 image fits one row block: an invocation takes two samples (4-channel tiles, Cout
+  // padded), with bias and residual on both.
+  const twoSamples = { n: 128, cin: 5, cout: 14, h: 4, w: 4, k: 3 };
+  deepStrictEqual(convTile(twoSamples).nb, 2, "this shape no longer takes two samples");
+  await checkForward(twoSamples, 80, { residual: true });
 });
 
 Deno.test("conv2d forward with a GPU's workgroup size matches the f64 reference", async () => {
