@@ -100,6 +100,7 @@ Deno.test("const_if: a real kernel keeps no constant condition", async () => {
     TN: 4,
     COUTP: 32,
     RH: 4,
+    NB: 1,
     FLIP: false,
     BIAS: true,
     RESIDUAL: false,
