@@ -313,15 +313,43 @@ fn conv_quad(a: Quad, k: QuadKernel, x0: Taps, x1: Taps, x2: Taps) -> Quad {
 // Accumulators go by pointer: copying them whole, unused rows included, makes llvmpipe's
 // shader compiler several times slower.
 
-/** Adds one input channel (rows x0 … x5 from h − PAD) to a quad's RH output rows. */
-fn conv_rows(a: ptr<function, QuadRows>, k: QuadKernel, x0: Taps, x1: Taps, x2: Taps, x3: Taps,
-  x4: Taps, x5: Taps) {
-  (*a).r0 = conv_quad((*a).r0, k, x0, x1, x2);
-  if (RH > 1) { (*a).r1 = conv_quad((*a).r1, k, x1, x2, x3); }
+/** Input rows h − PAD … h + RH + PAD − 1 of one channel plane (those past them stay zero). */
+struct InputRows {
+  x0: Taps,
+  x1: Taps,
+  x2: Taps,
+  x3: Taps,
+  x4: Taps,
+  x5: Taps,
+}
+
+/** The input rows of the plane at vec4 base from row top (wrapped around below zero). */
+fn input_rows(base: u32, top: u32, seg: u32) -> InputRows {
+  var x = InputRows();
+  x.x0 = src_taps_at(base, top, seg);
+  if (RH + K - 1 > 1) { x.x1 = src_taps_at(base, top + 1u, seg); }
+  if (RH + K - 1 > 2) { x.x2 = src_taps_at(base, top + 2u, seg); }
+  if (RH + K - 1 > 3) { x.x3 = src_taps_at(base, top + 3u, seg); }
+  if (RH + K - 1 > 4) { x.x4 = src_taps_at(base, top + 4u, seg); }
+  if (RH + K - 1 > 5) { x.x5 = src_taps_at(base, top + 5u, seg); }
+  return x;
+}
+
+/** Adds one input channel's rows to a quad's RH output rows. */
+fn conv_rows(a: ptr<function, QuadRows>, k: QuadKernel, x: InputRows) {
+  (*a).r0 = conv_quad((*a).r0, k, x.x0, x.x1, x.x2);
+  if (RH > 1) { (*a).r1 = conv_quad((*a).r1, k, x.x1, x.x2, x.x3); }
   if (RH > 2) {
-    (*a).r2 = conv_quad((*a).r2, k, x2, x3, x4);
-    (*a).r3 = conv_quad((*a).r3, k, x3, x4, x5);
+    (*a).r2 = conv_quad((*a).r2, k, x.x2, x.x3, x.x4);
+    (*a).r3 = conv_quad((*a).r3, k, x.x3, x.x4, x.x5);
   }
+}
+
+/** Adds one input channel to a quad of both samples (a: the first, b: the second if NB = 2). */
+fn conv_samples(a: ptr<function, QuadRows>, b: ptr<function, QuadRows>, k: QuadKernel,
+  x: InputRows, y: InputRows) {
+  conv_rows(a, k, x);
+  if (NB > 1) { conv_rows(b, k, y); }
 }
 
 /** The dst vec4 index where row p.h + r, output channel co of p's row segment starts. */
@@ -392,6 +420,17 @@ fn store_rows(p: Place, j: u32, a: ptr<function, QuadRows>) {
   }
 }
 
+/** Writes the TN output channels (quads a0 … a3, those past TN / 4 unused) of tile p. */
+fn store_quads(p: Place, a0: ptr<function, QuadRows>, a1: ptr<function, QuadRows>,
+  a2: ptr<function, QuadRows>, a3: ptr<function, QuadRows>) {
+  store_rows(p, 0u, a0);
+  if (TN > 4) { store_rows(p, 4u, a1); }
+  if (TN > 8) {
+    store_rows(p, 8u, a2);
+    store_rows(p, 12u, a3);
+  }
+}
+
 // Workgroups of CONV_WG: 16 on CPU adapters, where each workgroup runs on one thread and a
 // small-batch layer has only a few dozen invocations; 64 on GPUs (lib/nn/conv2d.ts).
 @compute @workgroup_size(CONV_WG)
@@ -414,68 +453,22 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   // all it decides in this loop is the trip count.
   let cin = arrayLength(&src) / (N * HW4);
   for (var ci = 0u; ci < cin; ci++) {
-    // Input rows h − PAD … h + RH − 1 + PAD, each loaded once for every kernel row it meets.
+    // Input rows h − PAD … h + RH − 1 + PAD, each loaded once for every kernel row it meets;
+    // y: the same rows of the second sample, when NB = 2.
     let plane = (p.n * cin + ci) * HW4;
     let top = p.h - PAD; // wraps around below zero
-    let x0 = src_taps_at(plane, top, p.seg);
-    var x1 = Taps();
-    var x2 = Taps();
-    var x3 = Taps();
-    var x4 = Taps();
-    var x5 = Taps();
-    if (RH + K - 1 > 1) { x1 = src_taps_at(plane, top + 1u, p.seg); }
-    if (RH + K - 1 > 2) { x2 = src_taps_at(plane, top + 2u, p.seg); }
-    if (RH + K - 1 > 3) { x3 = src_taps_at(plane, top + 3u, p.seg); }
-    if (RH + K - 1 > 4) { x4 = src_taps_at(plane, top + 4u, p.seg); }
-    if (RH + K - 1 > 5) { x5 = src_taps_at(plane, top + 5u, p.seg); }
-    // The same rows of the second sample, when NB = 2.
-    var y0 = Taps();
-    var y1 = Taps();
-    var y2 = Taps();
-    var y3 = Taps();
-    var y4 = Taps();
-    var y5 = Taps();
-    if (NB > 1) {
-      let next = plane + cin * HW4;
-      y0 = src_taps_at(next, top, p.seg);
-      if (RH + K - 1 > 1) { y1 = src_taps_at(next, top + 1u, p.seg); }
-      if (RH + K - 1 > 2) { y2 = src_taps_at(next, top + 2u, p.seg); }
-      if (RH + K - 1 > 3) { y3 = src_taps_at(next, top + 3u, p.seg); }
-      if (RH + K - 1 > 4) { y4 = src_taps_at(next, top + 4u, p.seg); }
-      if (RH + K - 1 > 5) { y5 = src_taps_at(next, top + 5u, p.seg); }
-    }
-    let k0 = quad_kernel(ci, p.tile, 0u);
-    conv_rows(&a0, k0, x0, x1, x2, x3, x4, x5);
-    if (NB > 1) { conv_rows(&b0, k0, y0, y1, y2, y3, y4, y5); }
-    if (TN > 4) {
-      let k1 = quad_kernel(ci, p.tile, 1u);
-      conv_rows(&a1, k1, x0, x1, x2, x3, x4, x5);
-      if (NB > 1) { conv_rows(&b1, k1, y0, y1, y2, y3, y4, y5); }
-    }
+    let x = input_rows(plane, top, p.seg);
+    var y = InputRows();
+    if (NB > 1) { y = input_rows(plane + cin * HW4, top, p.seg); }
+    conv_samples(&a0, &b0, quad_kernel(ci, p.tile, 0u), x, y);
+    if (TN > 4) { conv_samples(&a1, &b1, quad_kernel(ci, p.tile, 1u), x, y); }
     if (TN > 8) {
-      let k2 = quad_kernel(ci, p.tile, 2u);
-      conv_rows(&a2, k2, x0, x1, x2, x3, x4, x5);
-      if (NB > 1) { conv_rows(&b2, k2, y0, y1, y2, y3, y4, y5); }
-      let k3 = quad_kernel(ci, p.tile, 3u);
-      conv_rows(&a3, k3, x0, x1, x2, x3, x4, x5);
-      if (NB > 1) { conv_rows(&b3, k3, y0, y1, y2, y3, y4, y5); }
+      conv_samples(&a2, &b2, quad_kernel(ci, p.tile, 2u), x, y);
+      conv_samples(&a3, &b3, quad_kernel(ci, p.tile, 3u), x, y);
     }
   }
-  store_rows(p, 0u, &a0);
-  if (TN > 4) { store_rows(p, 4u, &a1); }
-  if (TN > 8) {
-    store_rows(p, 8u, &a2);
-    store_rows(p, 12u, &a3);
-  }
-  if (NB > 1) {
-    let q = Place(p.n + 1u, p.tile, p.h, p.seg);
-    store_rows(q, 0u, &b0);
-    if (TN > 4) { store_rows(q, 4u, &b1); }
-    if (TN > 8) {
-      store_rows(q, 8u, &b2);
-      store_rows(q, 12u, &b3);
-    }
-  }
+  store_quads(p, &a0, &a1, &a2, &a3);
+  if (NB > 1) { store_quads(Place(p.n + 1u, p.tile, p.h, p.seg), &b0, &b1, &b2, &b3); }
 }
 
 /** Packed weight (co, ci, tap): weight[co][ci][tap], or weight[ci][co][KK − 1 − tap] when FLIP. */

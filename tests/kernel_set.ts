@@ -23,13 +23,13 @@ import { ContextUNet } from "../lib/model/unet.ts";
 import { ParamLayout, ParamStore } from "../lib/nn/params.ts";
 import { RECIPE, Trainer } from "../lib/train/trainer.ts";
 
-/** One shader module of the set: the code compiled and the entry points used from it. */
+/** One shader module of the set: the code of one entry point with its constants. */
 export interface KernelModule {
   name: string;
+  entry: string;
   /** The constant header on one line (what names the module in errors). */
   consts: string;
   code: string;
-  entries: string[];
 }
 
 /** The configurations checked. */
@@ -86,23 +86,15 @@ export async function buildPrograms(gpu: Gpu, config: ModelConfig): Promise<void
   await gpu.sync();
 }
 
-/** Groups the cache's variants by shader module. */
+/** The cache's variants as shader modules, one per entry point and constants (as the cache makes them). */
 export function kernelModules(variants: readonly KernelVariant[]): KernelModule[] {
   const modules = new Map<string, KernelModule>();
   for (const v of variants) {
     const consts = constHeader(v.consts).replaceAll("\n", " ");
     const key = `${v.source.name}|${v.entry}|${consts}`;
-    let m = modules.get(key);
-    if (!m) {
-      m = {
-        name: v.source.name,
-        consts,
-        code: kernelCode(v.source, v.consts, v.entry),
-        entries: [],
-      };
-      modules.set(key, m);
-    }
-    if (!m.entries.includes(v.entry)) m.entries.push(v.entry);
+    if (modules.has(key)) continue; // the same module bound with other slots
+    const code = kernelCode(v.source, v.consts, v.entry);
+    modules.set(key, { name: v.source.name, entry: v.entry, consts, code });
   }
   return [...modules.values()];
 }

@@ -21,10 +21,10 @@ import { requestGpu } from "../lib/gpu/device.ts";
 import { browserSkipReason, Chromium } from "./chromium.ts";
 import { buildPrograms, checkedConfigs, type KernelModule, kernelModules } from "./kernel_set.ts";
 
-/** What the page compiles: the modules, and per module the entry points to make pipelines of. */
+/** What the page compiles: the modules, and per module whether to make its pipeline. */
 interface CompileJob {
   modules: KernelModule[];
-  pipelines: string[][];
+  pipelines: boolean[];
 }
 
 interface CompileReport {
@@ -54,7 +54,7 @@ async function compileInPage(job: CompileJob): Promise<CompileReport | string> {
   const firstLine = (text: string) => text.trim().split("\n")[0];
   let pipelines = 0;
   for (const [i, m] of job.modules.entries()) {
-    const where = `${m.name}:${m.entries.join(",")} {${m.consts}}`;
+    const where = `${m.name}:${m.entry} {${m.consts}}`;
     device.pushErrorScope("validation");
     const module = device.createShaderModule({ label: m.name, code: m.code });
     const errors = (await module.getCompilationInfo()).messages.filter((e) => e.type === "error");
@@ -62,16 +62,15 @@ async function compileInPage(job: CompileJob): Promise<CompileReport | string> {
     for (const e of errors) failures.push(`${where}: ${e.lineNum}:${e.linePos}: ${e.message}`);
     if (scoped && errors.length === 0) failures.push(`${where}: ${firstLine(scoped.message)}`);
     if (scoped || errors.length > 0) continue;
-    for (const entry of job.pipelines[i]) {
-      pipelines++;
-      try {
-        await device.createComputePipelineAsync({
-          layout: "auto",
-          compute: { module, entryPoint: entry },
-        });
-      } catch (e) {
-        failures.push(`${m.name}:${entry} {${m.consts}}: ${firstLine(String(e))}`);
-      }
+    if (!job.pipelines[i]) continue;
+    pipelines++;
+    try {
+      await device.createComputePipelineAsync({
+        layout: "auto",
+        compute: { module, entryPoint: m.entry },
+      });
+    } catch (e) {
+      failures.push(`${where}: ${firstLine(String(e))}`);
     }
   }
   await device.queue.onSubmittedWorkDone();
@@ -92,12 +91,10 @@ function compileJob(modules: KernelModule[], all: boolean): CompileJob {
   const seen = new Set<string>();
   const pipelines = modules.map((m) => {
     const flags = [...m.consts.matchAll(/const (\w+) = (true|false);/g)].map((f) => f[0]).join("");
-    return m.entries.filter((entry) => {
-      const key = `${m.name}:${entry}:${flags}`;
-      if (!all && seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
+    const key = `${m.name}:${m.entry}:${flags}`;
+    if (!all && seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
   return { modules, pipelines };
 }

@@ -118,9 +118,9 @@ Deno.test("const_if: a real kernel keeps no constant condition", async () => {
     strictEqual(/\b(id|co|ci|iy|seg|p|s|row|r|n|t|j)\b/.test(condition), true, condition);
   }
   // The tile is TN 4: the second to fourth channel quads are gone, so is the residual.
-  strictEqual(/conv_rows\(&a1/.test(pruned), false);
+  strictEqual(/conv_samples\(&a1/.test(pruned), false);
   strictEqual(/residual_row\(i, p\.seg\)/.test(pruned), false);
-  strictEqual(/conv_rows\(&a0/.test(pruned), true);
+  strictEqual(/conv_samples\(&a0/.test(pruned), true);
 });
 
 Deno.test("kernel: binding types are those of the variables an entry point reaches", async () => {
