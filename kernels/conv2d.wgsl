@@ -22,7 +22,8 @@
 //   TN (output channels per invocation: 4, 8 or 16), COUTP (COUT rounded up to a multiple of
 //   TN), RH (output rows per invocation: 1, 2 or 4), FLIP (pack the weight transposed and
 //   flipped: the input gradient is a convolution of dy), BIAS, RESIDUAL, ACCUM (conv adds bias,
-//   residual, the old dst), CONV_WG (conv's workgroup size; only conv has it), S (weight_grad's
+//   residual, the old dst), CONV_WG (conv's workgroup size; only conv has it), CIN_STEP (conv's
+//   input channels per step: 4 or 1, chosen in lib/nn/conv2d.ts; 4 only for 1×1, Cin % 4 = 0), S (weight_grad's
 //   partial sums: batch splits × SEGS), WRAP_X and WRAP_Y (circular padding; false for
 //   weight_grad). Each entry point is compiled alone (lib/gpu/wgsl_text.ts), so constants
 //   another entry point needs may be absent or 0.
@@ -31,7 +32,8 @@
 //   conv                ceil(INVOCATIONS / CONV_WG) workgroups. An invocation holds TN output
 //                       channels × RH rows × one row segment of up to 16 pixels in registers:
 //                       each loaded vec4 of src feeds up to 4·TN·K FMAs (the kx = 0, 2 taps are
-//                       swizzles of the loaded row) and each vec4 of weights 4·RH·SV.
+//                       swizzles of the loaded row) and each vec4 of weights 4·RH·SV. A 1×1
+//                       convolution's planes may arrive as rows of 16 pixels (kernelShape).
 //   weight_grad         ceil(S · CO_QUADS · CI_QUADS / 64) workgroups. An invocation sums all
 //                       taps of 4 × 4 channel pairs over its share of the batch: each loaded
 //                       x row meets the three dy rows it touches, which roll through registers.
@@ -352,6 +354,64 @@ fn conv_samples(a: ptr<function, QuadRows>, b: ptr<function, QuadRows>, k: QuadK
   if (NB > 1) { conv_rows(b, k, y); }
 }
 
+// A 1×1 accumulator meets one tap per input channel, so it takes four input channels in a row:
+// loaded and stored once per four products instead of once per product (same order of sums).
+
+/** The rows of input channels ci … ci + 3 (x_i: channel ci + i) of a 1×1 convolution. */
+struct ChannelRows {
+  x0: Row,
+  x1: Row,
+  x2: Row,
+  x3: Row,
+}
+
+/** The row at vec4 offset row_at of the planes of input channels ci … ci + 3 (the first at plane). */
+fn channel_rows(plane: u32, row_at: u32, seg: u32) -> ChannelRows {
+  let i = plane + row_at;
+  return ChannelRows(
+    src_row(i, seg),
+    src_row(i + HW4, seg),
+    src_row(i + 2u * HW4, seg),
+    src_row(i + 3u * HW4, seg),
+  );
+}
+
+/** a + w.x · x0 + w.y · x1 + w.z · x2 + w.w · x3, summed left to right. */
+fn mac4(a: vec4f, w: vec4f, x0: vec4f, x1: vec4f, x2: vec4f, x3: vec4f) -> vec4f {
+  return a + w.x * x0 + w.y * x1 + w.z * x2 + w.w * x3;
+}
+
+/** One output channel's row plus its weights w (of the four input channels) times their rows. */
+fn mac_channels(a: Row, w: vec4f, x: ChannelRows) -> Row {
+  var o = a;
+  o.v0 = mac4(o.v0, w, x.x0.v0, x.x1.v0, x.x2.v0, x.x3.v0);
+  if (SV > 1) { o.v1 = mac4(o.v1, w, x.x0.v1, x.x1.v1, x.x2.v1, x.x3.v1); }
+  if (SV > 2) { o.v2 = mac4(o.v2, w, x.x0.v2, x.x1.v2, x.x2.v2, x.x3.v2); }
+  if (SV > 3) { o.v3 = mac4(o.v3, w, x.x0.v3, x.x1.v3, x.x2.v3, x.x3.v3); }
+  return o;
+}
+
+/** Output channel quad q's row plus input channels ci … ci + 3 (k_i: channel ci + i's weights). */
+fn quad_channels(a: Quad, k0: vec4f, k1: vec4f, k2: vec4f, k3: vec4f, x: ChannelRows) -> Quad {
+  return Quad(
+    mac_channels(a.c0, vec4(k0.x, k1.x, k2.x, k3.x), x),
+    mac_channels(a.c1, vec4(k0.y, k1.y, k2.y, k3.y), x),
+    mac_channels(a.c2, vec4(k0.z, k1.z, k2.z, k3.z), x),
+    mac_channels(a.c3, vec4(k0.w, k1.w, k2.w, k3.w), x),
+  );
+}
+
+/** Adds input channels ci … ci + 3 to quad q of both samples (1×1: one row per tile). */
+fn conv_channels(a: ptr<function, QuadRows>, b: ptr<function, QuadRows>, ci: u32, tile: u32,
+  q: u32, x: ChannelRows, y: ChannelRows) {
+  let k0 = quad_kernel(ci, tile, q).c0;
+  let k1 = quad_kernel(ci + 1u, tile, q).c0;
+  let k2 = quad_kernel(ci + 2u, tile, q).c0;
+  let k3 = quad_kernel(ci + 3u, tile, q).c0;
+  (*a).r0 = quad_channels((*a).r0, k0, k1, k2, k3, x);
+  if (NB > 1) { (*b).r0 = quad_channels((*b).r0, k0, k1, k2, k3, y); }
+}
+
 /** The dst vec4 index where row p.h + r, output channel co of p's row segment starts. */
 fn dst_index(p: Place, r: u32, co: u32) -> u32 {
   return ((p.n * COUT + co) * H + p.h + r) * VW + p.seg * SV;
@@ -452,19 +512,35 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   // differ only in it share one pipeline, and creating pipelines is most of start-up, while
   // all it decides in this loop is the trip count.
   let cin = arrayLength(&src) / (N * HW4);
-  for (var ci = 0u; ci < cin; ci++) {
-    // Input rows h − PAD … h + RH − 1 + PAD, each loaded once for every kernel row it meets;
-    // y: the same rows of the second sample, when NB = 2.
-    let plane = (p.n * cin + ci) * HW4;
-    let top = p.h - PAD; // wraps around below zero
-    let x = input_rows(plane, top, p.seg);
-    var y = InputRows();
-    if (NB > 1) { y = input_rows(plane + cin * HW4, top, p.seg); }
-    conv_samples(&a0, &b0, quad_kernel(ci, p.tile, 0u), x, y);
-    if (TN > 4) { conv_samples(&a1, &b1, quad_kernel(ci, p.tile, 1u), x, y); }
-    if (TN > 8) {
-      conv_samples(&a2, &b2, quad_kernel(ci, p.tile, 2u), x, y);
-      conv_samples(&a3, &b3, quad_kernel(ci, p.tile, 3u), x, y);
+  if (CIN_STEP == 4) {
+    // 1×1, Cin a multiple of 4: four input channels at a time (see conv_channels).
+    for (var ci = 0u; ci < cin; ci += 4u) {
+      let plane = (p.n * cin + ci) * HW4;
+      let x = channel_rows(plane, p.h * VW, p.seg);
+      var y = ChannelRows();
+      if (NB > 1) { y = channel_rows(plane + cin * HW4, p.h * VW, p.seg); }
+      conv_channels(&a0, &b0, ci, p.tile, 0u, x, y);
+      if (TN > 4) { conv_channels(&a1, &b1, ci, p.tile, 1u, x, y); }
+      if (TN > 8) {
+        conv_channels(&a2, &b2, ci, p.tile, 2u, x, y);
+        conv_channels(&a3, &b3, ci, p.tile, 3u, x, y);
+      }
+    }
+  } else {
+    for (var ci = 0u; ci < cin; ci++) {
+      // Input rows h − PAD … h + RH − 1 + PAD, each loaded once for every kernel row it meets;
+      // y: the same rows of the second sample, when NB = 2.
+      let plane = (p.n * cin + ci) * HW4;
+      let top = p.h - PAD; // wraps around below zero
+      let x = input_rows(plane, top, p.seg);
+      var y = InputRows();
+      if (NB > 1) { y = input_rows(plane + cin * HW4, top, p.seg); }
+      conv_samples(&a0, &b0, quad_kernel(ci, p.tile, 0u), x, y);
+      if (TN > 4) { conv_samples(&a1, &b1, quad_kernel(ci, p.tile, 1u), x, y); }
+      if (TN > 8) {
+        conv_samples(&a2, &b2, quad_kernel(ci, p.tile, 2u), x, y);
+        conv_samples(&a3, &b3, quad_kernel(ci, p.tile, 3u), x, y);
+      }
     }
   }
   store_quads(p, &a0, &a1, &a2, &a3);

@@ -101,6 +101,7 @@ Deno.test("const_if: a real kernel keeps no constant condition", async () => {
     COUTP: 32,
     RH: 4,
     NB: 1,
+    CIN_STEP: 1,
     FLIP: false,
     BIAS: true,
     RESIDUAL: false,
@@ -121,6 +122,8 @@ Deno.test("const_if: a real kernel keeps no constant condition", async () => {
   strictEqual(/conv_samples\(&a1/.test(pruned), false);
   strictEqual(/residual_row\(i, p\.seg\)/.test(pruned), false);
   strictEqual(/conv_samples\(&a0/.test(pruned), true);
+  // A 3×3 kernel steps one input channel at a time: the 1×1 four-channel loop is gone.
+  strictEqual(/conv_channels\(&a0/.test(pruned), false);
 });
 
 Deno.test("kernel: binding types are those of the variables an entry point reaches", async () => {

@@ -84,6 +84,15 @@ export const convWorkgroupSize = (adapter: { isFallbackAdapter: boolean }): numb
  * times the code for lavapipe to compile.
  */
 const MIN_CONV_INVOCATIONS = 128;
+/**
+ * 1×1 convolutions of at least this batch read narrow planes as 16-pixel rows (kernelShape)
+ * and take four input channels per step (CIN_STEP in the kernel): a batch-32 forward
+ * 1.05–1.07× faster, a training step 1.01–1.02× (scripts/ab.ts). Smaller batches keep the
+ * plain form: its code is a quarter to a sixteenth as long for lavapipe to compile, which the
+ * default `sample` (5–10 rows) would not earn back (a new machine's first run 28 → 32 s).
+ */
+const MIN_WIDE_1X1_BATCH = 32;
+const wide1x1 = (s: ConvShape) => s.k === 1 && s.n >= MIN_WIDE_1X1_BATCH;
 /** Weight-gradient invocations to aim for by splitting the batch. */
 const MIN_GRAD_INVOCATIONS = 2048;
 /** More batch splits than this cost more in the reduce pass than they gain. */
@@ -114,6 +123,17 @@ function shapeOf(x: Tensor, w: Tensor): ConvShape {
   return { n, cin, cout, h, w: width, k };
 }
 
+/**
+ * The shape the kernels are compiled for. A 1×1 convolution has no padding, so (from
+ * MIN_WIDE_1X1_BATCH) narrow planes are read as rows of SEGMENT pixels: an invocation's tile
+ * holds SEGMENT pixels on 8×8 and 4×4 planes too, where a row would give it 8 or 4, so each
+ * loaded weight meets 2 or 4 times the pixels.
+ */
+function kernelShape(s: ConvShape): ConvShape {
+  if (!wide1x1(s) || s.w >= SEGMENT || (s.h * s.w) % SEGMENT !== 0) return s;
+  return { ...s, h: s.h * s.w / SEGMENT, w: SEGMENT };
+}
+
 const segments = (s: ConvShape) => Math.ceil(s.w / SEGMENT);
 
 /** Tile of one convolution dispatch: TN output channels × RH rows per invocation. */
@@ -136,9 +156,10 @@ export interface ConvTile {
  * weight serves twice the pixels: the 4×4 forward 1.35× and input gradient 1.2× at batch 128
  * (scripts/bench_conv.ts), a training step 1.02× (reference) / 1.05× (small), forward batch 32
  * 1.03–1.06× (scripts/ab.ts); only where half the invocations still reach the minimum.
- * Exported so tests can tell which tile a shape takes.
+ * Exported so tests can tell which tile a shape takes (for the shape kernelShape gives it).
  */
-export function convTile(s: ConvShape): ConvTile {
+export function convTile(shape: ConvShape): ConvTile {
+  const s = kernelShape(shape);
   const rh = s.k === 1 ? 1 : s.h >= 4 ? 4 : s.h >= 2 ? 2 : 1;
   const invocations = (tn: number) =>
     alignUp(s.cout, tn) / tn * s.n * Math.ceil(s.h / rh) * segments(s);
@@ -218,7 +239,8 @@ function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
   const bindings: (Resource | undefined)[] = [c.src, packed, c.dst, c.bias, c.residual];
   // conv reads its input channel count from src: one pipeline serves every CIN.
   const workgroup = convWorkgroupSize(prog.gpu.adapter);
-  const convConsts = { ...consts, CIN: 0, CONV_WG: workgroup };
+  const cinStep = wide1x1(c.s) && c.s.cin % 4 === 0 ? 4 : 1;
+  const convConsts = { ...consts, CIN: 0, CONV_WG: workgroup, CIN_STEP: cinStep };
   prog.add(KERNEL, "conv", convConsts, bindings, Math.ceil(tile.invocations / workgroup));
 }
 
@@ -233,7 +255,7 @@ export function conv2dForward(prog: Program, a: Conv2dForwardArgs): void {
     throw new RangeError(`conv2d: wrapping along x needs W ≤ ${SEGMENT} or a multiple of it`);
   }
   recordConv(prog, a.prepare ?? prog, {
-    s,
+    s: kernelShape(s),
     weight: a.w,
     src: a.x,
     dst: a.y,
@@ -253,7 +275,7 @@ export function conv2dBackward(prog: Program, a: Conv2dBackwardArgs): void {
     expectShape(a.dx, a.x.shape, "conv2d input gradient");
     // dx = conv(dy, w transposed and flipped): a convolution from Cout to Cin channels.
     recordConv(prog, prog, {
-      s: { ...s, cin: s.cout, cout: s.cin },
+      s: kernelShape({ ...s, cin: s.cout, cout: s.cin }),
       weight: a.w,
       src: a.dy,
       dst: a.dx,
@@ -261,7 +283,7 @@ export function conv2dBackward(prog: Program, a: Conv2dBackwardArgs): void {
       accum: a.accumulateDx ?? false,
     });
   }
-  recordWeightGrad(prog, s, a);
+  recordWeightGrad(prog, kernelShape(s), a);
 }
 
 function recordWeightGrad(prog: Program, s: ConvShape, a: Conv2dBackwardArgs): void {

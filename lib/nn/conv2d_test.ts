@@ -220,6 +220,11 @@ Deno.test("conv2d forward matches the f64 reference", async () => {
   const twoSamples = { n: 128, cin: 5, cout: 14, h: 4, w: 4, k: 3 };
   deepStrictEqual(convTile(twoSamples).nb, 2, "this shape no longer takes two samples");
   await checkForward(twoSamples, 80, { residual: true });
+  // A 1×1 convolution reads a 4×4 plane as one row of 16 pixels, so it too takes two samples;
+  // Cin 12: three steps of four input channels (Cin 7 above steps one at a time).
+  const flat = { n: 64, cin: 12, cout: 64, h: 4, w: 4, k: 1 };
+  deepStrictEqual(convTile(flat), { tn: 16, rh: 1, nb: 2, invocations: 128 }, "1×1 tile");
+  await checkForward(flat, 90, { residual: true });
 });
 
 Deno.test("conv2d forward with a GPU's workgroup size matches the f64 reference", async () => {
