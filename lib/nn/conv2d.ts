@@ -241,7 +241,9 @@ function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
   // conv reads its input channel count from src: one pipeline serves every CIN.
   const workgroup = convWorkgroupSize(prog.gpu.adapter);
   const cinStep = wide1x1(c.s) && c.s.cin % 4 === 0 ? 4 : 1;
-  const convConsts = { ...consts, CIN: 0, CONV_WG: workgroup, CIN_STEP: cinStep };
+  // FLIP shapes only the repack: without it, an input gradient's convolution shares the pipeline
+  // of a forward one of the same shape.
+  const convConsts = { ...consts, CIN: 0, FLIP: false, CONV_WG: workgroup, CIN_STEP: cinStep };
   prog.add(KERNEL, "conv", convConsts, bindings, Math.ceil(tile.invocations / workgroup));
 }
 
@@ -274,14 +276,19 @@ export function conv2dBackward(prog: Program, a: Conv2dBackwardArgs): void {
   expectShape(a.db, [s.cout], "conv2d bias gradient");
   if (a.dx) {
     expectShape(a.dx, a.x.shape, "conv2d input gradient");
-    // dx = conv(dy, w transposed and flipped): a convolution from Cout to Cin channels.
+    // dx = conv(dy, w transposed and flipped): a convolution from Cout to Cin channels. A
+    // zero bias (a scratch buffer is zero-filled and nothing writes it) makes it the same
+    // pipeline as the forward convolutions of that shape, which lavapipe then compiles once:
+    // they are the slowest kernels to compile (seconds each), and the added zero is exact.
+    const accum = a.accumulateDx ?? false;
     recordConv(prog, prog, {
       s: kernelShape({ ...s, cin: s.cout, cout: s.cin }),
       weight: a.w,
       src: a.dy,
       dst: a.dx,
+      bias: accum ? undefined : prog.scratch([s.cin], `${a.dx.label}/zero bias`),
       flip: true,
-      accum: a.accumulateDx ?? false,
+      accum,
     });
   }
   recordWeightGrad(prog, kernelShape(s), a);

@@ -345,6 +345,34 @@ Deno.test("conv2d backward at the model's tile sizes (TN 8 and 16) matches the f
   }
 });
 
+Deno.test("conv2d: an input gradient's convolution reuses the forward's pipeline", async () => {
+  // Pipelines are what lavapipe spends its start-up compiling: the input gradient of a 32 → 32
+  // layer is a 32 → 32 convolution, the forward's shape, so it must add no conv pipeline (an
+  // accumulated one differs in its epilogue, so it does add one).
+  const gpu = await getGpu();
+  const x = createTensor(gpu, [8, 32, 16, 16], "x");
+  const w = createTensor(gpu, [32, 32, 3, 3], "w");
+  const b = createTensor(gpu, [32], "b");
+  const y = createTensor(gpu, x.shape, "y");
+  const grads = { dx: createTensor(gpu, x.shape, "dx"), dw: createTensor(gpu, w.shape, "dw") };
+  const convs = () => gpu.kernels.variants.filter((v) => v.entry === "conv").length;
+  const prog = new Program(gpu, "pipeline sharing test");
+  conv2dForward(prog, { x, w, b, y });
+  const afterForward = convs();
+  conv2dBackward(prog, { x, w, dy: y, ...grads, db: createTensor(gpu, [32], "db") });
+  deepStrictEqual(convs(), afterForward, "the input gradient compiled a conv pipeline of its own");
+  conv2dBackward(prog, {
+    x,
+    w,
+    dy: y,
+    ...grads,
+    accumulateDx: true,
+    db: createTensor(gpu, [32], "db"),
+  });
+  deepStrictEqual(convs(), afterForward + 1, "an accumulated input gradient shares a pipeline");
+  prog.destroy();
+});
+
 Deno.test("conv2d rejects a width that is not a multiple of 4", async () => {
   const gpu = await getGpu();
   const x = createTensor(gpu, [1, 2, 4, 6], "x");
