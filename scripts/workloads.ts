@@ -125,7 +125,9 @@ export function family(d: DispatchInfo, phase: "fwd" | "bwd" | "step"): string {
       const k = `conv ${c.K}×${c.K}`;
       if (d.entry === "pack_weights") return `conv weight repack`;
       if (d.entry.startsWith("weight_grad")) return `${k} dw`;
-      return `${k} ${c.FLIP ? "dx" : "fwd"}`;
+      // A convolution in the backward pass is an input gradient (its constants say no more: it
+      // shares the forward's pipeline).
+      return `${k} ${phase === "bwd" ? "dx" : "fwd"}`;
     }
     case "groupnorm":
       return `groupnorm ${phase}`;
