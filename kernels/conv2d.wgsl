@@ -24,7 +24,8 @@
 //   flipped: the input gradient is a convolution of dy), BIAS, RESIDUAL, ACCUM (conv adds bias,
 //   residual, the old dst), CONV_WG (conv's workgroup size; only conv has it), CIN_STEP (conv's
 //   input channels per step: 4 or 1, chosen in lib/nn/conv2d.ts; 4 only for 1×1, Cin % 4 = 0), S (weight_grad's
-//   partial sums: batch splits × SEGS), WRAP_X and WRAP_Y (circular padding; false for
+//   partial sums: batch splits × SEGS), CI_TILE (weight_grad_1x1's input channels per tile: 16
+//   or 8), WRAP_X and WRAP_Y (circular padding; false for
 //   weight_grad). Each entry point is compiled alone (lib/gpu/wgsl_text.ts), so constants
 //   another entry point needs may be absent or 0.
 // Entry points:
@@ -37,11 +38,12 @@
 //   weight_grad         ceil(S · CO_QUADS · CI_QUADS / 64) workgroups. An invocation sums all
 //                       taps of 4 × 4 channel pairs over its share of the batch: each loaded
 //                       x row meets the three dy rows it touches, which roll through registers.
-//   weight_grad_1x1     ceil(S · COUT/16 · CIN/8 / 64) workgroups (K = 1, CIN a multiple of 8,
-//                       COUT of 16; replaces weight_grad). A 1×1 weight gradient is a matrix
-//                       product over the pixels, so an invocation holds 16 × 8 channel pairs as
-//                       vec4s of partial sums over 4 pixels: 24 loads feed 128 vec4 FMAs
-//                       (weight_grad's 4 × 4 pairs get 16 per 8 loads).
+//   weight_grad_1x1     ceil(S · COUT/16 · CIN/CI_TILE / 64) workgroups (K = 1, CIN a multiple of
+//                       CI_TILE, 16 or 8, COUT of 16; replaces weight_grad). A 1×1 weight
+//                       gradient is a matrix product over the pixels, so an invocation holds
+//                       16 × CI_TILE channel pairs as vec4s of partial sums over 4 pixels: 32
+//                       loads feed 256 vec4 FMAs (16 × 8: 24 feed 128; weight_grad's 4 × 4 pairs
+//                       get 16 per 8 loads).
 //   weight_grad_reduce  ceil((DWP + DBP) / 4 / 64) workgroups: sums the S splits into dw and db.
 // Workgroup counts over the per-dimension limit are split over x and y (see grid1d).
 
@@ -858,14 +860,36 @@ fn store_dsum(d: Oct, i: u32) {
   partial[i + 7u] = hsum(d.a7);
 }
 
-// Tiles of weight_grad_1x1, which runs only when COUT % 16 = CIN % 8 = 0. At least 1: WGSL makes
-// a division by a constant zero an error in the whole module (Chromium enforces it), so without
-// the floor every variant with COUT < 16 or CIN < 8 would fail to compile.
-const CO_TILES = max(COUT / 16, 1);
-const CI_TILES = max(CIN / 8, 1);
+/** Writes split s's sums of a 16 × 8 pair tile: output channels co …, input channels ci …. */
+fn store_tile(t: ptr<function, PairTile>, s: u32, co: u32, ci: u32) {
+  store_oct((*t).o0, s, co + 0u, ci);
+  store_oct((*t).o1, s, co + 1u, ci);
+  store_oct((*t).o2, s, co + 2u, ci);
+  store_oct((*t).o3, s, co + 3u, ci);
+  store_oct((*t).o4, s, co + 4u, ci);
+  store_oct((*t).o5, s, co + 5u, ci);
+  store_oct((*t).o6, s, co + 6u, ci);
+  store_oct((*t).o7, s, co + 7u, ci);
+  store_oct((*t).o8, s, co + 8u, ci);
+  store_oct((*t).o9, s, co + 9u, ci);
+  store_oct((*t).o10, s, co + 10u, ci);
+  store_oct((*t).o11, s, co + 11u, ci);
+  store_oct((*t).o12, s, co + 12u, ci);
+  store_oct((*t).o13, s, co + 13u, ci);
+  store_oct((*t).o14, s, co + 14u, ci);
+  store_oct((*t).o15, s, co + 15u, ci);
+}
 
-// Invocation (s, ci tile, co tile) sums 16 × 8 channel pairs over the pixels of the samples
+// Tiles of weight_grad_1x1, which runs only when COUT % 16 = CIN % CI_TILE = 0. At least 1: WGSL
+// makes a division by a constant zero an error in the whole module (Chromium enforces it), so
+// without the floor every variant with COUT < 16 or CIN < CI_TILE would fail to compile.
+const CO_TILES = max(COUT / 16, 1);
+const CI_TILES = max(CIN / CI_TILE, 1);
+
+// Invocation (s, ci tile, co tile) sums 16 × CI_TILE channel pairs over the pixels of the samples
 // n ≡ s (mod S); the ci tile 0 also sums dy for db. Neighbouring invocations share the ci tile.
+// Each loaded dy oct meets 16 input channels where CI_TILE is 16 (u holds the second eight):
+// 1.2–1.3× the 16 × 8 tile's speed (scripts/ab.ts --family "conv 1×1 dw"), same sums.
 @compute @workgroup_size(64)
 fn weight_grad_1x1(
   @builtin(global_invocation_id) gid: vec3u,
@@ -874,9 +898,10 @@ fn weight_grad_1x1(
   let id = linear_id(gid, nwg);
   if (id >= S * CO_TILES * CI_TILES) { return; }
   let co = id % CO_TILES * 16u;
-  let ci = id / CO_TILES % CI_TILES * 8u;
+  let ci = id / CO_TILES % CI_TILES * CI_TILE;
   let s = id / (CI_TILES * CO_TILES);
   var t = PairTile();
+  var u = PairTile();
   var dlo = Oct();
   var dhi = Oct();
   for (var n = s; n < N; n += S) {
@@ -884,32 +909,22 @@ fn weight_grad_1x1(
     let db = (n * COUT + co) * HW4;
     for (var q = 0u; q < HW4; q++) {
       let x = src_oct(xb + q);
+      var y = Oct();
+      if (CI_TILE == 16) { y = src_oct(xb + 8u * HW4 + q); }
       let d0 = grad_out_oct(db + q);
       fma_pairs_lo(&t, d0, x);
+      if (CI_TILE == 16) { fma_pairs_lo(&u, d0, y); }
       let d1 = grad_out_oct(db + 8u * HW4 + q);
       fma_pairs_hi(&t, d1, x);
+      if (CI_TILE == 16) { fma_pairs_hi(&u, d1, y); }
       if (ci == 0u) {
         dlo = add_oct(dlo, d0);
         dhi = add_oct(dhi, d1);
       }
     }
   }
-  store_oct(t.o0, s, co + 0u, ci);
-  store_oct(t.o1, s, co + 1u, ci);
-  store_oct(t.o2, s, co + 2u, ci);
-  store_oct(t.o3, s, co + 3u, ci);
-  store_oct(t.o4, s, co + 4u, ci);
-  store_oct(t.o5, s, co + 5u, ci);
-  store_oct(t.o6, s, co + 6u, ci);
-  store_oct(t.o7, s, co + 7u, ci);
-  store_oct(t.o8, s, co + 8u, ci);
-  store_oct(t.o9, s, co + 9u, ci);
-  store_oct(t.o10, s, co + 10u, ci);
-  store_oct(t.o11, s, co + 11u, ci);
-  store_oct(t.o12, s, co + 12u, ci);
-  store_oct(t.o13, s, co + 13u, ci);
-  store_oct(t.o14, s, co + 14u, ci);
-  store_oct(t.o15, s, co + 15u, ci);
+  store_tile(&t, s, co, ci);
+  if (CI_TILE == 16) { store_tile(&u, s, co, ci + 8u); }
   if (ci == 0u) {
     store_dsum(dlo, S * DWP + s * DBP + co);
     store_dsum(dhi, S * DWP + s * DBP + co + 8u);

@@ -107,6 +107,7 @@ Deno.test("const_if: a real kernel keeps no constant condition", async () => {
     RESIDUAL: false,
     ACCUM: false,
     S: 1,
+    CI_TILE: 8,
     WRAP_X: false,
     WRAP_Y: false,
   };

@@ -201,6 +201,7 @@ function constsFor(s: ConvShape, o: ConstOptions): KernelConsts {
     RESIDUAL: o.residual ?? false,
     ACCUM: o.accum ?? false,
     S: o.splits ?? 1,
+    CI_TILE: 8,
     WRAP_X: o.wrap?.x ?? false,
     WRAP_Y: o.wrap?.y ?? false,
   };
@@ -295,10 +296,12 @@ export function conv2dBackward(prog: Program, a: Conv2dBackwardArgs): void {
 }
 
 function recordWeightGrad(prog: Program, s: ConvShape, a: Conv2dBackwardArgs): void {
-  // A 1×1 gradient is a plain matrix product: 16 × 8 channel tiles when the channels allow.
+  // A 1×1 gradient is a plain matrix product: 16 × 16 channel tiles when the channels allow,
+  // else 16 × 8 (CI_TILE in the kernel).
   const oneByOne = s.k === 1 && s.cin % 8 === 0 && s.cout % 16 === 0;
+  const ciTile = s.cin % 16 === 0 ? 16 : 8;
   const tiles = oneByOne
-    ? (s.cout / 16) * (s.cin / 8)
+    ? (s.cout / 16) * (s.cin / ciTile)
     : Math.ceil(s.cout / 4) * Math.ceil(s.cin / 4);
   // Every (batch split, row segment) pair sums into partials of its own; weight_grad_1x1 takes
   // whole planes.
@@ -314,8 +317,12 @@ function recordWeightGrad(prog: Program, s: ConvShape, a: Conv2dBackwardArgs): v
   const sums: (Resource | undefined)[] = [a.x];
   sums[7] = a.dy;
   sums[8] = partial;
-  const entry = oneByOne ? "weight_grad_1x1" : "weight_grad";
-  prog.add(KERNEL, entry, consts, sums, Math.ceil(splits * tiles / WORKGROUP));
+  if (oneByOne) {
+    const tileConsts = { ...consts, CI_TILE: ciTile };
+    prog.add(KERNEL, "weight_grad_1x1", tileConsts, sums, Math.ceil(splits * tiles / WORKGROUP));
+  } else {
+    prog.add(KERNEL, "weight_grad", consts, sums, Math.ceil(splits * tiles / WORKGROUP));
+  }
   const reduce: (Resource | undefined)[] = [];
   reduce[9] = partial;
   reduce[10] = a.dw;

@@ -263,8 +263,10 @@ Deno.test("conv2d backward matches finite differences", async () => {
   await checkBackward({ n: 1, cin: 3, cout: 4, h: 4, w: 4, k: 3 }, false, 200);
   await checkBackward({ n: 2, cin: 4, cout: 3, h: 5, w: 8, k: 3 }, true, 210);
   await checkBackward({ n: 2, cin: 6, cout: 5, h: 4, w: 4, k: 1 }, true, 220);
-  // 1×1 with channels in eights: 16 × 8 pair tiles, two of each kind, over 3 batch splits.
+  // 1×1 with channels in sixteens: 16 × 16 pair tiles, two output tiles, over 3 batch splits;
+  // Cin 24: 16 × 8 tiles, three input tiles.
   await checkBackward({ n: 3, cin: 16, cout: 32, h: 4, w: 8, k: 1 }, false, 225, 120);
+  await checkBackward({ n: 3, cin: 24, cout: 16, h: 4, w: 8, k: 1 }, false, 230, 120);
   await checkBackward({ n: 2, cin: 3, cout: 2, h: 3, w: 20, k: 3 }, false, 230);
   // Several batch splits and workgroups; a sample of coordinates keeps it quick.
   await checkBackward({ n: 10, cin: 9, cout: 12, h: 8, w: 16, k: 3 }, true, 240, 80);
