@@ -889,7 +889,7 @@ const CI_TILES = max(CIN / CI_TILE, 1);
 // Invocation (s, ci tile, co tile) sums 16 × CI_TILE channel pairs over the pixels of the samples
 // n ≡ s (mod S); the ci tile 0 also sums dy for db. Neighbouring invocations share the ci tile.
 // Each loaded dy oct meets 16 input channels where CI_TILE is 16 (u holds the second eight):
-// 1.2–1.3× the 16 × 8 tile's speed (scripts/ab.ts --family "conv 1×1 dw"), same sums.
+// 1.15–1.23× the 16 × 8 tile's speed by CPU time (scripts/ab.ts --family "conv 1×1 dw").
 @compute @workgroup_size(64)
 fn weight_grad_1x1(
   @builtin(global_invocation_id) gid: vec3u,
