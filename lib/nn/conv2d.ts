@@ -86,11 +86,12 @@ export const convWorkgroupSize = (adapter: { isFallbackAdapter: boolean }): numb
 const MIN_CONV_INVOCATIONS = 128;
 /**
  * 1×1 convolutions of at least this batch read narrow planes as 16-pixel rows (kernelShape)
- * and take four input channels per step (CIN_STEP in the kernel): the batch-32 forward 1.05–1.09×
- * faster, a training step 1.01–1.08× (scripts/ab.ts), for 18–27 s more compile in a new machine's
- * first training step. Smaller batches keep the plain form: its code is a quarter to a sixteenth
- * as long for lavapipe to compile, which the default `sample` (16 rows) would not earn back (a
- * new machine's first run 28 → 32 s).
+ * and take four input channels per step (CIN_STEP in the kernel): the batch-32 forward
+ * 1.05–1.09× faster, a training step 1.01–1.08× (scripts/ab.ts), for 18–27 s more compile in a
+ * new machine's first training step (measured before the branchless padding rows halved every
+ * convolution's compile). Smaller batches keep the plain form: its code is a quarter to a
+ * sixteenth as long for lavapipe to compile, which the default `sample` (16 rows) would not earn
+ * back (a new machine's first run 28 → 32 s).
  */
 const MIN_WIDE_1X1_BATCH = 32;
 const wide1x1 = (s: ConvShape) => s.k === 1 && s.n >= MIN_WIDE_1X1_BATCH;
@@ -317,12 +318,9 @@ function recordWeightGrad(prog: Program, s: ConvShape, a: Conv2dBackwardArgs): v
   const sums: (Resource | undefined)[] = [a.x];
   sums[7] = a.dy;
   sums[8] = partial;
-  if (oneByOne) {
-    const tileConsts = { ...consts, CI_TILE: ciTile };
-    prog.add(KERNEL, "weight_grad_1x1", tileConsts, sums, Math.ceil(splits * tiles / WORKGROUP));
-  } else {
-    prog.add(KERNEL, "weight_grad", consts, sums, Math.ceil(splits * tiles / WORKGROUP));
-  }
+  const entry = oneByOne ? "weight_grad_1x1" : "weight_grad";
+  const entryConsts = oneByOne ? { ...consts, CI_TILE: ciTile } : consts;
+  prog.add(KERNEL, entry, entryConsts, sums, Math.ceil(splits * tiles / WORKGROUP));
   const reduce: (Resource | undefined)[] = [];
   reduce[9] = partial;
   reduce[10] = a.dw;
