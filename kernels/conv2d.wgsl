@@ -20,13 +20,13 @@
 // Constants: N, H, W (a multiple of 4), K (1 or 3), CIN and COUT (channels of src and dst;
 //   for the weight gradient those of x and dy; CIN is 0 for conv, which reads it from src),
 //   TN (output channels per invocation: 4, 8 or 16), COUTP (COUT rounded up to a multiple of
-//   TN), RH (output rows per invocation: 1, 2 or 4), FLIP (pack the weight transposed and
-//   flipped: the input gradient is a convolution of dy), BIAS, RESIDUAL, ACCUM (conv adds bias,
-//   residual, the old dst), CONV_WG (conv's workgroup size; only conv has it), CIN_STEP (conv's
-//   input channels per step: 4 or 1, chosen in lib/nn/conv2d.ts; 4 only for 1×1, Cin % 4 = 0), S (weight_grad's
-//   partial sums: batch splits × SEGS), CI_TILE (weight_grad_1x1's input channels per tile: 16
-//   or 8), WRAP_X and WRAP_Y (circular padding; false for
-//   weight_grad). Each entry point is compiled alone (lib/gpu/wgsl_text.ts), so constants
+//   TN), RH (output rows per invocation: 1, 2 or 4), FLIP (pack_weights only: pack the weight
+//   transposed and flipped, the input gradient being a convolution of dy), BIAS, RESIDUAL,
+//   ACCUM (conv adds bias, residual, the old dst), CONV_WG (conv's workgroup size; only conv has
+//   it), CIN_STEP (conv's input channels per step: 4 or 1, chosen in lib/nn/conv2d.ts; 4 only
+//   for 1×1, Cin % 4 = 0), S (weight_grad's partial sums: batch splits × SEGS), CI_TILE
+//   (weight_grad_1x1's input channels per tile: 16 or 8), WRAP_X and WRAP_Y (circular padding;
+//   false for weight_grad). Each entry point is compiled alone (lib/gpu/wgsl_text.ts), so constants
 //   another entry point needs may be absent or 0.
 // Entry points:
 //   pack_weights        ceil(CIN·K·K·COUTP / 4 / 64) workgroups
@@ -384,7 +384,7 @@ struct ChannelRows {
   x3: Row,
 }
 
-/** The row at vec4 offset row_at of the planes of input channels ci … ci + 3 (the first at plane). */
+/** The row at vec4 offset row_at of input channels ci … ci + 3, whose first plane is at plane. */
 fn channel_rows(plane: u32, row_at: u32, seg: u32) -> ChannelRows {
   let i = plane + row_at;
   return ChannelRows(
@@ -410,7 +410,7 @@ fn mac_channels(a: Row, w: vec4f, x: ChannelRows) -> Row {
   return o;
 }
 
-/** Output channel quad q's row plus input channels ci … ci + 3 (k_i: channel ci + i's weights). */
+/** An output channel quad's row plus input channels ci … ci + 3 (k_i: channel ci + i's weights). */
 fn quad_channels(a: Quad, k0: vec4f, k1: vec4f, k2: vec4f, k3: vec4f, x: ChannelRows) -> Quad {
   return Quad(
     mac_channels(a.c0, vec4(k0.x, k1.x, k2.x, k3.x), x),
@@ -547,7 +547,7 @@ fn conv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     }
   } else {
     for (var ci = 0u; ci < cin; ci++) {
-      // Input rows h − PAD … h + RH − 1 + PAD, each loaded once for every kernel row it meets;
+      // Input rows h − PAD … h + RH − 1 + PAD, loaded once for every kernel row they meet;
       // y: the same rows of the second sample, when NB = 2.
       let plane = (p.n * cin + ci) * HW4;
       let top = p.h - PAD; // wraps around below zero
