@@ -853,28 +853,21 @@ fn fma_pairs_hi(t: ptr<function, PairTile>, d: Oct, x: Oct) {
   (*t).o15 = fma_oct((*t).o15, d.a7, x);
 }
 
-/** Writes split s's sums of output channel co with input channels ci … ci + 7. */
-fn store_oct(a: Oct, s: u32, co: u32, ci: u32) {
-  let i = s * DWP + co * CIN + ci;
-  partial[i + 0u] = hsum(a.a0);
-  partial[i + 1u] = hsum(a.a1);
-  partial[i + 2u] = hsum(a.a2);
-  partial[i + 3u] = hsum(a.a3);
-  partial[i + 4u] = hsum(a.a4);
-  partial[i + 5u] = hsum(a.a5);
-  partial[i + 6u] = hsum(a.a6);
-  partial[i + 7u] = hsum(a.a7);
+/** The horizontal sums of an Oct's 8 vec4s, to partial[i … i + 7]. */
+fn store_hsums(o: Oct, i: u32) {
+  partial[i + 0u] = hsum(o.a0);
+  partial[i + 1u] = hsum(o.a1);
+  partial[i + 2u] = hsum(o.a2);
+  partial[i + 3u] = hsum(o.a3);
+  partial[i + 4u] = hsum(o.a4);
+  partial[i + 5u] = hsum(o.a5);
+  partial[i + 6u] = hsum(o.a6);
+  partial[i + 7u] = hsum(o.a7);
 }
 
-fn store_dsum(d: Oct, i: u32) {
-  partial[i + 0u] = hsum(d.a0);
-  partial[i + 1u] = hsum(d.a1);
-  partial[i + 2u] = hsum(d.a2);
-  partial[i + 3u] = hsum(d.a3);
-  partial[i + 4u] = hsum(d.a4);
-  partial[i + 5u] = hsum(d.a5);
-  partial[i + 6u] = hsum(d.a6);
-  partial[i + 7u] = hsum(d.a7);
+/** Writes split s's sums of output channel co with input channels ci … ci + 7. */
+fn store_oct(a: Oct, s: u32, co: u32, ci: u32) {
+  store_hsums(a, s * DWP + co * CIN + ci);
 }
 
 /** Writes split s's sums of a 16 × 8 pair tile: output channels co …, input channels ci …. */
@@ -897,12 +890,6 @@ fn store_tile(t: ptr<function, PairTile>, s: u32, co: u32, ci: u32) {
   store_oct((*t).o15, s, co + 15u, ci);
 }
 
-// Tiles of weight_grad_1x1, which runs only when COUT % 16 = CIN % CI_TILE = 0. At least 1: WGSL
-// makes a division by a constant zero an error in the whole module (Chromium enforces it), so
-// without the floor every variant with COUT < 16 or CIN < CI_TILE would fail to compile.
-const CO_TILES = max(COUT / 16, 1);
-const CI_TILES = max(CIN / CI_TILE, 1);
-
 // Invocation (s, ci tile, co tile) sums 16 × CI_TILE channel pairs over the pixels of the samples
 // n ≡ s (mod S); the ci tile 0 also sums dy for db. Neighbouring invocations share the ci tile.
 // Each loaded dy oct meets 16 input channels where CI_TILE is 16 (u holds the second eight):
@@ -912,6 +899,11 @@ fn weight_grad_1x1(
   @builtin(global_invocation_id) gid: vec3u,
   @builtin(num_workgroups) nwg: vec3u,
 ) {
+  // Tiles, declared here so that only this entry point's module needs CI_TILE. It runs only
+  // when COUT % 16 = CIN % CI_TILE = 0; the floor of 1 keeps other shapes compiling, since WGSL
+  // makes a division by a constant zero an error (Chromium enforces it).
+  const CO_TILES = max(COUT / 16, 1);
+  const CI_TILES = max(CIN / CI_TILE, 1);
   let id = linear_id(gid, nwg);
   if (id >= S * CO_TILES * CI_TILES) { return; }
   let co = id % CO_TILES * 16u;
@@ -943,8 +935,8 @@ fn weight_grad_1x1(
   store_tile(&t, s, co, ci);
   if (CI_TILE == 16) { store_tile(&u, s, co, ci + 8u); }
   if (ci == 0u) {
-    store_dsum(dlo, S * DWP + s * DBP + co);
-    store_dsum(dhi, S * DWP + s * DBP + co + 8u);
+    store_hsums(dlo, S * DWP + s * DBP + co);
+    store_hsums(dhi, S * DWP + s * DBP + co + 8u);
   }
 }
 

@@ -202,7 +202,6 @@ function constsFor(s: ConvShape, o: ConstOptions): KernelConsts {
     RESIDUAL: o.residual ?? false,
     ACCUM: o.accum ?? false,
     S: o.splits ?? 1,
-    CI_TILE: 8,
     WRAP_X: o.wrap?.x ?? false,
     WRAP_Y: o.wrap?.y ?? false,
   };

@@ -359,9 +359,11 @@ Deno.test("conv2d: an input gradient's convolution reuses the forward's pipeline
   const grads = { dx: createTensor(gpu, x.shape, "dx"), dw: createTensor(gpu, w.shape, "dw") };
   const convs = () => gpu.kernels.variants.filter((v) => v.entry === "conv").length;
   const prog = new Program(gpu, "pipeline sharing test");
+  const dispatches = () => prog.dispatches.filter((d) => d.entry === "conv").length;
   conv2dForward(prog, { x, w, b, y });
   const afterForward = convs();
   conv2dBackward(prog, { x, w, dy: y, ...grads, db: createTensor(gpu, [32], "db") });
+  deepStrictEqual(dispatches(), 2, "the input gradient's convolution was not recorded");
   deepStrictEqual(convs(), afterForward, "the input gradient compiled a conv pipeline of its own");
   conv2dBackward(prog, {
     x,

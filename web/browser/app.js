@@ -1140,28 +1140,21 @@ fn fma_pairs_hi(t: ptr<function, PairTile>, d: Oct, x: Oct) {
   (*t).o15 = fma_oct((*t).o15, d.a7, x);
 }
 
-/** Writes split s's sums of output channel co with input channels ci \u2026 ci + 7. */
-fn store_oct(a: Oct, s: u32, co: u32, ci: u32) {
-  let i = s * DWP + co * CIN + ci;
-  partial[i + 0u] = hsum(a.a0);
-  partial[i + 1u] = hsum(a.a1);
-  partial[i + 2u] = hsum(a.a2);
-  partial[i + 3u] = hsum(a.a3);
-  partial[i + 4u] = hsum(a.a4);
-  partial[i + 5u] = hsum(a.a5);
-  partial[i + 6u] = hsum(a.a6);
-  partial[i + 7u] = hsum(a.a7);
+/** The horizontal sums of an Oct's 8 vec4s, to partial[i \u2026 i + 7]. */
+fn store_hsums(o: Oct, i: u32) {
+  partial[i + 0u] = hsum(o.a0);
+  partial[i + 1u] = hsum(o.a1);
+  partial[i + 2u] = hsum(o.a2);
+  partial[i + 3u] = hsum(o.a3);
+  partial[i + 4u] = hsum(o.a4);
+  partial[i + 5u] = hsum(o.a5);
+  partial[i + 6u] = hsum(o.a6);
+  partial[i + 7u] = hsum(o.a7);
 }
 
-fn store_dsum(d: Oct, i: u32) {
-  partial[i + 0u] = hsum(d.a0);
-  partial[i + 1u] = hsum(d.a1);
-  partial[i + 2u] = hsum(d.a2);
-  partial[i + 3u] = hsum(d.a3);
-  partial[i + 4u] = hsum(d.a4);
-  partial[i + 5u] = hsum(d.a5);
-  partial[i + 6u] = hsum(d.a6);
-  partial[i + 7u] = hsum(d.a7);
+/** Writes split s's sums of output channel co with input channels ci \u2026 ci + 7. */
+fn store_oct(a: Oct, s: u32, co: u32, ci: u32) {
+  store_hsums(a, s * DWP + co * CIN + ci);
 }
 
 /** Writes split s's sums of a 16 \xD7 8 pair tile: output channels co \u2026, input channels ci \u2026. */
@@ -1184,12 +1177,6 @@ fn store_tile(t: ptr<function, PairTile>, s: u32, co: u32, ci: u32) {
   store_oct((*t).o15, s, co + 15u, ci);
 }
 
-// Tiles of weight_grad_1x1, which runs only when COUT % 16 = CIN % CI_TILE = 0. At least 1: WGSL
-// makes a division by a constant zero an error in the whole module (Chromium enforces it), so
-// without the floor every variant with COUT < 16 or CIN < CI_TILE would fail to compile.
-const CO_TILES = max(COUT / 16, 1);
-const CI_TILES = max(CIN / CI_TILE, 1);
-
 // Invocation (s, ci tile, co tile) sums 16 \xD7 CI_TILE channel pairs over the pixels of the samples
 // n \u2261 s (mod S); the ci tile 0 also sums dy for db. Neighbouring invocations share the ci tile.
 // Each loaded dy oct meets 16 input channels where CI_TILE is 16 (u holds the second eight):
@@ -1199,6 +1186,11 @@ fn weight_grad_1x1(
   @builtin(global_invocation_id) gid: vec3u,
   @builtin(num_workgroups) nwg: vec3u,
 ) {
+  // Tiles, declared here so that only this entry point's module needs CI_TILE. It runs only
+  // when COUT % 16 = CIN % CI_TILE = 0; the floor of 1 keeps other shapes compiling, since WGSL
+  // makes a division by a constant zero an error (Chromium enforces it).
+  const CO_TILES = max(COUT / 16, 1);
+  const CI_TILES = max(CIN / CI_TILE, 1);
   let id = linear_id(gid, nwg);
   if (id >= S * CO_TILES * CI_TILES) { return; }
   let co = id % CO_TILES * 16u;
@@ -1230,8 +1222,8 @@ fn weight_grad_1x1(
   store_tile(&t, s, co, ci);
   if (CI_TILE == 16) { store_tile(&u, s, co, ci + 8u); }
   if (ci == 0u) {
-    store_dsum(dlo, S * DWP + s * DBP + co);
-    store_dsum(dhi, S * DWP + s * DBP + co + 8u);
+    store_hsums(dlo, S * DWP + s * DBP + co);
+    store_hsums(dhi, S * DWP + s * DBP + co + 8u);
   }
 }
 
@@ -1252,7 +1244,7 @@ fn weight_grad_reduce(
     db[j] = v;
   }
 }
-`;var xe={name:"conv2d",code:qt},_e=64,ln=r=>r.isFallbackAdapter?16:_e,Mt=128,fn=32,Bt=r=>r.k===1&&r.n>=fn,pn=2048,hn=16,Q=16;function Dt(r,e){if(r.shape.length!==4||e.shape.length!==4)throw new RangeError(`conv2d: x [${r.shape}] and w [${e.shape}] must both be 4-D`);let[t,n,o,s]=r.shape,[a,i,c,u]=e.shape;if(i!==n||c!==u||c!==1&&c!==3)throw new RangeError(`conv2d: weight [${e.shape}] does not fit input [${r.shape}]`);if(s%4!==0)throw new RangeError(`conv2d: width ${s} is not a multiple of 4`);return{n:t,cin:n,cout:a,h:o,w:s,k:c}}function be(r){return!Bt(r)||r.w>=Q||r.h*r.w%Q!==0?r:{...r,h:r.h*r.w/Q,w:Q}}var Ht=r=>Math.ceil(r.w/Q);function mn(r){let e=be(r),t=e.k===1?1:e.h>=4?4:e.h>=2?2:1,n=a=>I(e.cout,a)/a*e.n*Math.ceil(e.h/t)*Ht(e),o=e.k===3&&e.w<8?8:16;for(;o>4&&(I(e.cout,4)%o!==0||n(o)<Mt);)o/=2;let s=e.h<=t&&e.n%2===0&&n(o)/2>=Mt?2:1;return{tn:o,rh:t,nb:s,invocations:n(o)/s}}function zt(r,e){let t=e.tile?.tn??4;return{N:r.n,H:r.h,W:r.w,K:r.k,CIN:r.cin,COUT:r.cout,TN:t,COUTP:I(r.cout,t),RH:e.tile?.rh??1,NB:e.tile?.nb??1,FLIP:e.flip??!1,BIAS:e.bias??!1,RESIDUAL:e.residual??!1,ACCUM:e.accum??!1,S:e.splits??1,CI_TILE:8,WRAP_X:e.wrap?.x??!1,WRAP_Y:e.wrap?.y??!1}}function Gt(r,e,t){let n=mn(t.s),o=zt(t.s,{tile:n,flip:t.flip,bias:t.bias!==void 0,residual:t.residual!==void 0,accum:t.accum,wrap:t.wrap}),s=t.s.k*t.s.k,a=t.s.cin*s*I(t.s.cout,n.tn),i=r.scratch([a],`${t.weight.label}/packed`),c=[];c[5]=i,c[6]=t.weight,e.add(xe,"pack_weights",o,c,Math.ceil(a/4/_e));let u=[t.src,i,t.dst,t.bias,t.residual],l=ln(r.gpu.adapter),d=Bt(t.s)&&t.s.cin%4===0?4:1,f={...o,CIN:0,FLIP:!1,CONV_WG:l,CIN_STEP:d};r.add(xe,"conv",f,u,Math.ceil(n.invocations/l))}function q(r,e){let t=Dt(e.x,e.w);if(C(e.b,[t.cout],"conv2d bias"),C(e.y,[t.n,t.cout,t.h,t.w],"conv2d output"),e.residual&&C(e.residual,e.y.shape,"conv2d residual"),e.wrap?.x&&t.w>Q&&t.w%Q!==0)throw new RangeError(`conv2d: wrapping along x needs W \u2264 ${Q} or a multiple of it`);Gt(r,e.prepare??r,{s:be(t),weight:e.w,src:e.x,dst:e.y,bias:e.b,residual:e.residual,wrap:e.wrap})}function G(r,e){let t=Dt(e.x,e.w);if(C(e.dy,[t.n,t.cout,t.h,t.w],"conv2d output gradient"),C(e.dw,e.w.shape,"conv2d weight gradient"),C(e.db,[t.cout],"conv2d bias gradient"),e.dx){C(e.dx,e.x.shape,"conv2d input gradient");let n=e.accumulateDx??!1;Gt(r,r,{s:be({...t,cin:t.cout,cout:t.cin}),weight:e.w,src:e.dy,dst:e.dx,bias:n?void 0:r.scratch([t.cin],`${e.dx.label}/zero bias`),flip:!0,accum:n})}gn(r,be(t),e)}function gn(r,e,t){let n=e.k===1&&e.cin%8===0&&e.cout%16===0,o=e.cin%16===0?16:8,s=n?e.cout/16*(e.cin/o):Math.ceil(e.cout/4)*Math.ceil(e.cin/4),i=Math.max(1,Math.min(e.n,hn,Math.ceil(pn/s)))*(n?1:Ht(e)),c=zt(e,{splits:i}),u=I(e.cout*e.cin*e.k*e.k,4),l=I(e.cout,4),d=r.scratch([i*(u+l)],`${t.dw.label}/partial`),f=[t.x];f[7]=t.dy,f[8]=d;let w=n?"weight_grad_1x1":"weight_grad",h=n?{...c,CI_TILE:o}:c;r.add(xe,w,h,f,Math.ceil(i*s/_e));let _=[];_[9]=d,_[10]=t.dw,_[11]=t.db,r.add(xe,"weight_grad_reduce",c,_,Math.ceil((u+l)/4/_e))}var Ft=`// Label embedding added to a base vector (see lib/nn/embedding.ts):
+`;var xe={name:"conv2d",code:qt},_e=64,ln=r=>r.isFallbackAdapter?16:_e,Mt=128,fn=32,Bt=r=>r.k===1&&r.n>=fn,pn=2048,hn=16,Q=16;function Dt(r,e){if(r.shape.length!==4||e.shape.length!==4)throw new RangeError(`conv2d: x [${r.shape}] and w [${e.shape}] must both be 4-D`);let[t,n,o,s]=r.shape,[a,i,c,u]=e.shape;if(i!==n||c!==u||c!==1&&c!==3)throw new RangeError(`conv2d: weight [${e.shape}] does not fit input [${r.shape}]`);if(s%4!==0)throw new RangeError(`conv2d: width ${s} is not a multiple of 4`);return{n:t,cin:n,cout:a,h:o,w:s,k:c}}function be(r){return!Bt(r)||r.w>=Q||r.h*r.w%Q!==0?r:{...r,h:r.h*r.w/Q,w:Q}}var Ht=r=>Math.ceil(r.w/Q);function mn(r){let e=be(r),t=e.k===1?1:e.h>=4?4:e.h>=2?2:1,n=a=>I(e.cout,a)/a*e.n*Math.ceil(e.h/t)*Ht(e),o=e.k===3&&e.w<8?8:16;for(;o>4&&(I(e.cout,4)%o!==0||n(o)<Mt);)o/=2;let s=e.h<=t&&e.n%2===0&&n(o)/2>=Mt?2:1;return{tn:o,rh:t,nb:s,invocations:n(o)/s}}function zt(r,e){let t=e.tile?.tn??4;return{N:r.n,H:r.h,W:r.w,K:r.k,CIN:r.cin,COUT:r.cout,TN:t,COUTP:I(r.cout,t),RH:e.tile?.rh??1,NB:e.tile?.nb??1,FLIP:e.flip??!1,BIAS:e.bias??!1,RESIDUAL:e.residual??!1,ACCUM:e.accum??!1,S:e.splits??1,WRAP_X:e.wrap?.x??!1,WRAP_Y:e.wrap?.y??!1}}function Gt(r,e,t){let n=mn(t.s),o=zt(t.s,{tile:n,flip:t.flip,bias:t.bias!==void 0,residual:t.residual!==void 0,accum:t.accum,wrap:t.wrap}),s=t.s.k*t.s.k,a=t.s.cin*s*I(t.s.cout,n.tn),i=r.scratch([a],`${t.weight.label}/packed`),c=[];c[5]=i,c[6]=t.weight,e.add(xe,"pack_weights",o,c,Math.ceil(a/4/_e));let u=[t.src,i,t.dst,t.bias,t.residual],l=ln(r.gpu.adapter),d=Bt(t.s)&&t.s.cin%4===0?4:1,f={...o,CIN:0,FLIP:!1,CONV_WG:l,CIN_STEP:d};r.add(xe,"conv",f,u,Math.ceil(n.invocations/l))}function q(r,e){let t=Dt(e.x,e.w);if(C(e.b,[t.cout],"conv2d bias"),C(e.y,[t.n,t.cout,t.h,t.w],"conv2d output"),e.residual&&C(e.residual,e.y.shape,"conv2d residual"),e.wrap?.x&&t.w>Q&&t.w%Q!==0)throw new RangeError(`conv2d: wrapping along x needs W \u2264 ${Q} or a multiple of it`);Gt(r,e.prepare??r,{s:be(t),weight:e.w,src:e.x,dst:e.y,bias:e.b,residual:e.residual,wrap:e.wrap})}function G(r,e){let t=Dt(e.x,e.w);if(C(e.dy,[t.n,t.cout,t.h,t.w],"conv2d output gradient"),C(e.dw,e.w.shape,"conv2d weight gradient"),C(e.db,[t.cout],"conv2d bias gradient"),e.dx){C(e.dx,e.x.shape,"conv2d input gradient");let n=e.accumulateDx??!1;Gt(r,r,{s:be({...t,cin:t.cout,cout:t.cin}),weight:e.w,src:e.dy,dst:e.dx,bias:n?void 0:r.scratch([t.cin],`${e.dx.label}/zero bias`),flip:!0,accum:n})}gn(r,be(t),e)}function gn(r,e,t){let n=e.k===1&&e.cin%8===0&&e.cout%16===0,o=e.cin%16===0?16:8,s=n?e.cout/16*(e.cin/o):Math.ceil(e.cout/4)*Math.ceil(e.cin/4),i=Math.max(1,Math.min(e.n,hn,Math.ceil(pn/s)))*(n?1:Ht(e)),c=zt(e,{splits:i}),u=I(e.cout*e.cin*e.k*e.k,4),l=I(e.cout,4),d=r.scratch([i*(u+l)],`${t.dw.label}/partial`),f=[t.x];f[7]=t.dy,f[8]=d;let w=n?"weight_grad_1x1":"weight_grad",h=n?{...c,CI_TILE:o}:c;r.add(xe,w,h,f,Math.ceil(i*s/_e));let _=[];_[9]=d,_[10]=t.dw,_[11]=t.db,r.add(xe,"weight_grad_reduce",c,_,Math.ceil((u+l)/4/_e))}var Ft=`// Label embedding added to a base vector (see lib/nn/embedding.ts):
 //   forward:   y[n] = base[n] + table[labels[n]]
 //   mixed:     y[n] = base[n] + \u03A3_k mix[n, k] \xB7 table[k]   (class mixing; sampling only)
 //   backward:  dtable[k] = \u03A3_{n : labels[n] = k} dy[n]   (overwritten; absent labels get 0)
