@@ -11,6 +11,7 @@ import { GENERATE_DEFAULTS } from "../lib/generate/defaults.ts";
 import type { RgbaImage } from "../lib/io/image.ts";
 import { decodePng } from "../lib/io/png.ts";
 import { CHECKER, compositeOverChecker } from "../lib/io/sheet.ts";
+import { formatStarting } from "../lib/term/progress.ts";
 import { MAIN, withTempDir, writeTinyDataset, writeTinyWeights } from "./cli_helpers.ts";
 
 /** Runs main.ts on a pseudo-terminal (nothing answers its queries); its output, as bytes. */
@@ -86,6 +87,8 @@ Deno.test({
         ...["--preview", "kitty", "--preview-scale", "2"],
       ]);
       const pictures = await kittyPictures(text);
+      // Until the first frame (on a new machine, while the kernels compile) a status line.
+      ok(text.slice(0, pictures[0].at).includes(formatStarting(20)), "no starting line");
       // Steps 1, 2 and 3 (the last doubles as the end): one picture each, all under one id.
       deepStrictEqual(pictures.length, 3);
       deepStrictEqual(new Set(pictures.map((p) => p.id)).size, 1);
@@ -129,6 +132,7 @@ Deno.test({
       ]);
       const pictures = await kittyPictures(text);
       deepStrictEqual(pictures.length, 1);
+      ok(text.slice(0, text.indexOf("2/2")).includes(formatStarting(20)), "no starting line");
       // 2 classes × 4 sprites at scale 1, 1 pixel apart; the written grid is ×4, 2 apart.
       const shown = pictures[0].png;
       deepStrictEqual([shown.width, shown.height], [4 * 16 + 3, 2 * 16 + 1]);

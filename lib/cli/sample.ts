@@ -23,7 +23,7 @@ import { encodeGenerationFile, generationFiles } from "../generate/files.ts";
 import { type GenerateRequest, Generator } from "../generate/generator.ts";
 import { detectDisplay } from "../term/detect.ts";
 import { LiveView } from "../term/live.ts";
-import { formatProgress } from "../term/progress.ts";
+import { formatProgress, formatStarting } from "../term/progress.ts";
 import type { Command } from "./commands.ts";
 import { UserError } from "./errors.ts";
 import {
@@ -265,6 +265,7 @@ export const sampleCommand: Command = {
     const live = new LiveView(Deno.stdout, display.color, display);
     const previews: RgbaImage[][] = [];
     const started = performance.now();
+    live.update(formatStarting(Math.min(display.columns, 100)));
     const result = await generator.generate({
       ...settings,
       classes,

@@ -20,7 +20,7 @@ import {
 import { RECIPE, type TrainHyper } from "../train/trainer.ts";
 import { detectDisplay } from "../term/detect.ts";
 import { LiveView } from "../term/live.ts";
-import { formatProgress } from "../term/progress.ts";
+import { formatProgress, formatStarting } from "../term/progress.ts";
 import { datasetPalette } from "../data/palette.ts";
 import type { Command } from "./commands.ts";
 import { PALETTE_OPTIONS, parsePaletteOptions, resolvePaletteOptions } from "./palette_options.ts";
@@ -277,6 +277,7 @@ async function runWithProgress(
   const onTerminal = display.color !== "none" && Deno.stdout.isTerminal();
   const live = new LiveView(Deno.stdout, display.color, display);
   const stop = stopOnSignals();
+  live.update(formatStarting(Math.min(display.columns, 120)));
   try {
     const weightsPath = await trainLoop(gpu, data, hash, resume, o, {
       onProgress(p) {

@@ -95,3 +95,15 @@ export function formatProgress(
   const barCells = Math.min(BAR_MAX, BAR_MIN + opts.width - total());
   return chosen.map((p) => p.isBar ? bar(fraction, barCells) : p.text).join(SEPARATOR);
 }
+
+const STARTING = "starting… (a machine's first run compiles the GPU kernels first, once: " +
+  "up to minutes)";
+
+/**
+ * The status line until a run's first frame. On a machine's first run the first step also
+ * compiles every GPU kernel (on llvmpipe about 17 s before `sample` draws anything and two
+ * minutes before `train` logs; several times that on Mesa 25), and the compile blocks the event
+ * loop throughout (a timer set to draw a counter fired only after it), so without this line
+ * the terminal stays blank. Cut to `width`.
+ */
+export const formatStarting = (width: number): string => STARTING.slice(0, Math.max(0, width));
