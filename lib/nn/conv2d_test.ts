@@ -207,23 +207,26 @@ Deno.test("conv2d forward matches the f64 reference", async () => {
   await checkForward({ n: 2, cin: 3, cout: 4, h: 3, w: 20, k: 3 }, 40);
   await checkForward({ n: 1, cin: 2, cout: 4, h: 2, w: 32, k: 3 }, 50);
   // 1×1 with 16-channel tiles over many workgroups.
-  await checkForward({ n: 32, cin: 8, cout: 32, h: 8, w: 8, k: 1 }, 60);
+  const wide1x1 = { n: 32, cin: 8, cout: 32, h: 8, w: 8, k: 1 };
+  deepStrictEqual(convTile(wide1x1).tn, 16, "1×1 tile");
+  await checkForward(wide1x1, 60);
   // 3×3 with 16-channel tiles.
-  await checkForward({ n: 32, cin: 3, cout: 32, h: 8, w: 16, k: 3 }, 65);
+  const wide3x3 = { n: 64, cin: 3, cout: 32, h: 8, w: 16, k: 3 };
+  deepStrictEqual(convTile(wide3x3).tn, 16, "3×3 tile");
+  await checkForward(wide3x3, 65);
   // 8-channel tiles over many workgroups, residual, weights repacked by a separate program.
-  await checkForward({ n: 9, cin: 16, cout: 40, h: 16, w: 16, k: 3 }, 70, {
-    residual: true,
-    prepare: true,
-  });
-  // A 4×4 image fits one row block: an invocation takes two samples (4-channel tiles, Cout
-  // padded), with bias and residual on both.
-  const twoSamples = { n: 128, cin: 5, cout: 14, h: 4, w: 4, k: 3 };
+  const tile8 = { n: 13, cin: 16, cout: 40, h: 16, w: 16, k: 3 };
+  deepStrictEqual(convTile(tile8).tn, 8, "8-channel tile");
+  await checkForward(tile8, 70, { residual: true, prepare: true });
+  // A 4×4 image fits one row block: an invocation takes two samples (8-channel tiles, Cout
+  // padded from 14 to 16), with bias and residual on both.
+  const twoSamples = { n: 256, cin: 5, cout: 14, h: 4, w: 4, k: 3 };
   deepStrictEqual(convTile(twoSamples).nb, 2, "this shape no longer takes two samples");
   await checkForward(twoSamples, 80, { residual: true });
   // A 1×1 convolution reads a 4×4 plane as one row of 16 pixels, so it too takes two samples;
   // Cin 12: three steps of four input channels (Cin 7 above steps one at a time).
-  const flat = { n: 64, cin: 12, cout: 64, h: 4, w: 4, k: 1 };
-  deepStrictEqual(convTile(flat), { tn: 16, rh: 1, nb: 2, invocations: 128 }, "1×1 tile");
+  const flat = { n: 128, cin: 12, cout: 64, h: 4, w: 4, k: 1 };
+  deepStrictEqual(convTile(flat), { tn: 16, rh: 1, nb: 2, invocations: 256 }, "1×1 tile");
   await checkForward(flat, 90, { residual: true });
 });
 
@@ -313,7 +316,7 @@ Deno.test("conv2d backward at the model's tile sizes (TN 8 and 16) matches the f
   const gpu = await getGpu();
   const cases: [Case, number, boolean][] = [
     // A 3×3 convolution on 16-pixel rows: dx is a 64 → 32 convolution.
-    [{ n: 16, cin: 32, cout: 64, h: 16, w: 16, k: 3 }, 16, false],
+    [{ n: 32, cin: 32, cout: 64, h: 16, w: 16, k: 3 }, 16, false],
     // A 3×3 convolution of the small preset's deepest level (4×4): 8-channel tiles.
     [{ n: 64, cin: 32, cout: 64, h: 4, w: 4, k: 3 }, 8, false],
     // A 1×1 convolution at 8×8 (skips, attention projections), accumulating dx.
