@@ -120,14 +120,26 @@ export const serveCommand: Command = {
       throw err;
     }
     const stop = stopOnSignals();
-    console.log(`serving ${name} on ${gpu.adapter.description}`);
-    console.log(`open ${server.url} (Ctrl-C stops)`);
-    console.log(`the static page, drawn on the visitor's GPU: ${server.url}local/`);
-    await new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true }));
-    console.log("stopping: cancelling jobs …");
-    await server.shutdown();
-    stop.dispose();
-    generator.destroy();
+    try {
+      console.log(
+        "preparing the page's default request (a machine's first run compiles the GPU kernels " +
+          "first, once: up to minutes) …",
+      );
+      await server.warmUp();
+      console.log(`serving ${name} on ${gpu.adapter.description}`);
+      console.log(`open ${server.url} (Ctrl-C stops)`);
+      console.log(`the static page, drawn on the visitor's GPU: ${server.url}local/`);
+      if (!stop.signal.aborted) {
+        await new Promise((resolve) =>
+          stop.signal.addEventListener("abort", resolve, { once: true })
+        );
+      }
+      console.log("stopping: cancelling jobs …");
+    } finally {
+      await server.shutdown();
+      stop.dispose();
+      generator.destroy();
+    }
     console.log("stopped");
   },
 };

@@ -8,6 +8,7 @@
  */
 
 import {
+  type GenerateRequest,
   type Generation,
   GenerationCancelled,
   type Generator,
@@ -189,6 +190,15 @@ export class JobQueue {
     return Math.max(1, Math.ceil(mean));
   }
 
+  /**
+   * Runs `spec` for one step, as no job: the UNet of its batch size is then built and its
+   * kernels compiled (on a new machine the compile blocks the event loop for seconds, minutes
+   * on Mesa 25), so a request like it starts at once.
+   */
+  async warmUp(spec: JobSpec): Promise<void> {
+    await this.generator.generate({ ...generateRequest(spec), steps: 1, previewEvery: 0 });
+  }
+
   /** Cancels `job`: a waiting job leaves the queue now, a running one stops before its next step. */
   cancel(job: Job): boolean {
     if (job.finished) return false;
@@ -219,9 +229,13 @@ export class JobQueue {
     const job = this.#waiting.shift()!;
     job.position = 0;
     this.#announcePositions(0);
+    job.state = "running";
     const running = { job, done: Promise.resolve() };
     this.#running = running;
-    running.done = this.#run(job);
+    // On a later task, so that the request submitting the job is answered first: building a
+    // UNet for a new batch size, and on a new machine compiling its kernels, blocks the event
+    // loop (seconds; minutes on Mesa 25).
+    running.done = new Promise((resolve) => setTimeout(resolve)).then(() => this.#run(job));
   }
 
   /** Tells the waiting jobs from index `from` on their new places. */
@@ -242,24 +256,12 @@ export class JobQueue {
 
   async #generate(job: Job): Promise<Extract<JobEvent, { type: "done" | "failed" | "cancelled" }>> {
     const { spec } = job;
-    job.state = "running";
     job.emit({ type: "started", total: spec.steps });
     const overtime = new AbortController();
     const timer = setTimeout(() => overtime.abort(), this.options.maxSeconds * 1000);
     try {
       const result = await this.generator.generate({
-        classes: spec.classes,
-        init: spec.initImage,
-        tile: spec.tile ?? undefined,
-        thresholdPercentile: spec.threshold ?? undefined,
-        guidanceInterval: spec.guidanceInterval ?? undefined,
-        guidance: spec.guidance,
-        steps: spec.steps,
-        sampler: spec.sampler,
-        eta: spec.eta,
-        seed: spec.seed,
-        post: spec.post,
-        previewEvery: spec.previewEvery,
+        ...generateRequest(spec),
         onPreview: (preview) => job.preview(preview),
         signal: AbortSignal.any([job.signal, overtime.signal]),
       });
@@ -292,3 +294,19 @@ export class JobQueue {
     }
   }
 }
+
+/** What the generator is asked for a job (its callbacks and signal aside). */
+const generateRequest = (spec: JobSpec): GenerateRequest => ({
+  classes: spec.classes,
+  init: spec.initImage,
+  tile: spec.tile ?? undefined,
+  thresholdPercentile: spec.threshold ?? undefined,
+  guidanceInterval: spec.guidanceInterval ?? undefined,
+  guidance: spec.guidance,
+  steps: spec.steps,
+  sampler: spec.sampler,
+  eta: spec.eta,
+  seed: spec.seed,
+  post: spec.post,
+  previewEvery: spec.previewEvery,
+});

@@ -78,3 +78,45 @@ Deno.test("queue: FIFO order, places announced, the last watcher leaving cancels
     generator.destroy();
   }
 });
+
+Deno.test("queue: warmUp builds the UNet the page's default request runs on", async () => {
+  const generator = Generator.fromWeights(await getGpu(), tinyWeights(5));
+  const queue = new JobQueue(generator, { maxQueue: 0, maxSeconds: 3600, keep: 4 });
+  try {
+    // An empty body: what the page sends when nothing is changed.
+    const defaults = await parseJobRequest({}, {
+      classNames: CLASSES,
+      maxSprites: () => 64,
+      channels: 4,
+      initSprite: () => "no variations here",
+    });
+    await queue.warmUp(defaults);
+    equal(generator.cachedModels, 1);
+    const job = queue.submit(defaults);
+    await ended(job);
+    equal(job.state, "done");
+    equal(generator.cachedModels, 1, "the default request had to build a UNet of its own");
+  } finally {
+    await queue.close();
+    generator.destroy();
+  }
+});
+
+Deno.test("queue: a job starts on a later task, so the request that submitted it is answered first", async () => {
+  const generator = Generator.fromWeights(await getGpu(), tinyWeights(5));
+  const queue = new JobQueue(generator, { maxQueue: 0, maxSeconds: 3600, keep: 4 });
+  try {
+    const job = queue.submit(await spec(2));
+    equal(job.state, "running");
+    // A handler's answer goes out once its promise settles; building the job's UNet (and, on a
+    // new machine, compiling its kernels) blocks the event loop, so it must wait for a task.
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    equal(generator.cachedModels, 0, "the job started within the submitting task");
+    await ended(job);
+    equal(job.state, "done");
+    equal(generator.cachedModels, 1);
+  } finally {
+    await queue.close();
+    generator.destroy();
+  }
+});

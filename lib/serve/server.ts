@@ -17,7 +17,13 @@ import { localPageResponses } from "./local_page.ts";
 import { jobEvents, PREVIEW_FORMATS, type PreviewFormat } from "./events.ts";
 import { bytes, errorResponse, HttpError, json, readJsonBody } from "./http.ts";
 import { type Job, JobQueue, QueueFull } from "./jobs.ts";
-import { FieldError, MAX_PREVIEWS, MAX_UPLOAD_BYTES, parseJobRequest } from "./request.ts";
+import {
+  FieldError,
+  MAX_PREVIEWS,
+  MAX_UPLOAD_BYTES,
+  parseJobRequest,
+  type RequestLimits,
+} from "./request.ts";
 import { contentType, jobSummary } from "./summary.ts";
 
 /**
@@ -53,6 +59,12 @@ export interface RunningServer {
   /** Where the page is, e.g. http://127.0.0.1:8000/. */
   url: string;
   queue: JobQueue;
+  /**
+   * Runs the page's default request (an empty body) for one step, so the first visitor's
+   * starts at once: on a new machine it compiles the kernels, which blocks the event loop
+   * (about 13 s; minutes on Mesa 25), and answering requests meanwhile is impossible anyway.
+   */
+  warmUp(): Promise<void>;
   /** Cancels every job, ends every event stream and stops listening. */
   shutdown(): Promise<void>;
 }
@@ -63,6 +75,31 @@ interface Route {
   methods: Record<string, Handler>;
 }
 
+/** What a request is checked against: the model, this server's bounds, its finished jobs. */
+function requestLimits(options: ServerOptions, queue: JobQueue): RequestLimits {
+  const { generator, datasetPalette } = options;
+  const channels = generator.channels as 3 | 4;
+  /** A finished sprite as a variation's start, converted as `sample --init` reads its PNG. */
+  const initSprite = (id: string, sprite: number) => {
+    const job = queue.get(id);
+    if (!job) return `no job '${id}' (finished jobs are kept until ${KEPT_JOBS} newer ones finish)`;
+    const file = job.files.find((f) => f.kind === "sprite" && f.sprite === sprite);
+    if (job.state !== "done" || !job.result || !file) {
+      return job.state === "done"
+        ? `job ${id} has sprites 0…${job.result!.images.length - 1}, not ${sprite}`
+        : `job ${id} is ${job.state}; variations start from a finished sprite`;
+    }
+    return { image: spriteTensor(job.result.images[sprite], file.name, channels), file: file.name };
+  };
+  return {
+    classNames: generator.classNames,
+    channels,
+    maxSprites: (guidance) => Math.min(options.maxSprites, generator.maxSprites(guidance)),
+    datasetPalette,
+    initSprite,
+  };
+}
+
 /** The request handler: routes, the API, and errors as JSON. */
 export function createApp(
   options: ServerOptions,
@@ -70,8 +107,8 @@ export function createApp(
 ): (req: Request) => Promise<Response> {
   const { generator, weightsArg, datasetPalette } = options;
   const classNames = generator.classNames;
-  const maxSprites = (guidance: number) =>
-    Math.min(options.maxSprites, generator.maxSprites(guidance));
+  const limits = requestLimits(options, queue);
+  const { maxSprites } = limits;
   const summary = (job: Job) => jobSummary(job, classNames, weightsArg);
 
   const findJob = (id: string): Job => {
@@ -83,20 +120,6 @@ export function createApp(
       );
     }
     return job;
-  };
-
-  /** A finished sprite as a variation's start, converted as `sample --init` reads its PNG. */
-  const initSprite = (id: string, sprite: number) => {
-    const job = queue.get(id);
-    if (!job) return `no job '${id}' (finished jobs are kept until ${KEPT_JOBS} newer ones finish)`;
-    const file = job.files.find((f) => f.kind === "sprite" && f.sprite === sprite);
-    if (job.state !== "done" || !job.result || !file) {
-      return job.state === "done"
-        ? `job ${id} has sprites 0…${job.result!.images.length - 1}, not ${sprite}`
-        : `job ${id} is ${job.state}; variations start from a finished sprite`;
-    }
-    const channels = generator.channels as 3 | 4;
-    return { image: spriteTensor(job.result.images[sprite], file.name, channels), file: file.name };
   };
 
   const info = () => ({
@@ -131,8 +154,6 @@ export function createApp(
 
   const submit = async (req: Request) => {
     const body = await readJsonBody(req, MAX_BODY_BYTES);
-    const channels = generator.channels as 3 | 4;
-    const limits = { classNames, channels, maxSprites, datasetPalette, initSprite };
     const spec = await parseJobRequest(body, limits);
     const job = queue.submit(spec);
     return json(202, summary(job), { location: `/api/jobs/${job.id}` });
@@ -263,6 +284,8 @@ export function startServer(options: ServerOptions): RunningServer {
   return {
     url: `http://${host}:${port}/`,
     queue,
+    warmUp: async () =>
+      await queue.warmUp(await parseJobRequest({}, requestLimits(options, queue))),
     async shutdown() {
       await queue.close(); // every event stream ends with its job
       await server.shutdown();
