@@ -9,13 +9,29 @@ import { parseJobRequest } from "./request.ts";
 
 const CLASSES = tinyWeights().classNames;
 
-const spec = (steps: number) =>
-  parseJobRequest({ n: 1, steps, previewEvery: 1 }, {
-    classNames: CLASSES,
-    maxSprites: () => 4,
-    channels: 4,
-    initSprite: () => "no variations here",
-  });
+const LIMITS = {
+  classNames: CLASSES,
+  maxSprites: () => 4,
+  channels: 4,
+  initSprite: () => "no variations here",
+} as const;
+
+const spec = (steps: number) => parseJobRequest({ n: 1, steps, previewEvery: 1 }, LIMITS);
+
+/** Runs `test` on a queue over a real generator (tiny model), then closes both. */
+async function withQueue(
+  maxQueue: number,
+  test: (queue: JobQueue, generator: Generator) => Promise<void>,
+): Promise<void> {
+  const generator = Generator.fromWeights(await getGpu(), tinyWeights(5));
+  const queue = new JobQueue(generator, { maxQueue, maxSeconds: 3600, keep: 4 });
+  try {
+    await test(queue, generator);
+  } finally {
+    await queue.close();
+    generator.destroy();
+  }
+}
 
 /** Resolves with the job's events once it has ended. */
 function ended(job: Job): Promise<JobEvent[]> {
@@ -28,10 +44,8 @@ function ended(job: Job): Promise<JobEvent[]> {
   });
 }
 
-Deno.test("queue: --max-queue 0 runs a job on an idle server and refuses one behind it", async () => {
-  const generator = Generator.fromWeights(await getGpu(), tinyWeights(5));
-  const queue = new JobQueue(generator, { maxQueue: 0, maxSeconds: 3600, keep: 4 });
-  try {
+Deno.test("queue: --max-queue 0 runs a job on an idle server and refuses one behind it", () =>
+  withQueue(0, async (queue) => {
     const first = queue.submit(await spec(3));
     const events = ended(first);
     const third = await spec(3);
@@ -41,16 +55,10 @@ Deno.test("queue: --max-queue 0 runs a job on an idle server and refuses one beh
     const second = queue.submit(await spec(2)); // room again
     await ended(second);
     equal(second.state, "done");
-  } finally {
-    await queue.close();
-    generator.destroy();
-  }
-});
+  }));
 
-Deno.test("queue: FIFO order, places announced, the last watcher leaving cancels", async () => {
-  const generator = Generator.fromWeights(await getGpu(), tinyWeights(5));
-  const queue = new JobQueue(generator, { maxQueue: 2, maxSeconds: 3600, keep: 4 });
-  try {
+Deno.test("queue: FIFO order, places announced, the last watcher leaving cancels", () =>
+  withQueue(2, async (queue) => {
     const a = queue.submit(await spec(100));
     const b = queue.submit(await spec(2));
     const c = queue.submit(await spec(2));
@@ -73,16 +81,10 @@ Deno.test("queue: FIFO order, places announced, the last watcher leaving cancels
     deepStrictEqual([a.state, b.state, c.state], ["cancelled", "done", "done"]);
     deepStrictEqual(order, ["b", "c"]);
     deepStrictEqual(cPlaces, [1]);
-  } finally {
-    await queue.close();
-    generator.destroy();
-  }
-});
+  }));
 
-Deno.test("queue: warmUp builds the UNet the page's default request runs on", async () => {
-  const generator = Generator.fromWeights(await getGpu(), tinyWeights(5));
-  const queue = new JobQueue(generator, { maxQueue: 0, maxSeconds: 3600, keep: 4 });
-  try {
+Deno.test("queue: warmUp builds the UNet the page's default request runs on", () =>
+  withQueue(0, async (queue, generator) => {
     // An empty body: what the page sends when nothing is changed.
     const defaults = await parseJobRequest({}, {
       classNames: CLASSES,
@@ -96,16 +98,10 @@ Deno.test("queue: warmUp builds the UNet the page's default request runs on", as
     await ended(job);
     equal(job.state, "done");
     equal(generator.cachedModels, 1, "the default request had to build a UNet of its own");
-  } finally {
-    await queue.close();
-    generator.destroy();
-  }
-});
+  }));
 
-Deno.test("queue: a job starts on a later task, so the request that submitted it is answered first", async () => {
-  const generator = Generator.fromWeights(await getGpu(), tinyWeights(5));
-  const queue = new JobQueue(generator, { maxQueue: 0, maxSeconds: 3600, keep: 4 });
-  try {
+Deno.test("queue: a job starts on a later task, so the request that submitted it is answered first", () =>
+  withQueue(0, async (queue, generator) => {
     const job = queue.submit(await spec(2));
     equal(job.state, "running");
     // A handler's answer goes out once its promise settles; building the job's UNet (and, on a
@@ -115,8 +111,4 @@ Deno.test("queue: a job starts on a later task, so the request that submitted it
     await ended(job);
     equal(job.state, "done");
     equal(generator.cachedModels, 1);
-  } finally {
-    await queue.close();
-    generator.destroy();
-  }
-});
+  }));
