@@ -633,6 +633,28 @@ Deno.test("serve: a job that runs past --max-seconds is stopped and fails", asyn
   });
 });
 
+Deno.test("serve: --max-sprites below the class count starts (the warm-up asks what the page does)", async () => {
+  await withTempDir("serve-few-", async (dir) => {
+    const weights = join(dir, "tiny.safetensors");
+    await writeTinyWeights(weights); // 3 classes
+    const server = await spawnServe(["--weights", weights, "--max-sprites", "2"]);
+    const api = new ApiClient(server.url);
+    try {
+      const [status, info] = await api.json("/api/info");
+      equal(status, 200);
+      deepStrictEqual((info.ranges as Record<string, unknown>).n, {
+        min: 1,
+        max: 2,
+        integer: true,
+      });
+      const job = await api.accepted({ n: 2, steps: 2 });
+      equal((await (await api.events(job.id)).rest()).at(-1)?.event, "done");
+    } finally {
+      equal((await server.stop("SIGINT")).code, 0, server.stderr());
+    }
+  });
+});
+
 Deno.test("serve: bad options and a port in use are one-line errors", async () => {
   failsWith(await runMain(["serve", "--port", "http"]), /--port must be an integer/);
   failsWith(await runMain(["serve", "--port", "70000"]), /--port must be between 0 and 65535/);

@@ -60,7 +60,7 @@ export interface RunningServer {
   url: string;
   queue: JobQueue;
   /**
-   * Runs the page's default request (an empty body) for one step, so the first visitor's
+   * Runs the page's default request for one step, so the first visitor's
    * starts at once: on a new machine it compiles the kernels, which blocks the event loop
    * (about 13 s; minutes on Mesa 25), and answering requests meanwhile is impossible anyway.
    */
@@ -284,8 +284,12 @@ export function startServer(options: ServerOptions): RunningServer {
   return {
     url: `http://${host}:${port}/`,
     queue,
-    warmUp: async () =>
-      await queue.warmUp(await parseJobRequest({}, requestLimits(options, queue))),
+    async warmUp() {
+      const limits = requestLimits(options, queue);
+      // What the page sends untouched: a sprite per class, as many as this server allows.
+      const n = Math.min(limits.classNames.length, limits.maxSprites(GENERATE_DEFAULTS.guidance));
+      await queue.warmUp(await parseJobRequest({ n }, limits));
+    },
     async shutdown() {
       await queue.close(); // every event stream ends with its job
       await server.shutdown();
