@@ -81,13 +81,11 @@ export const convWorkgroupSize = (adapter: { isFallbackAdapter: boolean }): numb
 /**
  * Forward invocations below this take narrower channel tiles (and one sample each): a
  * 16-channel tile is four times the code for lavapipe to compile, and at small batches more,
- * smaller invocations measured faster as well (llvmpipe's two threads share more workgroups
- * between them). At 128 the default `sample` (8 sprites, 16 rows,
- * small config) took 16-channel tiles; at 256 it takes 8, runs 1.06× faster per step
- * (scripts/ab.ts, CPU time; batch 8 also 1.06×) and starts in 12–14 s instead of 20–23 s on a
- * new machine (Mesa cache disabled). Batch 32 changes only in its 4×4 layers, which now take
- * one sample per invocation (0.97× and 1.03× in two runs: no change); 512 would also narrow
- * its 16×16 tiles (0.92×).
+ * smaller invocations also measured faster. At 128 the default `sample` (8 sprites, 16 rows, small config) took
+ * 16-channel tiles; at 256 it takes 8, runs 1.06× faster per step (scripts/ab.ts, CPU time;
+ * batch 8 also 1.06×) and starts in 12–14 s instead of 20–23 s on a new machine (Mesa cache
+ * disabled). Batch 32 changes only in its 4×4 layers, which now take one sample per invocation
+ * (0.97× and 1.03× in two runs: no change); 512 would also narrow its 16×16 tiles (0.92×).
  */
 const MIN_CONV_INVOCATIONS = 256;
 /**

@@ -86,12 +86,7 @@ Deno.test("queue: FIFO order, places announced, the last watcher leaving cancels
 Deno.test("queue: warmUp builds the UNet the page's default request runs on", () =>
   withQueue(0, async (queue, generator) => {
     // An empty body: what the page sends when nothing is changed.
-    const defaults = await parseJobRequest({}, {
-      classNames: CLASSES,
-      maxSprites: () => 64,
-      channels: 4,
-      initSprite: () => "no variations here",
-    });
+    const defaults = await parseJobRequest({}, LIMITS);
     await queue.warmUp(defaults);
     equal(generator.cachedModels, 1);
     const job = queue.submit(defaults);

@@ -60,9 +60,9 @@ export interface RunningServer {
   url: string;
   queue: JobQueue;
   /**
-   * Runs the page's default request for one step, so the first visitor's
-   * starts at once: on a new machine it compiles the kernels, which blocks the event loop
-   * (about 13 s; minutes on Mesa 25), and answering requests meanwhile is impossible anyway.
+   * Runs the page's default request for one step, so that the first visitor's starts at once:
+   * on a new machine it compiles the kernels, which blocks the event loop (about 13 s; minutes
+   * on Mesa 25), so answering requests meanwhile is impossible anyway.
    */
   warmUp(): Promise<void>;
   /** Cancels every job, ends every event stream and stops listening. */
