@@ -265,6 +265,8 @@ export const sampleCommand: Command = {
     const live = new LiveView(Deno.stdout, display.color, display);
     const previews: RgbaImage[][] = [];
     const started = performance.now();
+    // Rates from the first frame on: the steps before it also compiled the kernels on a new machine.
+    let rateFrom: { step: number; at: number } | undefined;
     live.update(formatStarting(Math.min(display.columns, 100)));
     const result = await generator.generate({
       ...settings,
@@ -278,9 +280,10 @@ export const sampleCommand: Command = {
       onPreview({ images, step, total }) {
         // The end's frame is drawn below from the sprites as written.
         if (values.gif && step < total) previews.push(images);
-        const status = formatProgress({ step, total, startedAt: started }, {
+        const status = formatProgress({ step, total, startedAt: started, rateFrom }, {
           width: Math.min(display.columns, 100),
         });
+        rateFrom ??= { step, at: performance.now() };
         // Drawn in turn without holding up sampling; done() below waits for the last frame.
         live.show(images, status, { scale: pictures.scale });
       },

@@ -289,6 +289,7 @@ async function runWithProgress(
               total: p.totalSteps,
               startedAt: p.startedAt,
               startStep: p.startStep,
+              rateFrom: p.rateFrom,
               fields,
             },
             { width: Math.min(display.columns, 120), unit: "img/s", rate: p.imagesPerSecond },

@@ -13,6 +13,13 @@ export interface ProgressState {
   fields?: Record<string, string>;
   /** The step this run started from (a resumed run), so the rate and ETA count only its own steps. Default 0. */
   startStep?: number;
+  /**
+   * Where the rate and the ETA are measured from (default: `startStep` at `startedAt`; elapsed
+   * always runs from `startedAt`). A run's first step also compiles its kernels on a new
+   * machine, minutes that say nothing about the steps after it, so callers move this to their
+   * first reported step.
+   */
+  rateFrom?: { step: number; at: number };
 }
 
 /** Bar cells between the "|" brackets: fewer is not worth showing, more is only noise. */
@@ -56,10 +63,13 @@ export function formatProgress(
   s: ProgressState,
   opts: { width: number; unit?: string; rate?: number; now?: number },
 ): string {
-  const elapsed = Math.max(0, ((opts.now ?? performance.now()) - s.startedAt) / 1000);
+  const now = opts.now ?? performance.now();
+  const elapsed = Math.max(0, (now - s.startedAt) / 1000);
   const fraction = s.total > 0 ? Math.min(1, Math.max(0, s.step / s.total)) : 0;
-  const stepsDone = s.step - (s.startStep ?? 0);
-  const stepRate = elapsed > 0 && stepsDone > 0 ? stepsDone / elapsed : 0;
+  const from = s.rateFrom ?? { step: s.startStep ?? 0, at: s.startedAt };
+  const rateSeconds = (now - from.at) / 1000;
+  const stepsDone = s.step - from.step;
+  const stepRate = rateSeconds > 0 && stepsDone > 0 ? stepsDone / rateSeconds : 0;
 
   let rate: string;
   const shown = opts.rate ?? stepRate;

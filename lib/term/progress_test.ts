@@ -79,6 +79,22 @@ Deno.test("start, finish, slow rates, caller rates, resumed runs", () => {
   );
 });
 
+Deno.test("the rate and ETA from rateFrom, elapsed from the start", () => {
+  const afterBar = (line: string) => line.slice(line.lastIndexOf("|") + 1);
+  // A first step that compiled for 100 s, then 9 steps in 3 s: 3 it/s, 90 left → 30 s; elapsed
+  // counts the compile. From the start alone it would be 10 steps in 103 s: ETA 15:27.
+  const compiled = { step: 10, total: 100, startedAt: 0, rateFrom: { step: 1, at: 100_000 } };
+  deepStrictEqual(
+    afterBar(formatProgress(compiled, { width: 80, now: 103_000 })),
+    "   10/100  3.00 it/s  elapsed 1:43  ETA 0:30",
+  );
+  // At the origin itself no step has been timed yet.
+  deepStrictEqual(
+    afterBar(formatProgress({ ...compiled, step: 1 }, { width: 80, now: 100_000 })),
+    "    1/100  ? it/s  elapsed 1:40  ETA ?",
+  );
+});
+
 Deno.test("durations", () => {
   deepStrictEqual(formatDuration(0), "0:00");
   deepStrictEqual(formatDuration(59.9), "0:59");

@@ -44,10 +44,17 @@ export interface Progress {
   loss: number;
   /** Exponential moving average of the loss (0.98 per logged step). */
   smoothLoss: number;
+  /** Since `rateFrom` (the first report's: since the start, compile included). */
   imagesPerSecond: number;
   /** performance.now() when this process started training, and the step it started from. */
   startedAt: number;
   startStep: number;
+  /**
+   * Where rates are measured from: the run's first step, reported on its own, once it is done.
+   * On a new machine that step also compiles every kernel (minutes on lavapipe), which would
+   * drag the rate and the ETA down for a long while.
+   */
+  rateFrom: { step: number; at: number };
 }
 
 export interface TrainHooks {
@@ -97,8 +104,9 @@ export async function trainLoop(
   });
   let smoothLoss = NaN;
   const elapsed = () => elapsedBefore + (performance.now() - startedAt) / 1000;
+  let rateFrom = { step: startStep, at: startedAt };
   const imagesPerSecond = () =>
-    ((trainer.step - startStep) * o.hyper.batch) / ((performance.now() - startedAt) / 1000);
+    ((trainer.step - rateFrom.step) * o.hyper.batch) / ((performance.now() - rateFrom.at) / 1000);
 
   const record = async (): Promise<void> => {
     const entries: LogEntry[] = await trainer.drainLog();
@@ -131,7 +139,9 @@ export async function trainLoop(
       imagesPerSecond: ips,
       startedAt,
       startStep,
+      rateFrom,
     });
+    if (rateFrom.step === startStep) rateFrom = { step: trainer.step, at: performance.now() };
   };
 
   const checkpoint = async (): Promise<string> => {
@@ -187,7 +197,7 @@ export async function trainLoop(
       trainer.runStep();
       const s = trainer.step;
       const last = s === o.hyper.totalSteps;
-      if (s % o.logEvery === 0 || last) await record();
+      if (s % o.logEvery === 0 || last || s === startStep + 1) await record();
       if (s % o.checkpointEvery === 0 || last) await checkpoint();
       if (o.sampleEvery > 0 && (s % o.sampleEvery === 0 || last)) await sampleGrid();
     }
