@@ -81,11 +81,12 @@ export const convWorkgroupSize = (adapter: { isFallbackAdapter: boolean }): numb
 /**
  * Forward invocations below this take narrower channel tiles (and one sample each): a
  * 16-channel tile is four times the code for lavapipe to compile, and at small batches more,
- * smaller invocations also measured faster. At 128 the default `sample` (8 sprites, 16 rows, small config) took
- * 16-channel tiles; at 256 it takes 8, runs 1.06× faster per step (scripts/ab.ts, CPU time;
- * batch 8 also 1.06×) and starts in 12–14 s instead of 20–23 s on a new machine (Mesa cache
- * disabled). Batch 32 changes only in its 4×4 layers, which now take one sample per invocation
- * (0.97× and 1.03× in two runs: no change); 512 would also narrow its 16×16 tiles (0.92×).
+ * smaller invocations also measured faster. At 128 the default `sample` (8 sprites, 16 rows,
+ * small config) took 16-channel tiles; at 256 it takes 8, runs 1.06× faster per step
+ * (scripts/ab.ts, CPU time; batch 8 also 1.06×) and starts in 12–14 s instead of 20–23 s on a
+ * new machine (Mesa cache disabled). Batch 32 changes only in its 4×4 layers, which now take
+ * one sample per invocation (0.97× and 1.03× in two runs: no change); 512 would also narrow its
+ * 16×16 tiles (0.92×).
  */
 const MIN_CONV_INVOCATIONS = 256;
 /**
@@ -212,7 +213,7 @@ function constsFor(s: ConvShape, o: ConstOptions): KernelConsts {
 }
 
 interface ConvCall {
-  /** src has s.cin channels, dst s.cout. */
+  /** src has s.cin channels, dst s.cout (the layer's shape; recordConv takes its kernelShape). */
   s: ConvShape;
   weight: Tensor;
   src: Tensor;
@@ -226,8 +227,9 @@ interface ConvCall {
 
 /** Records the weight repack (into `prepare`) and the convolution (into `prog`). */
 function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
-  const tile = convTile(c.s);
-  const consts = constsFor(c.s, {
+  const s = kernelShape(c.s);
+  const tile = convTile(s);
+  const consts = constsFor(s, {
     tile,
     flip: c.flip,
     bias: c.bias !== undefined,
@@ -235,8 +237,8 @@ function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
     accum: c.accum,
     wrap: c.wrap,
   });
-  const kk = c.s.k * c.s.k;
-  const packedSize = c.s.cin * kk * alignUp(c.s.cout, tile.tn);
+  const kk = s.k * s.k;
+  const packedSize = s.cin * kk * alignUp(s.cout, tile.tn);
   const packed = prog.scratch([packedSize], `${c.weight.label}/packed`);
   const pack: (Resource | undefined)[] = [];
   pack[5] = packed;
@@ -245,7 +247,7 @@ function recordConv(prog: Program, prepare: Program, c: ConvCall): void {
   const bindings: (Resource | undefined)[] = [c.src, packed, c.dst, c.bias, c.residual];
   // conv reads its input channel count from src: one pipeline serves every CIN.
   const workgroup = convWorkgroupSize(prog.gpu.adapter);
-  const cinStep = wide1x1(c.s) && c.s.cin % 4 === 0 ? 4 : 1;
+  const cinStep = wide1x1(s) && s.cin % 4 === 0 ? 4 : 1;
   // FLIP shapes only the repack: without it, an input gradient's convolution shares the pipeline
   // of a forward one of the same shape.
   const convConsts = { ...consts, CIN: 0, FLIP: false, CONV_WG: workgroup, CIN_STEP: cinStep };
@@ -263,7 +265,7 @@ export function conv2dForward(prog: Program, a: Conv2dForwardArgs): void {
     throw new RangeError(`conv2d: wrapping along x needs W ≤ ${SEGMENT} or a multiple of it`);
   }
   recordConv(prog, a.prepare ?? prog, {
-    s: kernelShape(s),
+    s,
     weight: a.w,
     src: a.x,
     dst: a.y,
@@ -287,7 +289,7 @@ export function conv2dBackward(prog: Program, a: Conv2dBackwardArgs): void {
     // they are the slowest kernels to compile (seconds each), and the added zero is exact.
     const accum = a.accumulateDx ?? false;
     recordConv(prog, prog, {
-      s: kernelShape({ ...s, cin: s.cout, cout: s.cin }),
+      s: { ...s, cin: s.cout, cout: s.cin },
       weight: a.w,
       src: a.dy,
       dst: a.dx,
